@@ -1,0 +1,174 @@
+"""The ``m2v-edge`` command line: thin wrappers over the API. Errors: one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EXIT_USAGE = 2
+Command = tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+def _read_lines(source: str) -> list[str]:
+    """One text per line, split on ``\\n`` only; a final newline does not start an extra text."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{source}: no such input file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{source}: is a folder; give a text file with one text per line") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{source}: not UTF-8 (byte {err.start}); convert the file to UTF-8") from None
+    if not text:
+        return []
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="export a Model2Vec folder to an ONNX folder")
+    p.add_argument("source", help="local Model2Vec model folder")
+    p.add_argument("-o", "--output", required=True, help="folder to write")
+    p.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"], help="table storage")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from m2v_edge.export.exporter import export_model
+
+    report = export_model(args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet)
+    print(f"exported {args.source} -> {report.output} ({report.dtype.value})")
+    for name, size in report.files.items():
+        print(f"  {name:<16} {size / 1e6:9.2f} MB")
+    ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
+    print(f"  model.onnx is {ratio:.1%} of the source table file ({report.source_bytes / 1e6:.2f} MB)")
+    print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
+    return 0
+
+
+def _add_encode(sub: Any) -> None:
+    p = sub.add_parser("encode", help="encode texts (one per line) to a .npy file")
+    p.add_argument("model", help="exported folder")
+    p.add_argument("--input", required=True, help="UTF-8 text file, one text per line ('-' for stdin)")
+    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim])")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--threads", type=int, default=None)
+
+
+def _run_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    texts = _read_lines(args.input)
+    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    vectors = model.encode(texts, batch_size=args.batch_size).reshape(len(texts), model.dim)
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
+    np.save(out, vectors, allow_pickle=False)
+    print(f"wrote {out} ({len(texts)} x {model.dim} float32)")
+    return 0
+
+
+def _add_info(sub: Any) -> None:
+    p = sub.add_parser("info", help="describe an exported (or Model2Vec) folder")
+    p.add_argument("model")
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    from m2v_edge.format import ExportFiles, read_config
+
+    files = ExportFiles(Path(args.model))
+    if files.is_export():
+        cfg = read_config(files.config)
+        sizes = {p.name: p.stat().st_size for p in sorted(files.root.iterdir()) if p.is_file()}
+        rows = [
+            ("dims", cfg["dim"]),
+            ("vocab", cfg["vocab_size"]),
+            ("dtype", cfg["dtype"]),
+            ("size", f"{sizes.get('model.onnx', 0) / 1e6:.2f} MB model.onnx, {sum(sizes.values()) / 1e6:.2f} MB total"),
+            ("normalize", cfg["normalize"]),
+            ("max_length", cfg["max_length"]),
+            ("opset", cfg.get("opset")),
+            ("source", f"{cfg['source']['name']} (sha256 {cfg['source']['sha256'][:16]}...)"),
+        ]
+    else:
+        from m2v_edge.export.source import load_source
+
+        src = load_source(files.root)
+        rows = [
+            ("dims", src.dim),
+            ("vocab", src.embeddings.shape[0] if src.mapping is None else src.mapping.shape[0]),
+            ("dtype", f"{src.embeddings.dtype} (Model2Vec source, not exported)"),
+            ("size", f"{src.tensor_file.stat().st_size / 1e6:.2f} MB {src.tensor_file.name}"),
+            ("normalize", src.normalize),
+            ("max_length", src.max_length),
+            ("source", f"{src.path}"),
+        ]
+    for key, value in rows:
+        print(f"{key:<11} {value}")
+    return 0
+
+
+def _add_similarity(sub: Any) -> None:
+    p = sub.add_parser("similarity", help="rank documents against a query")
+    p.add_argument("model", help="exported folder")
+    p.add_argument("query")
+    p.add_argument("documents", nargs="+", metavar="DOC")
+
+
+def _run_similarity(args: argparse.Namespace) -> int:
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    model = StaticOnnxModel.from_pretrained(args.model)
+    for rank, hit in enumerate(model.search(args.query, args.documents), start=1):
+        print(f"{rank:>3}  {hit.score:7.4f}  {hit.document}")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "export": (_add_export, _run_export),
+    "encode": (_add_encode, _run_encode),
+    "info": (_add_info, _run_info),
+    "similarity": (_add_similarity, _run_similarity),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from m2v_edge import __version__
+
+    parser = argparse.ArgumentParser(prog="m2v-edge", description="Ship static text-embedding models to every edge.")
+    parser.add_argument("--version", action="version", version=f"m2v-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 for any user error, printed as one line)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse already printed its usage line
+        return int(stop.code or 0)
+    try:
+        return COMMANDS[args.command][1](args)
+    except (OSError, ValueError, CliError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"m2v-edge {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("m2v-edge: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,212 @@
+"""``export_model``: Model2Vec folder → exported folder (``model.onnx``, tokenizer, config, card)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2v_edge import __version__
+from m2v_edge.export.card import write_card
+from m2v_edge.export.graph import build_graph
+from m2v_edge.export.quantize import StoredTable, store_table
+from m2v_edge.export.reference import ReferenceModel
+from m2v_edge.export.source import SourceModel, load_source
+from m2v_edge.format import (
+    ATTENTION_MASK,
+    FORMAT_VERSION,
+    INPUT_IDS,
+    OPSET,
+    OUTPUT,
+    DType,
+    ExportFiles,
+    write_config,
+)
+from m2v_edge.runtime.tokenize import TextTokenizer
+
+MIN_COSINE = 0.99
+PROBE_TEXTS = (
+    "How do I train a neural network?",
+    "Neural network training tutorial and guide",
+    "The quick brown fox jumps over the lazy dog.",
+    "Explain quantum computing in simple terms",
+    "def add(a, b):\n    return a + b",
+    "SELECT name FROM users WHERE age > 30;",
+    "It's raining cats and dogs.",
+    "Le chat est assis sur le tapis.",
+    "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "机器学习是人工智能的一个分支。",
+    "مرحبا بالعالم",
+    "Привет, как дела?",
+    "Emoji test 🚀🔥👍🏽 and café naïve résumé",
+    "[CLS] literal special tokens [SEP] <|endoftext|>",
+    "a " * 700,
+    "",
+    "   ",
+)
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote and how close it is to its source."""
+
+    output: Path
+    dtype: DType
+    files: dict[str, int] = field(default_factory=dict)
+    source_bytes: int = 0
+    min_cosine: float = 1.0
+    mean_cosine: float = 1.0
+    max_abs_diff: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def model_bytes(self) -> int:
+        """Size of ``model.onnx``."""
+        return self.files.get("model.onnx", 0)
+
+
+def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-token scale (int8 row scale × model2vec weight) and id → row map, or ``None`` when not needed."""
+    mapping = source.mapping
+    scale: np.ndarray | None = None
+    if stored.scales is not None:
+        scale = stored.scales if mapping is None else stored.scales[mapping]
+    if source.weights is not None:
+        weights = source.weights.astype(np.float32)
+        scale = weights if scale is None else scale * weights
+    row_map = None if mapping is None else mapping.astype(np.int32)
+    return scale, row_map
+
+
+def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType) -> dict[str, Any]:
+    """The exported ``config.json``: everything a runtime needs (see docs/format.md)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_type": "m2v-edge-static-embedding",
+        "dim": source.dim,
+        "vocab_size": tokenizer.vocab_size,
+        "table_rows": int(source.embeddings.shape[0]),
+        "dtype": dtype.value,
+        "normalize": source.normalize,
+        "max_length": source.max_length,
+        "median_token_length": tokenizer.median_token_length,
+        "unk_token_id": tokenizer.unk_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "opset": OPSET,
+        "inputs": [INPUT_IDS, ATTENTION_MASK],
+        "output": OUTPUT,
+        "source": {
+            "name": source.name,
+            "sha256": source.sha256,
+            "embedding_dtype": np.dtype(source.embeddings.dtype).name,
+            "has_weights": source.weights is not None,
+            "has_mapping": source.mapping is not None,
+        },
+        "m2v_edge_version": __version__,
+    }
+
+
+def clean_tokenizer_json(tokenizer_json: str) -> str:
+    """The source tokenizer with padding and truncation removed (runtimes apply the config's rules)."""
+    data = json.loads(tokenizer_json)
+    data["padding"] = None
+    data["truncation"] = None
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _check_output(output: Path, force: bool) -> None:
+    if output.exists() and not force:
+        raise FileExistsError(f"{output}: already exists; pass --force (force=True) to replace it")
+    if output.exists() and not output.is_dir():
+        raise FileExistsError(f"{output}: is a file; choose a folder path for the export")
+    if not output.parent.exists():
+        raise FileNotFoundError(f"{output.parent}: parent folder does not exist; create it first")
+
+
+def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None:
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    texts = list(PROBE_TEXTS)
+    expected = ReferenceModel(source).encode(texts)
+    got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
+    nonzero = np.linalg.norm(expected, axis=1) > 0
+    cos = np.sum(expected * got, axis=1) / (
+        np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-32
+    )
+    cos = np.where(nonzero, cos, 1.0)
+    report.min_cosine = float(cos.min())
+    report.mean_cosine = float(cos.mean())
+    report.max_abs_diff = float(np.abs(expected - got).max())
+    if not np.isfinite(got).all() or report.min_cosine < MIN_COSINE:
+        raise ValueError(
+            f"self-check failed: min cosine to the source is {report.min_cosine:.4f} (< {MIN_COSINE}); "
+            "nothing was written. Try --dtype float16 or float32"
+        )
+
+
+def export_model(
+    source: str | Path | SourceModel,
+    output: str | Path,
+    dtype: str | DType = DType.INT8,
+    force: bool = False,
+    show_progress_bar: bool = False,
+) -> ExportReport:
+    """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
+
+    :param source: a local Model2Vec folder (or a loaded :class:`SourceModel`).
+    :param output: the folder to write; written to a temp folder first, then renamed into place.
+    :param dtype: table storage: ``int8`` (per-row scales), ``float16`` or ``float32``.
+    :param force: replace ``output`` if it exists.
+    :param show_progress_bar: tqdm bars for the long steps.
+    :return: the export report (sizes, min/mean cosine to the source).
+    :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
+    """
+    import onnx
+
+    kind = DType.parse(dtype)
+    out = Path(output)
+    _check_output(out, force)
+    src = source if isinstance(source, SourceModel) else load_source(source)
+    tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
+    config = make_config(src, tokenizer, kind)
+    stored = store_table(src.embeddings, kind, show_progress_bar)
+    token_scale, row_map = _fold_tables(src, stored)
+    model = build_graph(stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map)
+    onnx.checker.check_model(model, full_check=True)
+
+    report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        files = ExportFiles(staging)
+        onnx.save_model(model, str(files.model))
+        del model
+        files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
+        write_config(files.config, config)
+        _self_check(src, staging, report)
+        write_card(files.card, config, report)
+        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Rename ``staging`` to ``out``; an old ``out`` is moved aside first and removed only after."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{staging.name[-8:]}")
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except OSError:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

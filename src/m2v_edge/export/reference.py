@@ -1,0 +1,59 @@
+"""The source model's own arithmetic in numpy: the reference every export is checked against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from m2v_edge.export.source import SourceModel
+from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+
+
+class ReferenceModel:
+    """Encodes like model2vec 0.10 ``StaticModel.encode``, from a :class:`SourceModel`, in numpy."""
+
+    def __init__(self, source: SourceModel) -> None:
+        self.source = source
+        self.tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return self.source.dim
+
+    @property
+    def normalize(self) -> bool:
+        """Whether outputs are L2-normalized."""
+        return self.source.normalize
+
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int = 256,
+        max_length: int | None = -1,
+        show_progress_bar: bool = False,
+    ) -> np.ndarray:
+        """Mean of the texts' token rows (× ``weights``, via ``mapping``), L2-normalized when configured.
+
+        :param max_length: token limit; ``-1`` uses the model's, ``None`` disables cutting.
+        :return: float32 ``[n, dim]``, or ``[dim]`` for a single string.
+        """
+        from tqdm.auto import tqdm
+
+        items, single = check_texts(texts)
+        src = self.source
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        batches = self.tokenizer.batches(items, batch_size, max_length)
+        total = -(-len(items) // batch_size)
+        for positions, ids, mask in tqdm(batches, total=total, disable=not show_progress_bar, desc="encoding"):
+            rows = ids if src.mapping is None else src.mapping[ids]
+            weight = mask.astype(np.float32)
+            if src.weights is not None:
+                weight *= src.weights[ids].astype(np.float32)
+            count = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
+            vectors = src.embeddings[rows].astype(np.float32)
+            out[positions] = np.einsum("bs,bsd->bd", weight, vectors) / count
+        if self.normalize:
+            out /= np.linalg.norm(out, axis=1, keepdims=True) + np.float32(1e-32)
+        return out[0] if single else out

@@ -1,0 +1,38 @@
+"""Open either an exported folder or a Model2Vec source folder as an encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from m2v_edge.format import ExportFiles
+
+
+class Encoder(Protocol):
+    """What the demo, eval and bench need of a model."""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def normalize(self) -> bool: ...
+
+    def encode(self, texts: list[str], batch_size: int = ..., show_progress_bar: bool = ...) -> np.ndarray: ...
+
+
+def load_encoder(path: str | Path, threads: int | None = None) -> Encoder:
+    """An exported folder opens as :class:`StaticOnnxModel`; a Model2Vec folder as the numpy reference.
+
+    :raises FileNotFoundError: if the path does not exist or is neither kind of folder.
+    :raises ValueError: if a file in it is corrupt.
+    """
+    from m2v_edge.export.reference import ReferenceModel
+    from m2v_edge.export.source import load_source
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    folder = Path(path)
+    if ExportFiles(folder).is_export():
+        return StaticOnnxModel.from_pretrained(folder, threads=threads)
+    return ReferenceModel(load_source(folder))

@@ -1,0 +1,126 @@
+"""``StaticOnnxModel``: a drop-in for model2vec's ``StaticModel.encode`` on onnxruntime."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
+from m2v_edge.runtime.session import OrtSession
+from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
+from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+
+_UNSET = -1
+
+
+class StaticOnnxModel:
+    """An exported m2v-edge folder, ready to encode texts. Needs only onnxruntime, tokenizers and numpy."""
+
+    def __init__(self, files: ExportFiles, config: dict[str, Any], tokenizer: TextTokenizer, session: OrtSession):
+        self.files = files
+        self.config = config
+        self.tokenizer = tokenizer
+        self.session = session
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+        use_ort_format: bool = False,
+    ) -> StaticOnnxModel:
+        """Load an exported folder.
+
+        :param path: a folder written by ``m2v-edge export``.
+        :param threads: intra-op threads for onnxruntime (``None``: one per core).
+        :param providers: onnxruntime execution providers (default CPU).
+        :param use_ort_format: load ``model.ort`` instead of ``model.onnx``.
+        :raises FileNotFoundError: if the folder or one of its files is missing.
+        :raises ValueError: if a file is corrupt or from a newer format.
+        """
+        files = ExportFiles(Path(path))
+        if not files.root.is_dir():
+            raise FileNotFoundError(f"{files.root}: no such folder; export a model with `m2v-edge export`")
+        config = read_config(files.config)
+        if not files.tokenizer.is_file():
+            raise FileNotFoundError(f"{files.tokenizer}: missing; re-export the model")
+        try:
+            tokenizer_json = files.tokenizer.read_text(encoding="utf-8")
+            tokenizer = TextTokenizer(
+                tokenizer_json,
+                max_length=config["max_length"],
+                median_token_length=int(config["median_token_length"]),
+                unk_token_id=config["unk_token_id"],
+                pad_token_id=int(config["pad_token_id"]),
+            )
+        except Exception as err:  # tokenizers raises a bare Exception on a bad file
+            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+            raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
+        model_file = files.ort_model if use_ort_format else files.model
+        session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
+        return cls(files, config, tokenizer, session)
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return int(self.config["dim"])
+
+    @property
+    def normalize(self) -> bool:
+        """Whether outputs are L2-normalized (decided at export, from the source config)."""
+        return bool(self.config["normalize"])
+
+    @property
+    def max_length(self) -> int | None:
+        """Default token limit."""
+        value = self.config["max_length"]
+        return None if value is None else int(value)
+
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int = 1024,
+        max_length: int | None = _UNSET,
+        show_progress_bar: bool = False,
+    ) -> np.ndarray:
+        """Encode texts to float32 vectors, like ``StaticModel.encode``.
+
+        :param texts: a string (gives a 1-D vector) or a list of strings (gives ``[n, dim]``).
+        :param batch_size: texts per graph call; they are grouped by token count to limit padding.
+        :param max_length: token limit; default the model's (512), ``None`` for no limit.
+        :param show_progress_bar: show a tqdm bar over batches.
+        :raises ValueError: if an item is not a string or ``batch_size`` is not positive.
+        """
+        from tqdm.auto import tqdm
+
+        items, single = check_texts(texts)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        limit = self.max_length if max_length == _UNSET else max_length
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        chunk = batch_size * 16
+        bar = tqdm(total=len(items), disable=not show_progress_bar, desc="encoding", unit="text")
+        for start in range(0, len(items), chunk):
+            for positions, ids, mask in self.tokenizer.batches(items[start : start + chunk], batch_size, limit):
+                out[start + positions] = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
+                bar.update(len(positions))
+        bar.close()
+        return out[0] if single else out
+
+    def similarity(self, a: str | Sequence[str], b: str | Sequence[str]) -> np.ndarray | float:
+        """Cosine similarity: a float for two strings, else a ``[len(a), len(b)]`` matrix."""
+        matrix = cosine_matrix(self.encode(a), self.encode(b))
+        return float(matrix[0, 0]) if isinstance(a, str) and isinstance(b, str) else matrix
+
+    def search(self, query: str, documents: Sequence[str], top_k: int | None = None) -> list[Hit]:
+        """Rank ``documents`` by cosine to ``query``, best first: ``Hit(index, score, document)``."""
+        if not isinstance(query, str):
+            raise ValueError(f"query must be a string, got {type(query).__name__}")
+        docs, _ = check_texts(documents)
+        if not docs:
+            return []
+        return rank(self.encode(query), self.encode(docs), docs, top_k)

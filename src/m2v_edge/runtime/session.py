@@ -1,0 +1,62 @@
+"""A thin onnxruntime session: checked providers, settable threads, only the declared inputs sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2v_edge.format import OUTPUT
+
+DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+
+
+class OrtSession:
+    """Runs ``model.onnx`` (or ``model.ort``) on onnxruntime."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        threads: int | None = None,
+        providers: tuple[str, ...] | list[str] | None = None,
+    ) -> None:
+        """Open a session.
+
+        :param model_path: the ONNX or ORT file.
+        :param threads: intra-op threads; ``None`` lets onnxruntime choose (one per core).
+        :param providers: execution providers, in order of preference; default CPU.
+        :raises ValueError: for an unavailable provider, a bad thread count or a corrupt model file.
+        :raises FileNotFoundError: if the file does not exist.
+        """
+        import onnxruntime as ort
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such model file; export the model with `m2v-edge export`")
+        chosen = list(providers or DEFAULT_PROVIDERS)
+        available = ort.get_available_providers()
+        missing = [p for p in chosen if p not in available]
+        if missing:
+            raise ValueError(f"execution provider(s) {missing} not available here; available: {available}")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+        except Exception as err:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+            raise ValueError(f"{path}: onnxruntime cannot load it ({reason}); re-export the model") from None
+        self.path = path
+        self.input_names = frozenset(i.name for i in self.session.get_inputs())
+        self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Run the graph with those of ``feeds`` it declares; return the ``embeddings`` output."""
+        declared: dict[str, Any] = {k: v for k, v in feeds.items() if k in self.input_names}
+        return self.session.run([OUTPUT], declared)[0]

@@ -1,0 +1,33 @@
+"""Cosine similarity and ranking helpers, shared by the runtime, the CLI, the demo and eval."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Hit(NamedTuple):
+    """One ranked document."""
+
+    index: int
+    score: float
+    document: str
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of every row of ``a`` with every row of ``b`` (zero vectors give 0)."""
+    a2 = np.atleast_2d(a).astype(np.float32)
+    b2 = np.atleast_2d(b).astype(np.float32)
+    a2 = a2 / np.maximum(np.linalg.norm(a2, axis=1, keepdims=True), 1e-12)
+    b2 = b2 / np.maximum(np.linalg.norm(b2, axis=1, keepdims=True), 1e-12)
+    return a2 @ b2.T
+
+
+def rank(query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None) -> list[Hit]:
+    """Documents sorted by cosine to the query, best first (ties keep input order)."""
+    scores = cosine_matrix(query_vector, doc_vectors)[0]
+    order = np.argsort(-scores, kind="stable")
+    if top_k is not None:
+        order = order[:top_k]
+    return [Hit(int(i), float(scores[i]), documents[i]) for i in order]

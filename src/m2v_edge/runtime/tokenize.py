@@ -1,0 +1,154 @@
+"""Tokenization identical to model2vec 0.10 ``StaticModel.encode``, batched for the ONNX graph.
+
+The rules (shared with the JavaScript runtime, see ``docs/format.md``):
+
+1. cut each text to ``max_length * median_token_length`` Unicode code points;
+2. ``encode_batch(add_special_tokens=False)`` with truncation to ``max_length`` tokens;
+3. drop the unknown-token id (here: mask it out, which is the same for a mean);
+4. pad with ``pad_token_id`` and an ``attention_mask`` of 0.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def unk_token_id(tokenizer: Any) -> int | None:
+    """The unknown token's id, found as model2vec finds it (``None`` when the model has none)."""
+    model = tokenizer.model
+    if hasattr(model, "unk_token"):
+        token = model.unk_token
+        return None if token is None else tokenizer.token_to_id(token)
+    unk = json.loads(tokenizer.to_str())["model"].get("unk_id")
+    return None if unk is None else int(unk)
+
+
+def median_token_length(tokenizer: Any) -> int:
+    """Median length in characters of the vocabulary's tokens, as model2vec computes it."""
+    return int(np.median([len(token) for token in tokenizer.get_vocab()]))
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    """The id used for padding positions (masked out, so any valid id would do)."""
+    padding = tokenizer.padding
+    return int(padding["pad_id"]) if padding else 0
+
+
+def check_texts(texts: object) -> tuple[list[str], bool]:
+    """Validate ``encode`` input: a string or a sequence of strings.
+
+    :return: the texts as a list and whether a single string was given.
+    :raises ValueError: naming the first item that is not a string.
+    """
+    if isinstance(texts, str):
+        return [texts], True
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Sequence):
+        raise ValueError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"texts[{index}] is {type(text).__name__}, expected str; convert it first")
+    return list(texts), False
+
+
+class TextTokenizer:
+    """A ``tokenizers.Tokenizer`` with model2vec's pre-cut, truncation and unknown-token rules."""
+
+    def __init__(
+        self,
+        tokenizer_json: str,
+        *,
+        max_length: int | None,
+        median_token_length: int,
+        unk_token_id: int | None,
+        pad_token_id: int = 0,
+    ) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.max_length = max_length
+        self.median_token_length = median_token_length
+        self.unk_token_id = unk_token_id
+        self.pad_token_id = pad_token_id
+        self._truncation: int | None = -1
+        self._set_truncation(max_length)
+
+    @classmethod
+    def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
+        """Derive the rules (median token length, unknown and pad ids) from the tokenizer itself."""
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(tokenizer_json)
+        return cls(
+            tokenizer_json,
+            max_length=max_length,
+            median_token_length=median_token_length(tokenizer),
+            unk_token_id=unk_token_id(tokenizer),
+            pad_token_id=pad_token_id(tokenizer),
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids, added tokens included."""
+        return int(self.tokenizer.get_vocab_size(with_added_tokens=True))
+
+    def _set_truncation(self, max_length: int | None) -> None:
+        if max_length == self._truncation:
+            return
+        if max_length is None:
+            self.tokenizer.no_truncation()
+        else:
+            self.tokenizer.enable_truncation(max_length)
+        self._truncation = max_length
+
+    def _encode(self, texts: Sequence[str], max_length: int | None) -> list[Any]:
+        if max_length is not None:
+            limit = max_length * self.median_token_length
+            texts = [text[:limit] for text in texts]
+        self._set_truncation(max_length)
+        return self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+
+    def encode_ids(self, texts: Sequence[str], max_length: int | None = -1) -> list[list[int]]:
+        """Token ids per text, exactly as model2vec uses them (unknown ids dropped).
+
+        :param max_length: token limit; ``-1`` uses the model's, ``None`` disables cutting.
+        """
+        limit = self.max_length if max_length == -1 else max_length
+        unk = self.unk_token_id
+        return [[i for i in enc.ids if i != unk] for enc in self._encode(texts, limit)]
+
+    def batches(
+        self, texts: Sequence[str], batch_size: int, max_length: int | None = -1
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches.
+
+        Texts are grouped by token count so padding costs little; ``positions`` says where each row
+        belongs in ``texts``. Arrays are int64 ``[batch, seq]`` with ``seq >= 1``.
+        """
+        limit = self.max_length if max_length == -1 else max_length
+        encodings = self._encode(texts, limit)
+        lengths = np.fromiter((len(enc) for enc in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            positions = order[start : start + batch_size]
+            ids, mask = self._pad([encodings[p] for p in positions], lengths[positions])
+            yield positions, ids, mask
+
+    def _pad(self, encodings: list[Any], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows, width = len(encodings), max(int(lengths.max(initial=0)), 1)
+        total = int(lengths.sum())
+        flat = np.fromiter((i for enc in encodings for i in enc.ids), dtype=np.int64, count=total)
+        row_index = np.repeat(np.arange(rows), lengths)
+        starts = np.cumsum(lengths) - lengths
+        col_index = np.arange(total) - np.repeat(starts, lengths)
+        ids = np.full((rows, width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=np.int64)
+        ids[row_index, col_index] = flat
+        mask[row_index, col_index] = 1
+        if self.unk_token_id is not None:
+            mask[ids == self.unk_token_id] = 0
+        return ids, mask
