@@ -1,0 +1,43 @@
+"""Shared fixtures: the vendored potion-base-8M, its exports, and tiny models made here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from m2v_edge.export.exporter import export_model
+from tests.fixtures import TINY_KINDS, make_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+POTION = ROOT / "models" / "potion-base-8M"
+SHARED = ROOT.parent / "shared"
+STSB_TEST = ROOT / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
+
+
+@pytest.fixture(scope="session")
+def potion_source() -> Path:
+    """The vendored potion-base-8M source folder."""
+    return POTION
+
+
+@pytest.fixture(scope="session")
+def potion_int8(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """potion-base-8M exported to int8 (once per session)."""
+    out = tmp_path_factory.mktemp("exports") / "potion-int8"
+    export_model(POTION, out, dtype="int8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def potion_fp32(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """potion-base-8M exported to float32 (once per session)."""
+    out = tmp_path_factory.mktemp("exports") / "potion-fp32"
+    export_model(POTION, out, dtype="float32")
+    return out
+
+
+@pytest.fixture(scope="session", params=TINY_KINDS)
+def tiny_source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny Model2Vec folder per tokenizer kind (wordpiece, bpe, unigram, quantized)."""
+    return make_tiny_model(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"))
