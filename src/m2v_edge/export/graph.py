@@ -23,8 +23,8 @@ def build_graph(
 ) -> Any:
     """Make the model: ``embeddings[b] = sum_t w[b,t] * table[row(ids[b,t])]``, then L2-normalized.
 
-    ``w = attention_mask * keep[id] * token_scale[id] / max(count, 1)`` where ``count`` is the number of
-    kept, unmasked tokens, so an all-padding row gives a zero vector, never NaN.
+    ``w = attention_mask * keep[id] * token_scale[id]``; the weighted sum is divided by ``max(count, 1)``,
+    ``count`` being the number of kept, unmasked tokens, so an all-padding row gives a zero vector, never NaN.
 
     :param table: stored table (int8, float16 or float32).
     :param normalize: divide each output row by its L2 norm (+1e-32, as model2vec does).
@@ -54,10 +54,10 @@ def build_graph(
         mask = node("Mul", [mask, keep], "mask_kept")
     count = node("ReduceSum", [mask, axis1], "count", keepdims=1)
     count = node("Max", [count, const("one", np.array(1.0, dtype=np.float32))], "count_safe")
-    weight = node("Div", [mask, count], "weight")
+    weight = mask
     if token_scale is not None:
         scale = node("Gather", [const("token_scale", token_scale.astype(np.float32)), INPUT_IDS], "scale")
-        weight = node("Mul", [weight, scale], "weight_scaled")
+        weight = node("Mul", [mask, scale], "weight")
     rows = INPUT_IDS
     if row_map is not None:
         rows = node("Gather", [const("row_map", row_map.astype(np.int32)), INPUT_IDS], "rows")
@@ -66,7 +66,8 @@ def build_graph(
         vectors = node("Cast", [vectors], "vectors_f", to=TensorProto.FLOAT)
     weight3 = node("Unsqueeze", [weight, axis1], "weight3")
     pooled = node("MatMul", [weight3, vectors], "pooled")
-    mean = node("Squeeze", [pooled, axis1], OUTPUT if not normalize else "mean")
+    summed = node("Squeeze", [pooled, axis1], "summed")
+    mean = node("Div", [summed, count], OUTPUT if not normalize else "mean")
     if normalize:
         norm = node("ReduceL2", [mean], "norm", axes=[1], keepdims=1)
         norm = node("Add", [norm, const("tiny", np.array(1e-32, dtype=np.float32))], "norm_safe")

@@ -1,0 +1,165 @@
+"""Bad input: a clear one-line error naming the thing and the remedy; nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file, save_file
+
+from m2v_edge import StaticOnnxModel, export_model
+from m2v_edge.cli import main
+from m2v_edge.export import exporter
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _cli_error(capsys, argv: list[str], *needles: str) -> None:
+    code, err = _run(capsys, *argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    for needle in needles:
+        assert needle in err
+
+
+def test_nonexistent_path(capsys, tmp_path):
+    _cli_error(capsys, ["export", str(tmp_path / "nope"), "-o", str(tmp_path / "out")], "no such folder")
+    assert not (tmp_path / "out").exists()
+
+
+def test_folder_without_tokenizer(capsys, tmp_path, tiny_source):
+    src = _copy(tiny_source, tmp_path / "src")
+    (src / "tokenizer.json").unlink()
+    _cli_error(capsys, ["export", str(src), "-o", str(tmp_path / "out")], "no tokenizer.json")
+
+
+def test_rows_do_not_match_vocab(capsys, tmp_path, potion_source):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copy(potion_source / name, src / name)
+    table = load_file(str(potion_source / "model.safetensors"))["embeddings"][:1000]
+    save_file({"embeddings": table}, str(src / "model.safetensors"))
+    _cli_error(capsys, ["export", str(src), "-o", str(tmp_path / "out")], "1000 rows", "29528 tokens", "mapping")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_table(capsys, tmp_path, bad):
+    from tests.fixtures import make_tiny_model
+
+    src = make_tiny_model("wordpiece", tmp_path / "src")
+    tensors = load_file(str(src / "model.safetensors"))
+    tensors["embeddings"][3, 2] = bad
+    save_file(tensors, str(src / "model.safetensors"))
+    _cli_error(capsys, ["export", str(src), "-o", str(tmp_path / "out")], "NaN or inf")
+
+
+def test_unreadable_files(capsys, tmp_path, tiny_source):
+    src = _copy(tiny_source, tmp_path / "src")
+    (src / "model.safetensors").write_bytes(b"\x00garbage" * 10)
+    _cli_error(capsys, ["export", str(src), "-o", str(tmp_path / "o1")], "unreadable safetensors")
+    src2 = _copy(tiny_source, tmp_path / "src2")
+    (src2 / "tokenizer.json").write_text("{not json", encoding="utf-8")
+    _cli_error(capsys, ["export", str(src2), "-o", str(tmp_path / "o2")], "unreadable tokenizer")
+    src3 = _copy(tiny_source, tmp_path / "src3")
+    (src3 / "config.json").write_text("[", encoding="utf-8")
+    _cli_error(capsys, ["export", str(src3), "-o", str(tmp_path / "o3")], "not valid JSON")
+
+
+def test_pickle_refused(capsys, tmp_path, tiny_source):
+    src = _copy(tiny_source, tmp_path / "src")
+    (src / "model.safetensors").unlink()
+    (src / "pytorch_model.bin").write_bytes(b"pickle")
+    _cli_error(capsys, ["export", str(src), "-o", str(tmp_path / "out")], "pickle files are refused")
+
+
+def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_source, monkeypatch):
+    out = tmp_path / "out"
+    assert main(["export", str(tiny_source), "-o", str(out), "-q"]) == 0
+    before = (out / "model.onnx").read_bytes()
+    _cli_error(capsys, ["export", str(tiny_source), "-o", str(out)], "already exists", "--force")
+    monkeypatch.setattr(exporter, "MIN_COSINE", 1.5)
+    _cli_error(capsys, ["export", str(tiny_source), "-o", str(out), "--force", "-q"], "self-check failed")
+    assert (out / "model.onnx").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no temp folder left behind"
+    monkeypatch.undo()
+    assert main(["export", str(tiny_source), "-o", str(out), "--force", "--dtype", "float32", "-q"]) == 0
+    assert json.loads((out / "config.json").read_text())["dtype"] == "float32"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_missing_output_parent(capsys, tmp_path, tiny_source):
+    _cli_error(capsys, ["export", str(tiny_source), "-o", str(tmp_path / "a" / "b")], "parent folder does not exist")
+
+
+def test_runtime_errors(tmp_path, potion_int8):
+    model = StaticOnnxModel.from_pretrained(potion_int8)
+    with pytest.raises(ValueError, match=r"texts\[1\] is int"):
+        model.encode(["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="string or a list of strings"):
+        model.encode(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="batch_size"):
+        model.encode(["a"], batch_size=0)
+    with pytest.raises(ValueError, match="not available"):
+        StaticOnnxModel.from_pretrained(potion_int8, providers=["NoSuchExecutionProvider"])
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        StaticOnnxModel.from_pretrained(tmp_path / "missing")
+    broken = _copy(potion_int8, tmp_path / "broken")
+    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(ValueError, match="onnxruntime cannot load it"):
+        StaticOnnxModel.from_pretrained(broken)
+    (broken / "config.json").write_text(json.dumps({"format_version": 99}), encoding="utf-8")
+    with pytest.raises(ValueError, match="missing keys"):
+        StaticOnnxModel.from_pretrained(broken)
+
+
+def test_bad_dtype(tmp_path, tiny_source):
+    with pytest.raises(ValueError, match="choose one of: int8, float16, float32"):
+        export_model(tiny_source, tmp_path / "o", dtype="int4")
+
+
+def test_encode_cli(capsys, tmp_path, potion_int8, monkeypatch):
+    import io
+    import sys
+
+    inp = tmp_path / "in.txt"
+    inp.write_bytes("first line\r\n\nthird with\ttab\n".encode())
+    out = tmp_path / "v.npy"
+    assert main(["encode", str(potion_int8), "--input", str(inp), "--output", str(out)]) == 0
+    vectors = np.load(out, allow_pickle=False)
+    model = StaticOnnxModel.from_pretrained(potion_int8)
+    expected = model.encode(["first line\r", "", "third with\ttab"])
+    assert vectors.dtype == np.float32 and vectors.shape == (3, 256)
+    assert np.array_equal(vectors, expected)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("only one".encode())))
+    assert main(["encode", str(potion_int8), "--input", "-", "--output", str(out)]) == 0
+    assert np.array_equal(np.load(out), model.encode(["only one"]))
+    inp.write_bytes(b"\xff\xfe bad")
+    _cli_error(capsys, ["encode", str(potion_int8), "--input", str(inp), "--output", str(out)], "not UTF-8")
+    _cli_error(capsys, ["encode", str(potion_int8), "--input", str(tmp_path / "x"), "--output", str(out)], "no such")
+    _cli_error(capsys, ["encode", str(tmp_path), "--input", str(inp), "--output", str(out)], "no config.json")
+
+
+def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
+    assert main(["info", str(potion_int8)]) == 0
+    out = capsys.readouterr().out
+    for needle in ("dims        256", "vocab       29528", "dtype       int8", "normalize   True", "potion-base-8M"):
+        assert needle in out
+    assert main(["info", str(potion_source)]) == 0
+    assert "float32 (Model2Vec source" in capsys.readouterr().out
+    docs = ["Machine learning frameworks", "Neural network training tutorial and guide"]
+    assert main(["similarity", str(potion_int8), "How do I train a neural network?", *docs]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(None, 2)[2] == docs[1] and len(lines) == 2
