@@ -135,7 +135,7 @@ def test_encode_cli(capsys, tmp_path, potion_int8, monkeypatch):
     import sys
 
     inp = tmp_path / "in.txt"
-    inp.write_bytes("first line\r\n\nthird with\ttab\n".encode())
+    inp.write_bytes(b"first line\r\n\nthird with\ttab\n")
     out = tmp_path / "v.npy"
     assert main(["encode", str(potion_int8), "--input", str(inp), "--output", str(out)]) == 0
     vectors = np.load(out, allow_pickle=False)
@@ -143,7 +143,7 @@ def test_encode_cli(capsys, tmp_path, potion_int8, monkeypatch):
     expected = model.encode(["first line\r", "", "third with\ttab"])
     assert vectors.dtype == np.float32 and vectors.shape == (3, 256)
     assert np.array_equal(vectors, expected)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("only one".encode())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"only one")))
     assert main(["encode", str(potion_int8), "--input", "-", "--output", str(out)]) == 0
     assert np.array_equal(np.load(out), model.encode(["only one"]))
     inp.write_bytes(b"\xff\xfe bad")
@@ -163,3 +163,9 @@ def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
     assert main(["similarity", str(potion_int8), "How do I train a neural network?", *docs]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(None, 2)[2] == docs[1] and len(lines) == 2
+
+
+def test_usage_errors_are_one_line(capsys):
+    _cli_error(capsys, ["export", "src", "-o", "out", "--dtype", "int4"], "invalid choice: 'int4'", "--help")
+    _cli_error(capsys, [], "required: COMMAND")
+    _cli_error(capsys, ["encode", "model"], "--input", "--output")

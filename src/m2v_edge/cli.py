@@ -8,6 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.bench.command import _add_bench, _run_bench
+from m2v_edge.demo.command import _add_demo, _run_demo
+from m2v_edge.eval.command import _add_eval, _run_eval
+
 EXIT_USAGE = 2
 Command = tuple[Callable[[Any], None], Callable[[argparse.Namespace], int]]
 
@@ -16,8 +20,15 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with a pointer to ``--help``), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _read_lines(source: str) -> list[str]:
-    """One text per line, split on ``\\n`` only; a final newline does not start an extra text."""
+    """One text per line, split on newline only; a final newline does not start an extra text."""
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except FileNotFoundError:
@@ -41,18 +52,32 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"], help="table storage")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--target", default="default", choices=["default", "mobile"], help="mobile: also write model.ort")
+    p.add_argument("--vocab-size", type=int, metavar="N", help="keep N tokens (the rest count as unknown)")
+    p.add_argument("--vocab-corpus", metavar="FILE", help="rank tokens by frequency in this text file")
+    p.add_argument("--dims", type=int, metavar="K", help="keep the first K dims")
+    p.add_argument("--max-size", metavar="SIZE", help="model.onnx budget, e.g. 65MB, 500KB or bytes")
 
 
 def _run_export(args: argparse.Namespace) -> int:
     from m2v_edge.export.exporter import export_model
 
-    report = export_model(args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet)
+    report = export_model(
+        args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
+        target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
+        max_size=args.max_size,
+    )  # fmt: skip
     print(f"exported {args.source} -> {report.output} ({report.dtype.value})")
+    width = max(map(len, report.files), default=0)
     for name, size in report.files.items():
-        print(f"  {name:<16} {size / 1e6:9.2f} MB")
+        print(f"  {name:<{width}} {size / 1e6:9.2f} MB")
     ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
     print(f"  model.onnx is {ratio:.1%} of the source table file ({report.source_bytes / 1e6:.2f} MB)")
     print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
+    if report.pruning is not None:
+        print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
+    if report.ort_max_abs_diff is not None:
+        print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
     return 0
 
 
@@ -70,8 +95,8 @@ def _run_encode(args: argparse.Namespace) -> int:
 
     from m2v_edge.runtime.model import StaticOnnxModel
 
-    texts = _read_lines(args.input)
     model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    texts = _read_lines(args.input)
     vectors = model.encode(texts, batch_size=args.batch_size).reshape(len(texts), model.dim)
     out = Path(args.output)
     if not out.parent.is_dir():
@@ -142,13 +167,16 @@ COMMANDS: dict[str, Command] = {
     "encode": (_add_encode, _run_encode),
     "info": (_add_info, _run_info),
     "similarity": (_add_similarity, _run_similarity),
+    "demo": (_add_demo, _run_demo),
+    "eval": (_add_eval, _run_eval),
+    "bench": (_add_bench, _run_bench),
 }
 
 
 def _parser() -> argparse.ArgumentParser:
     from m2v_edge import __version__
 
-    parser = argparse.ArgumentParser(prog="m2v-edge", description="Ship static text-embedding models to every edge.")
+    parser = _Parser(prog="m2v-edge", description="Ship static text-embedding models to every edge.")
     parser.add_argument("--version", action="version", version=f"m2v-edge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add, _ in COMMANDS.values():

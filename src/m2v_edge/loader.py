@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +20,13 @@ class Encoder(Protocol):
     @property
     def normalize(self) -> bool: ...
 
-    def encode(self, texts: list[str], batch_size: int = ..., show_progress_bar: bool = ...) -> np.ndarray: ...
+    def encode(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int = ...,
+        max_length: int | None = ...,
+        show_progress_bar: bool = ...,
+    ) -> np.ndarray: ...
 
 
 def load_encoder(path: str | Path, threads: int | None = None) -> Encoder:

@@ -12,8 +12,11 @@ from typing import Any
 import numpy as np
 
 from m2v_edge import __version__
+from m2v_edge.export.budget import format_size, parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.mobile import check_ort, parse_target, write_ort
+from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.quantize import StoredTable, store_table
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import SourceModel, load_source
@@ -63,6 +66,8 @@ class ExportReport:
     mean_cosine: float = 1.0
     max_abs_diff: float = 0.0
     notes: list[str] = field(default_factory=list)
+    pruning: PruningPlan | None = None
+    ort_max_abs_diff: float | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -135,9 +140,7 @@ def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None
     expected = ReferenceModel(source).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
     nonzero = np.linalg.norm(expected, axis=1) > 0
-    cos = np.sum(expected * got, axis=1) / (
-        np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-32
-    )
+    cos = np.sum(expected * got, axis=1) / (np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-32)
     cos = np.where(nonzero, cos, 1.0)
     report.min_cosine = float(cos.min())
     report.mean_cosine = float(cos.mean())
@@ -155,31 +158,59 @@ def export_model(
     dtype: str | DType = DType.INT8,
     force: bool = False,
     show_progress_bar: bool = False,
+    *,
+    target: str = "default",
+    vocab_size: int | None = None,
+    vocab_corpus: str | Path | None = None,
+    dims: int | None = None,
+    max_size: str | int | None = None,
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
+
+    A pruned export (``vocab_size``, ``dims``, ``max_size``) is checked against the source pruned the
+    same way (same kept tokens and columns, in numpy), so the check measures the export, not the cut.
 
     :param source: a local Model2Vec folder (or a loaded :class:`SourceModel`).
     :param output: the folder to write; written to a temp folder first, then renamed into place.
     :param dtype: table storage: ``int8`` (per-row scales), ``float16`` or ``float32``.
     :param force: replace ``output`` if it exists.
     :param show_progress_bar: tqdm bars for the long steps.
-    :return: the export report (sizes, min/mean cosine to the source).
+    :param target: ``"default"``, or ``"mobile"`` to also write ``model.ort`` and the operator configs.
+    :param vocab_size: keep this many tokens (the others count as unknown); the tokenizer is unchanged.
+    :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
+    :param dims: keep the first ``dims`` columns.
+    :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
     import onnx
 
     kind = DType.parse(dtype)
+    mobile = parse_target(target)
+    budget = None if max_size is None else parse_size(max_size)
+    if vocab_corpus is not None:
+        check_corpus(vocab_corpus)
     out = Path(output)
     _check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
+    plan = plan_pruning(
+        src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
+        max_size=budget, show_progress_bar=show_progress_bar,
+    )  # fmt: skip
+    if plan is not None:
+        src = prune_source(src, plan)
+        config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
     stored = store_table(src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
-    model = build_graph(stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map)
+    keep = None if src.keep is None else src.keep.astype(np.float32)
+    model = build_graph(
+        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
+    )
     onnx.checker.check_model(model, full_check=True)
 
-    report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size)
+    report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         files = ExportFiles(staging)
@@ -188,6 +219,12 @@ def export_model(
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
         _self_check(src, staging, report)
+        if budget is not None and files.model.stat().st_size > budget:
+            size = files.model.stat().st_size
+            raise ValueError(f"model.onnx is {format_size(size)}, over --max-size {format_size(budget)}; please report")
+        if mobile:
+            write_ort(staging)
+            report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
         write_card(files.card, config, report)
         report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
         _replace(staging, out)

@@ -47,6 +47,8 @@ class ReferenceModel:
         batches = self.tokenizer.batches(items, batch_size, max_length)
         total = -(-len(items) // batch_size)
         for positions, ids, mask in tqdm(batches, total=total, disable=not show_progress_bar, desc="encoding"):
+            if src.keep is not None:  # pruned tokens count like the unknown token: not at all
+                mask = mask * src.keep[ids]
             rows = ids if src.mapping is None else src.mapping[ids]
             weight = mask.astype(np.float32)
             if src.weights is not None:

@@ -38,6 +38,7 @@ class SourceModel:
     mapping: np.ndarray | None = None
     sha256: str = ""
     tensor_file: Path = field(default_factory=Path)
+    keep: np.ndarray | None = None  # bool per token id; False: pruned, ignored like the unknown token
 
     @property
     def name(self) -> str:

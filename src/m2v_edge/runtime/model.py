@@ -95,20 +95,28 @@ class StaticOnnxModel:
         :param show_progress_bar: show a tqdm bar over batches.
         :raises ValueError: if an item is not a string or ``batch_size`` is not positive.
         """
-        from tqdm.auto import tqdm
-
         items, single = check_texts(texts)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         limit = self.max_length if max_length == _UNSET else max_length
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        chunk = batch_size * 16
-        bar = tqdm(total=len(items), disable=not show_progress_bar, desc="encoding", unit="text")
+        chunk = batch_size * 16  # texts are sorted by length inside a chunk of several batches
+        bar = None
+        if show_progress_bar:  # tqdm costs tens of microseconds even when disabled: import it only when asked
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(items), desc="encoding", unit="text")
         for start in range(0, len(items), chunk):
             for positions, ids, mask in self.tokenizer.batches(items[start : start + chunk], batch_size, limit):
-                out[start + positions] = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
-                bar.update(len(positions))
-        bar.close()
+                vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
+                if start == 0 and len(positions) == len(items):  # the whole input in one batch
+                    out = vectors
+                else:
+                    out[start + positions] = vectors
+                if bar is not None:
+                    bar.update(len(positions))
+        if bar is not None:
+            bar.close()
         return out[0] if single else out
 
     def similarity(self, a: str | Sequence[str], b: str | Sequence[str]) -> np.ndarray | float:

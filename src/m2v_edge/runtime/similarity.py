@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 
 
-class Hit(NamedTuple):
-    """One ranked document."""
+@dataclass(frozen=True)
+class Hit:
+    """One ranked document: its position in the input, its cosine to the query, its text."""
 
     index: int
     score: float
@@ -24,7 +25,9 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a2 @ b2.T
 
 
-def rank(query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None) -> list[Hit]:
+def rank(
+    query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None
+) -> list[Hit]:
     """Documents sorted by cosine to the query, best first (ties keep input order)."""
     scores = cosine_matrix(query_vector, doc_vectors)[0]
     order = np.argsort(-scores, kind="stable")

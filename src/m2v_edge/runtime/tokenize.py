@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -109,8 +110,12 @@ class TextTokenizer:
         if max_length is not None:
             limit = max_length * self.median_token_length
             texts = [text[:limit] for text in texts]
+        elif not isinstance(texts, list):
+            texts = list(texts)
         self._set_truncation(max_length)
-        return self.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+        if len(texts) == 1:  # same ids; skips waking the parallel pool, which then competes with onnxruntime
+            return [self.tokenizer.encode(texts[0], add_special_tokens=False)]
+        return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
 
     def encode_ids(self, texts: Sequence[str], max_length: int | None = -1) -> list[list[int]]:
         """Token ids per text, exactly as model2vec uses them (unknown ids dropped).
@@ -130,25 +135,33 @@ class TextTokenizer:
         belongs in ``texts``. Arrays are int64 ``[batch, seq]`` with ``seq >= 1``.
         """
         limit = self.max_length if max_length == -1 else max_length
-        encodings = self._encode(texts, limit)
-        lengths = np.fromiter((len(enc) for enc in encodings), dtype=np.int64, count=len(encodings))
+        ids = [enc.ids for enc in self._encode(texts, limit)] if texts else []
+        if not ids:
+            return
+        if len(ids) <= batch_size:  # one batch: no need to sort (rows are independent)
+            yield np.arange(len(ids)), *self._pad(ids)
+            return
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), batch_size):
             positions = order[start : start + batch_size]
-            ids, mask = self._pad([encodings[p] for p in positions], lengths[positions])
-            yield positions, ids, mask
+            yield positions, *self._pad([ids[p] for p in positions.tolist()])
 
-    def _pad(self, encodings: list[Any], lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rows, width = len(encodings), max(int(lengths.max(initial=0)), 1)
-        total = int(lengths.sum())
-        flat = np.fromiter((i for enc in encodings for i in enc.ids), dtype=np.int64, count=total)
-        row_index = np.repeat(np.arange(rows), lengths)
-        starts = np.cumsum(lengths) - lengths
-        col_index = np.arange(total) - np.repeat(starts, lengths)
-        ids = np.full((rows, width), self.pad_token_id, dtype=np.int64)
-        mask = np.zeros((rows, width), dtype=np.int64)
-        ids[row_index, col_index] = flat
-        mask[row_index, col_index] = 1
-        if self.unk_token_id is not None:
-            mask[ids == self.unk_token_id] = 0
-        return ids, mask
+    def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Pack token id lists into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
+        lengths = [len(row) for row in ids]
+        width = max(lengths, default=0)
+        if width and min(lengths) == width:  # every row full (always so for one text): no padding
+            out_ids = np.array(ids, dtype=np.int64)
+            mask = np.ones(out_ids.shape, dtype=np.int64)
+        else:
+            counts = np.array(lengths, dtype=np.int64)
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+            filled = np.arange(max(width, 1)) < counts[:, None]
+            out_ids = np.full(filled.shape, self.pad_token_id, dtype=np.int64)
+            out_ids[filled] = flat  # boolean assignment fills row by row, left to right
+            mask = filled.astype(np.int64)
+        unk = self.unk_token_id
+        if unk is not None and any(unk in row for row in ids):
+            mask[out_ids == unk] = 0
+        return out_ids, mask

@@ -1,0 +1,101 @@
+"""The quality cost of pruning: STS-B Spearman of potion-base-8M at fewer tokens and fewer dims.
+
+Each row is a real int8 export (``export_model(..., vocab_size=..., dims=...)``) encoded by
+``StaticOnnxModel``; the score is Spearman x 100 between the cosine of each STS-B test pair and its gold
+score. ``--corpus`` adds rows whose kept tokens are chosen by frequency in STS-B *train* sentences.
+A second table shows what ``--max-size`` picks (``m2v_edge.export.budget``'s policy) and what it scores.
+
+    .venv/bin/python benchmarks/pruning_quality.py [--corpus ../shared/data/stsb/sts-train.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+POTION = ROOT / "models" / "potion-base-8M"
+STSB_TEST = ROOT / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
+VOCAB_SHARES = (1.0, 0.75, 0.5, 0.25)
+DIMS = (256, 128, 64)
+BUDGETS = ("4MB", "2MB", "1MB")
+
+
+def read_stsb(path: Path) -> tuple[list[str], list[str], np.ndarray]:
+    """STS-B csv (tab-separated): score in field 4, the two sentences in fields 5 and 6."""
+    left, right, gold = [], [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        if len(fields) < 7:
+            continue
+        gold.append(float(fields[4]))
+        left.append(fields[5])
+        right.append(fields[6])
+    return left, right, np.asarray(gold)
+
+
+def spearman(encoder, left: list[str], right: list[str], gold: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    a, b = encoder.encode(left), encoder.encode(right)
+    cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-32)
+    return float(spearmanr(cos, gold).statistic) * 100
+
+
+def main() -> int:
+    from m2v_edge import StaticOnnxModel, export_model
+    from m2v_edge.export.reference import ReferenceModel
+    from m2v_edge.export.source import load_source
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=POTION, help="Model2Vec source folder")
+    parser.add_argument("--corpus", type=Path, help="STS-B train csv: rank tokens by their frequency in it")
+    args = parser.parse_args()
+    left, right, gold = read_stsb(STSB_TEST)
+    source = load_source(args.model)
+    vocab, dim = int(source.embeddings.shape[0]), source.dim
+    print(f"STS-B test: {len(gold)} pairs; model {source.name} ({vocab:,} tokens x {dim} dims)")
+    print(f"source, float32 numpy (model2vec arithmetic): {spearman(ReferenceModel(source), left, right, gold):.2f}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = None
+        if args.corpus is not None:
+            train_left, train_right, _ = read_stsb(args.corpus)
+            corpus = Path(tmp) / "stsb-train-sentences.txt"
+            corpus.write_text("\n".join(train_left + train_right) + "\n", encoding="utf-8")
+        rows = [(share, dim, None) for share in VOCAB_SHARES]
+        if corpus is not None:
+            rows += [(share, dim, corpus) for share in VOCAB_SHARES[1:]]
+        rows += [(1.0, d, None) for d in DIMS[1:]]
+        print("\n| vocabulary kept | chosen by | dims | model.onnx (int8) | STS-B Spearman |")
+        print("|---|---|---|---|---|")
+        for share, dims, by_corpus in rows:
+            out = Path(tmp) / "export"
+            keep = round(vocab * share)
+            report = export_model(
+                source, out, dtype="int8", force=True, vocab_size=keep, dims=dims, vocab_corpus=by_corpus
+            )
+            score = spearman(StaticOnnxModel.from_pretrained(out), left, right, gold)
+            label = "-" if share == 1.0 else ("STS-B train" if by_corpus else "rank")
+            print(
+                f"| {share:.0%} ({keep:,}) | {label} | {dims} | {report.model_bytes / 1e6:.2f} MB | {score:.2f} |",
+                flush=True,
+            )
+        print("\n| --max-size | chosen by the policy | model.onnx (int8) | STS-B Spearman |")
+        print("|---|---|---|---|")
+        for budget in BUDGETS:
+            for by_corpus in (None, corpus) if corpus is not None else (None,):
+                out = Path(tmp) / "export"
+                report = export_model(source, out, dtype="int8", force=True, max_size=budget, vocab_corpus=by_corpus)
+                score = spearman(StaticOnnxModel.from_pretrained(out), left, right, gold)
+                chosen = report.pruning.summary() if report.pruning else "nothing cut"
+                print(f"| {budget} | {chosen} | {report.model_bytes / 1e6:.2f} MB | {score:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Qwen-sized model under size budgets: model sizes, load time, first-vector time and peak RSS.
+
+Builds a Qwen-sized Model2Vec folder (the real Qwen tokenizer, 151,669 tokens, and a seeded random
+1024-d float16 table; ``tests/qwen_sized.py``), exports it as int8, under ``--max-size 65MB`` (the
+policy's choice, and with all 1024 dims kept) and, with ``--mobile``, also as ``model.ort``; then opens
+each export in a fresh Python process and reports its load time, the time to its first vector and the
+process's peak RSS.
+
+    .venv/bin/python benchmarks/qwen_size.py [--max-size 65MB] [--mobile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+_MEASURE = """
+import json, re, sys, time
+t0 = time.perf_counter()
+from m2v_edge import StaticOnnxModel
+import onnxruntime, tokenizers
+t1 = time.perf_counter()
+model = StaticOnnxModel.from_pretrained(sys.argv[1], use_ort_format=sys.argv[2] == "ort")
+t2 = time.perf_counter()
+model.encode("How do I train a neural network?")
+t3 = time.perf_counter()
+status = open("/proc/self/status").read()  # VmHWM: this process's peak RSS (ru_maxrss survives exec)
+rss = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_vector_s": t3 - t2, "peak_rss": rss}))
+"""
+
+
+def measure(folder: Path, fmt: str) -> dict[str, float]:
+    """Imports, load and first vector in a fresh interpreter (Linux: peak RSS from ``/proc``)."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(folder), fmt], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    from tests.qwen_sized import make_qwen_sized_model
+
+    from m2v_edge import export_model
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-size", default="65MB", help="budget for the second export")
+    parser.add_argument("--mobile", action="store_true", help="also write and measure model.ort")
+    args = parser.parse_args()
+    target = "mobile" if args.mobile else "default"
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        source = make_qwen_sized_model(Path(tmp) / "qwen-sized")
+        print(f"built the Qwen-sized source in {time.perf_counter() - started:.1f} s", flush=True)
+        rows = []
+        exports = (
+            ("int8", {}),
+            (f"int8 --max-size {args.max_size}", {"max_size": args.max_size}),
+            (f"int8 --max-size {args.max_size} --dims 1024", {"max_size": args.max_size, "dims": 1024}),
+        )
+        for label, kwargs in exports:
+            out = Path(tmp) / label.replace(" ", "_")
+            started = time.perf_counter()
+            report = export_model(source, out, dtype="int8", target=target, **kwargs)
+            seconds = time.perf_counter() - started
+            cut = report.pruning.summary() if report.pruning else "nothing cut"
+            print(f"exported {label} in {seconds:.1f} s: {cut}; self-check min cosine {report.min_cosine:.5f}")
+            rows.append((label, "model.onnx", report.files["model.onnx"], measure(out, "onnx")))
+            if args.mobile:
+                rows.append((label, "model.ort", report.files["model.ort"], measure(out, "ort")))
+    print("\n| export | file | size | imports | load | first vector | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for label, name, size, m in rows:
+        print(
+            f"| {label} | {name} | {size / 1e6:.1f} MB | {m['import_s'] * 1e3:.0f} ms | {m['load_s'] * 1e3:.0f} ms | "
+            f"{m['first_vector_s'] * 1e3:.1f} ms | {m['peak_rss'] / 1e6:.0f} MB |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

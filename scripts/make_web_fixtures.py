@@ -1,0 +1,182 @@
+"""Write the fixtures the JavaScript tests in ``web/`` need, with Python golden token ids and vectors.
+
+Creates, under ``web/.fixtures/`` (gitignored):
+
+- ``potion-int8/``: ``models/potion-base-8M`` exported to int8 (WordPiece) with ``target="mobile"``, so
+  ``model.ort`` (ORT format) sits next to ``model.onnx``;
+- ``qwen-1024-int8/``: the real Qwen tokenizer (byte-level BPE, 151,669 tokens) with a seeded random
+  float32 1024-d table, exported to int8 (about 156 MB);
+- ``unigram-int8/``: the tiny Unigram model of ``tests/fixtures.make_tiny_model``, exported to int8;
+- ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
+  ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
+
+Exports are reused when their stamp matches (``--force`` rebuilds them); golden files are always rewritten.
+``tests/test_web_golden.py`` checks the golden files against a fresh Python encode.
+
+Usage: ``.venv/bin/python scripts/make_web_fixtures.py [--out web/.fixtures] [--skip-qwen] [--force]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+POTION = ROOT / "models" / "potion-base-8M"
+# The vendored copy first (tests/data/qwen), else the workplace's ../shared/tokenizers/qwen: the same file.
+QWEN_TOKENIZERS = (
+    ROOT / "tests" / "data" / "qwen" / "tokenizer.json",
+    ROOT.parent / "shared" / "tokenizers" / "qwen" / "tokenizer.json",
+)
+TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
+DEFAULT_OUT = ROOT / "web" / ".fixtures"
+QWEN_DIM = 1024
+QWEN_SEED = 1024
+STAMP = "m2v_edge_fixture.json"
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stamp_ok(folder: Path, stamp: dict[str, Any]) -> bool:
+    file = folder / STAMP
+    needed = ["config.json", "model.onnx"] + (["model.ort"] if stamp.get("target") == "mobile" else [])
+    if not all((folder / name).is_file() for name in needed) or not file.is_file():
+        return False
+    return json.loads(file.read_text(encoding="utf-8")) == stamp
+
+
+def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
+    from m2v_edge import export_model
+
+    started = time.perf_counter()
+    target = stamp.get("target", "default")
+    report = export_model(source, folder, dtype="int8", force=True, show_progress_bar=True, target=target)
+    (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""
+    print(
+        f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB{ort}, "
+        f"min cosine {report.min_cosine:.4f}, {time.perf_counter() - started:.1f}s"
+    )
+
+
+def make_potion(out: Path, force: bool) -> Path:
+    """Export the vendored potion-base-8M to int8, with ``model.ort`` (``target="mobile"``)."""
+    folder = out / "potion-int8"
+    stamp = {
+        "source": "potion-base-8M",
+        "sha256": _sha256_bytes((POTION / "model.safetensors").read_bytes()),
+        "target": "mobile",
+    }
+    if force or not _stamp_ok(folder, stamp):
+        _export(POTION, folder, stamp)
+    return folder
+
+
+def make_qwen(out: Path, force: bool) -> Path:
+    """A Model2Vec folder with the real Qwen tokenizer and a seeded random 1024-d table, exported to int8."""
+    from safetensors.numpy import save_file
+    from tokenizers import Tokenizer
+
+    found = [path for path in QWEN_TOKENIZERS if path.is_file()]
+    if not found:
+        raise FileNotFoundError(
+            f"no Qwen tokenizer.json in {[str(p) for p in QWEN_TOKENIZERS]}: restore tests/data/qwen or use --skip-qwen"
+        )
+    folder = out / "qwen-1024-int8"
+    tokenizer_json = found[0].read_text(encoding="utf-8")
+    stamp = {
+        "source": "qwen-random",
+        "dim": QWEN_DIM,
+        "seed": QWEN_SEED,
+        "tokenizer": _sha256_bytes(tokenizer_json.encode()),
+    }
+    if not force and _stamp_ok(folder, stamp):
+        return folder
+    vocab = Tokenizer.from_str(tokenizer_json).get_vocab_size(with_added_tokens=True)
+    rng = np.random.default_rng(QWEN_SEED)
+    table = rng.standard_normal((vocab, QWEN_DIM), dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="qwen-source-", dir=out) as tmp:
+        source = Path(tmp) / "qwen-random-1024"
+        source.mkdir()
+        save_file({"embeddings": table}, str(source / "model.safetensors"))
+        del table
+        (source / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
+        config = {
+            "model_type": "model2vec",
+            "architectures": ["StaticModel"],
+            "hidden_dim": QWEN_DIM,
+            "normalize": True,
+        }
+        (source / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        _export(source, folder, stamp)
+    return folder
+
+
+def make_unigram(out: Path, force: bool) -> Path:
+    """The tiny Unigram test model (NFKC + Metaspace), exported to int8."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fixtures import make_tiny_model
+
+    folder = out / "unigram-int8"
+    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0}
+    if not force and _stamp_ok(folder, stamp):
+        return folder
+    with tempfile.TemporaryDirectory(prefix="unigram-source-", dir=out) as tmp:
+        source = make_tiny_model("unigram", Path(tmp) / "tiny-unigram", dim=16, seed=0)
+        _export(source, folder, stamp)
+    return folder
+
+
+def golden(folder: Path, texts: list[str]) -> dict[str, Any]:
+    """Python token ids and vectors of ``texts`` for the exported ``folder``."""
+    from m2v_edge import StaticOnnxModel
+
+    model = StaticOnnxModel.from_pretrained(folder)
+    vectors = model.encode(texts)
+    return {
+        "model": folder.name,
+        "texts_sha256": _sha256_bytes(TRICKY.read_bytes()),
+        "dim": model.dim,
+        "ids": model.tokenizer.encode_ids(texts),
+        "vectors": [[float(x) for x in row] for row in vectors],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build every fixture and write the golden JSON files."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="fixture folder (default web/.fixtures)")
+    parser.add_argument("--skip-qwen", action="store_true", help="skip the 156 MB Qwen 1024-d export")
+    parser.add_argument("--force", action="store_true", help="rebuild exports even when their stamp matches")
+    args = parser.parse_args(argv)
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    texts = json.loads(TRICKY.read_text(encoding="utf-8"))
+    folders = [make_potion(out, args.force), make_unigram(out, args.force)]
+    if not args.skip_qwen:
+        folders.append(make_qwen(out, args.force))
+    gold_dir = out / "golden"
+    gold_dir.mkdir(exist_ok=True)
+    for folder in folders:
+        data = golden(folder, texts)
+        (gold_dir / f"{folder.name}.json").write_text(json.dumps(data), encoding="utf-8")
+        print(f"golden {folder.name}: {len(texts)} texts, dim {data['dim']}")
+    for stale in out.glob("*-source-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The web runtime's tests, set-up included (works on a fresh Debian machine as root):
+#   1. Debian chromium when /usr/bin/chromium is missing (playwright-core drives it; no browser download);
+#   2. `npm ci` in web/;
+#   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/);
+#   4. the Node tests (token parity, Node + headless Chromium vectors, errors, CLI, demo page screenshot)
+#      and tests/test_web_golden.py (the golden files' provenance).
+# Usage: scripts/test-web.sh            (PYTHON=/path/to/python to use another interpreter than .venv/bin/python)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+export CHROMIUM_PATH
+
+if [[ ! -x "$PYTHON" ]]; then
+  echo "test-web: $PYTHON not found; create the venv first or set PYTHON" >&2
+  exit 2
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "test-web: node and npm (Node >= 20) are needed" >&2
+  exit 2
+fi
+
+if [[ ! -x "$CHROMIUM_PATH" ]]; then
+  echo "test-web: installing Debian chromium (apt-get)"
+  SUDO=""
+  [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+"$CHROMIUM_PATH" --version
+
+echo "test-web: npm ci"
+(cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "test-web: fixtures"
+"$PYTHON" "$ROOT/scripts/make_web_fixtures.py"
+
+echo "test-web: golden files vs a fresh Python encode"
+"$PYTHON" -m pytest -q "$ROOT/tests/test_web_golden.py"
+
+echo "test-web: node tests"
+cd "$ROOT/web"
+node --test --test-concurrency=1 test/*.test.js

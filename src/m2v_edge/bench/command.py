@@ -1,0 +1,64 @@
+"""``m2v-edge bench``: the CLI pair wired into :data:`m2v_edge.cli.COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "models/potion-base-8M"
+
+
+def _int_list(value: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {value!r}")
+    return numbers
+
+
+def _add_bench(sub: Any) -> None:
+    p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
+    p.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"Model2Vec source folder (default {DEFAULT_MODEL})")
+    p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
+    p.add_argument("--threads", type=_int_list, default=(1, 2), help="thread counts, comma-separated (default 1,2)")
+    p.add_argument("--batch-sizes", type=_int_list, default=(1, 32, 1024), help="texts per call (default 1,32,1024)")
+    p.add_argument("--repeats", type=int, default=7, help="interleaved repeats per cell; medians reported")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N STS-B sentences")
+    p.add_argument("--latency-texts", type=int, default=500, help="texts timed one call each at batch size 1")
+    p.add_argument("--cold-runs", type=int, default=5, help="fresh processes per contender for cold start (0: skip)")
+    p.add_argument("--workdir", default=None, help="keep the int8/float32 exports here (default: temporary)")
+    p.add_argument(
+        "--keep-blas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the measuring processes (default: unset them there)",
+    )
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from m2v_edge.bench.report import markdown, write
+    from m2v_edge.bench.runner import BenchConfig, run_bench
+
+    if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError("matplotlib is not installed; pip install 'm2v-edge[bench]' or pass --no-plot")
+    config = BenchConfig(
+        source=Path(args.model),
+        threads=args.threads,
+        batch_sizes=args.batch_sizes,
+        repeats=args.repeats,
+        limit=args.limit,
+        latency_texts=args.latency_texts,
+        cold_runs=args.cold_runs,
+        keep_blas_env=args.keep_blas_env,
+        workdir=Path(args.workdir) if args.workdir else None,
+    )
+    result = run_bench(config, show_progress_bar=not args.quiet)
+    paths = write(result, Path(args.output), with_plot=not args.no_plot)
+    print(markdown(result))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0

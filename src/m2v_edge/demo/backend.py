@@ -1,0 +1,211 @@
+"""What the demo computes, without any UI: input checks, ranking, float vs int8 comparison, matrix, model facts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from m2v_edge.demo import DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS
+from m2v_edge.demo.cache import DemoModels
+from m2v_edge.format import ExportFiles
+from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
+
+MAX_MATRIX_TEXTS = 50
+
+
+class DemoInputError(ValueError):
+    """A user input the demo refuses, with a message that says what to change."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits: documents per request and characters per text."""
+
+    max_documents: int = DEFAULT_MAX_DOCUMENTS
+    max_chars: int = DEFAULT_MAX_CHARS
+
+    def __post_init__(self) -> None:
+        """Refuse non-positive limits."""
+        if self.max_documents < 1 or self.max_chars < 1:
+            raise ValueError(
+                f"--max-documents and --max-chars must be positive, got {self.max_documents} and {self.max_chars}"
+            )
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A ranking and how long encoding took."""
+
+    hits: list[Hit]
+    encode_ms: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same ranking from the float source (numpy) and from the int8 ONNX export.
+
+    Rows are in the float ranking's order: ``(document, float score, int8 score, float rank, int8 rank,
+    cosine between the document's float and int8 vectors)``.
+    """
+
+    rows: list[tuple[str, float, float, int, int, float]]
+    query_cosine: float
+    float_ms: float
+    onnx_ms: float
+
+    @property
+    def same_order(self) -> bool:
+        """Whether both models rank the documents identically."""
+        return all(row[3] == row[4] for row in self.rows)
+
+    @property
+    def max_abs_diff(self) -> float:
+        """Largest absolute score difference."""
+        return max((abs(row[2] - row[1]) for row in self.rows), default=0.0)
+
+    @property
+    def min_cosine(self) -> float:
+        """Smallest float/int8 vector cosine over the query and the documents."""
+        return min([self.query_cosine, *(row[5] for row in self.rows)])
+
+
+def human_size(size: int) -> str:
+    """Bytes as ``"7.68 MB"``, ``"2.1 kB"`` or ``"512 B"`` (decimal units)."""
+    if size >= 1_000_000:
+        return f"{size / 1e6:.2f} MB"
+    return f"{size / 1e3:.1f} kB" if size >= 1000 else f"{size} B"
+
+
+def split_lines(text: str | None) -> list[str]:
+    """One text per line; surrounding spaces stripped, blank lines dropped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``a`` with the same row of ``b``; two zero vectors (no known token) count as 1."""
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
+    cos = np.sum(a * b, axis=1) / np.maximum(norms, 1e-30)
+    return np.where(both_zero, 1.0, cos)
+
+
+class DemoBackend:
+    """Serves the demo's requests from :class:`DemoModels`; thread-safe (encoding is serialized)."""
+
+    def __init__(self, models: DemoModels, limits: Limits | None = None) -> None:
+        self.models = models
+        self.limits = limits or Limits()
+        self._lock = threading.Lock()
+
+    def _check_text(self, text: str, what: str) -> None:
+        if len(text) > self.limits.max_chars:
+            raise DemoInputError(
+                f"{what} has {len(text):,} characters; the limit is {self.limits.max_chars:,} per text "
+                "(shorten it, or start the demo with a larger --max-chars)"
+            )
+
+    def check_query(self, query: str | None) -> str:
+        """The query, stripped. :raises DemoInputError: if it is empty or too long."""
+        text = (query or "").strip()
+        if not text:
+            raise DemoInputError("The query is empty: type a query (or click a preset).")
+        self._check_text(text, "The query")
+        return text
+
+    def check_documents(self, documents: str | None, what: str = "documents", limit: int | None = None) -> list[str]:
+        """The documents, one per line. :raises DemoInputError: if there are none, too many, or one is too long."""
+        docs = split_lines(documents)
+        if not docs:
+            raise DemoInputError(f"No {what}: put one per line (or click a preset).")
+        most = self.limits.max_documents if limit is None else limit
+        if len(docs) > most:
+            flag = " (start the demo with a larger --max-documents)" if limit is None else ""
+            raise DemoInputError(f"{len(docs):,} {what} given; the limit is {most:,} per request{flag}.")
+        for number, doc in enumerate(docs, start=1):
+            self._check_text(doc, f"{what.capitalize().rstrip('s')} {number}")
+        return docs
+
+    def _encode_onnx(self, texts: list[str]) -> tuple[np.ndarray, float]:
+        with self._lock:
+            start = time.perf_counter()
+            vectors = self.models.onnx.encode(texts)
+            return vectors, (time.perf_counter() - start) * 1000
+
+    def rank(self, query: str | None, documents: str | None) -> Ranking:
+        """Rank the documents (one per line) by cosine to the query with the int8 ONNX model.
+
+        :raises DemoInputError: on empty or over-limit input.
+        """
+        text = self.check_query(query)
+        docs = self.check_documents(documents)
+        vectors, ms = self._encode_onnx([text, *docs])
+        return Ranking(rank(vectors[0], vectors[1:], docs), ms)
+
+    def compare(self, query: str | None, documents: str | None) -> Comparison:
+        """Rank with the float source (numpy) and with the int8 ONNX model, side by side.
+
+        :raises DemoInputError: on empty or over-limit input, or when the source is not available.
+        """
+        reference = self.models.reference
+        if reference is None:
+            raise DemoInputError(self.models.compare_note or "The float source model is not available.")
+        text = self.check_query(query)
+        docs = self.check_documents(documents)
+        texts = [text, *docs]
+        with self._lock:
+            start = time.perf_counter()
+            exact = reference.encode(texts)
+            float_ms = (time.perf_counter() - start) * 1000
+        quant, onnx_ms = self._encode_onnx(texts)
+        float_hits = rank(exact[0], exact[1:], docs)
+        onnx_scores = cosine_matrix(quant[0], quant[1:])[0]
+        onnx_order = np.argsort(-onnx_scores, kind="stable")
+        onnx_rank = np.empty(len(docs), dtype=np.int64)
+        onnx_rank[onnx_order] = np.arange(1, len(docs) + 1)
+        pair_cos = row_cosine(exact, quant)
+        rows = [
+            (hit.document, hit.score, float(onnx_scores[hit.index]), pos, int(onnx_rank[hit.index]),
+             float(pair_cos[hit.index + 1]))
+            for pos, hit in enumerate(float_hits, start=1)
+        ]  # fmt: skip
+        return Comparison(rows, float(pair_cos[0]), float_ms, onnx_ms)
+
+    def matrix(self, texts: str | None) -> tuple[list[str], np.ndarray, float]:
+        """Pairwise cosine of the texts (one per line) with the int8 ONNX model.
+
+        :return: the texts, the ``[n, n]`` matrix and the encode time in ms.
+        :raises DemoInputError: on empty or over-limit input.
+        """
+        items = self.check_documents(texts, what="texts", limit=min(MAX_MATRIX_TEXTS, self.limits.max_documents))
+        vectors, ms = self._encode_onnx(items)
+        return items, cosine_matrix(vectors, vectors), ms
+
+    def model_facts(self) -> list[tuple[str, str]]:
+        """The Model tab: dims, vocab, dtype, file sizes, normalize, source, opset (from ``config.json``)."""
+        config: dict[str, Any] = self.models.onnx.config
+        root = ExportFiles(self.models.export_dir).root
+        sizes = {p.name: p.stat().st_size for p in sorted(root.iterdir()) if p.is_file()}
+        source = config.get("source", {})
+        rows = [
+            ("dims", str(config["dim"])),
+            ("vocab", f"{config['vocab_size']:,}"),
+            ("dtype", str(config["dtype"])),
+            *((f"file {name}", human_size(size)) for name, size in sizes.items()),
+            ("total size", human_size(sum(sizes.values()))),
+            ("normalize", str(config["normalize"])),
+            ("max_length", str(config["max_length"])),
+            ("source", str(source.get("name", "?"))),
+            ("source sha256", str(source.get("sha256", "?"))),
+            ("source table dtype", str(source.get("embedding_dtype", "?"))),
+            ("opset", str(config.get("opset", "?"))),
+            ("format_version", str(config["format_version"])),
+            ("exported by", f"m2v-edge {config.get('m2v_edge_version', '?')}"),
+            ("exported folder", str(root)),
+        ]
+        float_source = str(self.models.source_dir) if self.models.source_dir else "not available"
+        rows.append(("float source (Compare tab)", float_source))
+        return rows

@@ -1,0 +1,169 @@
+"""Which models the demo runs: the int8 export (cached on disk) and, when available, its float source.
+
+With no MODEL the demo uses the embedded ``models/potion-base-8M`` of the repository, exported to int8
+into the cache folder on first run and reused afterwards. A Model2Vec folder given as MODEL is exported
+the same way; an exported folder is used as is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from m2v_edge.format import ExportFiles, read_config
+
+if TYPE_CHECKING:
+    from m2v_edge.export.reference import ReferenceModel
+    from m2v_edge.export.source import SourceModel
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+CACHE_ENV = "M2V_EDGE_CACHE"
+EMBEDDED_NAME = "potion-base-8M"
+CACHE_DTYPE = "int8"
+# src/m2v_edge/demo/cache.py -> the repository root holds models/
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+Log = Callable[[str], None]
+
+
+def default_cache_dir() -> Path:
+    """``$M2V_EDGE_CACHE`` if set, else ``~/.cache/m2v-edge``."""
+    value = os.environ.get(CACHE_ENV)
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "m2v-edge"
+
+
+def embedded_model_dir() -> Path:
+    """The embedded potion-base-8M source folder (``models/potion-base-8M`` next to ``src/``).
+
+    :raises FileNotFoundError: if it is absent (e.g. an installed wheel rather than a source checkout).
+    """
+    folder = REPO_ROOT / "models" / EMBEDDED_NAME
+    if not (folder / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"{folder}: the embedded {EMBEDDED_NAME} model is missing; run the demo from a source checkout "
+            "of m2v-edge, or pass MODEL (an exported folder or a local Model2Vec folder)"
+        )
+    return folder
+
+
+def cache_folder(source: SourceModel, cache_dir: Path) -> Path:
+    """Where the int8 export of ``source`` lives in the cache: keyed by the source table's sha256."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name) or "model"
+    return cache_dir / f"{name}-{source.sha256[:16]}-{CACHE_DTYPE}"
+
+
+def is_valid_export(folder: Path, sha256: str) -> bool:
+    """Whether ``folder`` is a readable int8 export of the source with this sha256."""
+    if not ExportFiles(folder).is_export():
+        return False
+    try:
+        config = read_config(folder)
+    except (OSError, ValueError):
+        return False
+    source = config.get("source")
+    return isinstance(source, dict) and source.get("sha256") == sha256 and config.get("dtype") == CACHE_DTYPE
+
+
+def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, force: bool = False) -> Path:
+    """The int8 export of ``source`` in ``cache_dir``: exported on first use, reused afterwards.
+
+    A cached folder whose ``config.json`` names another source sha256 (or is unreadable) is re-exported.
+
+    :param source: the loaded Model2Vec source.
+    :param cache_dir: the cache folder (created if needed).
+    :param log: where progress messages go.
+    :param force: re-export even if a valid export is cached.
+    :return: the exported folder.
+    """
+    from m2v_edge.export.exporter import export_model
+
+    target = cache_folder(source, cache_dir)
+    if not force and is_valid_export(target, source.sha256):
+        log(f"using the cached int8 export {target}")
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
+    report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True)
+    log(
+        f"exported: model.onnx {report.model_bytes / 1e6:.2f} MB "
+        f"(source table {report.source_bytes / 1e6:.2f} MB), min cosine to the source {report.min_cosine:.5f}"
+    )
+    return target
+
+
+@dataclass
+class DemoModels:
+    """The models behind the demo.
+
+    :param export_dir: the int8 (or other) exported folder the app serves.
+    :param onnx: that folder opened with onnxruntime.
+    :param reference: the float source as the numpy reference, or ``None`` when it is not available.
+    :param source_dir: the source folder, or ``None``.
+    :param compare_note: why the Compare tab is unavailable (empty when it is).
+    """
+
+    export_dir: Path
+    onnx: StaticOnnxModel
+    reference: ReferenceModel | None
+    source_dir: Path | None
+    compare_note: str = ""
+
+
+def _open_export(folder: Path) -> StaticOnnxModel:
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    return StaticOnnxModel.from_pretrained(folder)
+
+
+def _source_for_export(folder: Path) -> tuple[SourceModel | None, str]:
+    """The source of an exported folder when it is the embedded model, else a note saying why not."""
+    from m2v_edge.export.source import load_source
+
+    sha = str(read_config(folder).get("source", {}).get("sha256", ""))
+    try:
+        embedded = load_source(embedded_model_dir())
+    except (OSError, ValueError):
+        embedded = None
+    if embedded is not None and embedded.sha256 == sha:
+        return embedded, ""
+    note = (
+        f"The float source of {folder} is not available here (only its exported folder was given), so the "
+        "float vs int8 comparison cannot run. Launch the demo with the Model2Vec source folder as MODEL "
+        "(it is exported into the cache on the fly) to see this tab."
+    )
+    return None, note
+
+
+def open_models(model: str | Path | None = None, cache_dir: Path | None = None, log: Log = print) -> DemoModels:
+    """Resolve MODEL to the models the demo needs.
+
+    :param model: ``None`` for the embedded potion-base-8M, an exported folder, or a Model2Vec folder.
+    :param cache_dir: where exports of source folders are cached (default :func:`default_cache_dir`).
+    :param log: where progress messages go.
+    :raises FileNotFoundError: if MODEL (or the embedded model) does not exist.
+    :raises ValueError: if MODEL is neither an exported folder nor a readable Model2Vec folder.
+    """
+    from m2v_edge.export.reference import ReferenceModel
+    from m2v_edge.export.source import load_source
+
+    cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    folder = embedded_model_dir() if model is None else Path(model)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: no such folder; give an exported folder or a local Model2Vec folder")
+    if ExportFiles(folder).is_export():
+        source, note = _source_for_export(folder)
+        reference = None if source is None else ReferenceModel(source)
+        source_dir = None if source is None else source.path
+        return DemoModels(folder, _open_export(folder), reference, source_dir, note)
+    source = load_source(folder)
+    export_dir = export_to_cache(source, cache, log)
+    try:
+        onnx = _open_export(export_dir)
+    except ValueError as err:  # a cached file damaged after it was written: export it again, once
+        log(f"the cached export is unreadable ({err}); exporting again")
+        onnx = _open_export(export_to_cache(source, cache, log, force=True))
+    return DemoModels(export_dir, onnx, ReferenceModel(source), source.path)

@@ -1,0 +1,47 @@
+"""``m2v-edge demo [MODEL]``: launch the Gradio demo (wired into ``m2v_edge.cli.COMMANDS``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from m2v_edge.demo import DEFAULT_HOST, DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS, DEFAULT_PORT
+
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="launch the Gradio demo (search, float vs int8, similarity matrix)",
+        description="Launch the Gradio demo. With no MODEL it uses the embedded potion-base-8M, exported to int8 "
+        "into $M2V_EDGE_CACHE (default ~/.cache/m2v-edge) on first run.",
+    )
+    p.add_argument("model", nargs="?", default=None, help="exported folder or Model2Vec folder (default: embedded)")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--max-documents", type=int, default=DEFAULT_MAX_DOCUMENTS, help="documents per request")
+    p.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="characters per text")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from m2v_edge.cli import CliError
+    from m2v_edge.demo.app import build_app, launch
+    from m2v_edge.demo.backend import DemoBackend, Limits
+    from m2v_edge.demo.cache import open_models
+
+    limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
+    models = open_models(args.model)
+    try:
+        app = build_app(DemoBackend(models, limits))
+    except ImportError as err:  # the demo extra is missing: one line, exit code 2
+        raise CliError(str(err)) from None
+    print(f"m2v-edge demo: starting {models.export_dir} on http://{args.host}:{args.port} (Ctrl+C to stop)")
+    try:
+        launch(app, host=args.host, port=args.port, block=True)
+    except OSError as err:
+        reason = str(err).split(". ")[0]
+        raise OSError(f"cannot serve on {args.host}:{args.port} ({reason}); choose another --port") from None
+    finally:
+        app.close()
+    return 0

@@ -1,0 +1,42 @@
+"""The ``m2v-edge eval`` subcommand."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _add_eval(sub: Any) -> None:
+    p = sub.add_parser("eval", help="score a model on six dimensions and STS-B (optionally vs a reference)")
+    p.add_argument("model", help="exported folder or Model2Vec source folder")
+    p.add_argument("--reference", metavar="SOURCE", help="a second model to compare with (e.g. the source)")
+    p.add_argument("--output", metavar="JSON", help="write the report as JSON")
+    p.add_argument("--plot", metavar="PNG", help="write a bar chart, model vs reference per dimension")
+    p.add_argument("--data", metavar="DIR", help="folder with the JSONL data files (default: the packaged ones)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _require_extra() -> None:
+    """Check for the eval extra's packages; raise with a one-line remedy if one is missing."""
+    import importlib.util
+
+    missing = [name for name in ("sklearn", "scipy", "matplotlib") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(f"eval needs {', '.join(missing)}; install them with: pip install 'm2v-edge[eval]'")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from m2v_edge.eval.report import check_output, plot, to_markdown, write_json
+    from m2v_edge.eval.runner import evaluate
+
+    _require_extra()
+    for path in (args.output, args.plot):
+        if path is not None:
+            check_output(path)  # fail before minutes of work, not after
+    report = evaluate(args.model, reference=args.reference, data_dir=args.data, show_progress_bar=not args.quiet)
+    print(to_markdown(report))
+    if args.output is not None:
+        print(f"wrote {write_json(report, args.output)}")
+    if args.plot is not None:
+        print(f"wrote {plot(report, args.plot)}")
+    return 0

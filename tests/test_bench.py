@@ -1,0 +1,143 @@
+"""The bench command on a tiny model (tiny repeat counts, no timing assertions) and its building blocks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2v_edge.bench.data import PASSAGE_CHARS, bench_texts, passages, stsb_sentences
+from m2v_edge.bench.report import goals, markdown
+from m2v_edge.bench.worker import ENCODERS, measure
+from m2v_edge.cli import main
+from m2v_edge.runtime.model import StaticOnnxModel
+from tests.conftest import STSB_TEST
+from tests.fixtures import make_tiny_model
+
+
+def test_stsb_sentences_are_fields_5_and_6() -> None:
+    sentences = stsb_sentences()
+    lines = [line.split("\t") for line in STSB_TEST.read_text(encoding="utf-8").splitlines()]
+    pairs = [f for f in lines if len(f) > 6]
+    assert sentences[:2] == [pairs[0][5].strip(), pairs[0][6].strip()]
+    assert len(sentences) == 2 * len(pairs)
+    assert 40 < np.mean([len(s) for s in sentences]) < 80
+
+
+def test_passages_join_consecutive_sentences() -> None:
+    sentences = stsb_sentences()
+    built = passages(sentences)
+    assert all(len(p) >= PASSAGE_CHARS for p in built)
+    assert all(len(p) < PASSAGE_CHARS + 400 for p in built)
+    joined = " ".join(sentences)
+    assert joined.startswith(" ".join(built[:3]))
+    limited = bench_texts(limit=100)
+    assert len(limited["sentences"]) == 100 and limited["passages"] == built[: len(limited["passages"])]
+
+
+def test_measure_interleaves_and_covers_every_text() -> None:
+    calls: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
+    order: list[str] = []
+
+    def fake(name: str):
+        def fn(texts: list[str], batch_size: int) -> None:
+            calls[name].append((len(texts), batch_size))
+            order.append(name)
+
+        return fn
+
+    texts = [f"t{i}" for i in range(10)]
+    out = measure({"a": fake("a"), "b": fake("b")}, texts, batch_size=4, repeats=3)
+    timed = order[6:]  # after 3 warm-up slices each
+    assert [timed[i * 3] for i in range(6)] == ["a", "b", "b", "a", "a", "b"]  # rotated each repeat
+    assert calls["a"][3:6] == [(4, 4), (4, 4), (2, 4)]
+    for result in out.values():
+        assert len(result["samples"]) == 3 and result["texts_per_s"] > 0 and result["us_per_call"] > 0
+
+
+def _naive_batch(model: StaticOnnxModel, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    limit = model.max_length * model.tokenizer.median_token_length
+    encodings = model.tokenizer.tokenizer.encode_batch_fast([t[:limit] for t in texts], add_special_tokens=False)
+    width = max([len(e.ids) for e in encodings] + [1])
+    ids = np.full((len(texts), width), model.tokenizer.pad_token_id, dtype=np.int64)
+    mask = np.zeros((len(texts), width), dtype=np.int64)
+    for row, enc in enumerate(encodings):
+        ids[row, : len(enc.ids)] = enc.ids
+        mask[row, : len(enc.ids)] = [int(i != model.tokenizer.unk_token_id) for i in enc.ids]
+    return ids, mask
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_fast_padding_matches_naive_padding(potion_int8: Path, batch_size: int) -> None:
+    model = StaticOnnxModel.from_pretrained(potion_int8, threads=1)
+    texts = stsb_sentences()[:100] + ["", "ⅫⅫ \x00", "same same", "a b", "word " * 700]
+    seen = []
+    for positions, ids, mask in model.tokenizer.batches(texts, batch_size):
+        want_ids, want_mask = _naive_batch(model, [texts[p] for p in positions])
+        np.testing.assert_array_equal(mask, want_mask)
+        np.testing.assert_array_equal(ids[mask == 1], want_ids[want_mask == 1])
+        assert ids.dtype == mask.dtype == np.int64 and ids.shape[1] >= 1
+        seen.extend(positions.tolist())
+    assert sorted(seen) == list(range(len(texts)))
+    single = model.tokenizer.batches([texts[3]], batch_size)
+    _, ids, mask = next(single)
+    np.testing.assert_array_equal(ids, _naive_batch(model, [texts[3]])[0])
+
+
+@pytest.mark.slow
+def test_bench_command_on_tiny_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = make_tiny_model("wordpiece", tmp_path / "tiny")
+    out = tmp_path / "results"
+    args = ["bench", str(source), "-o", str(out), "--threads", "1", "--batch-sizes", "1,8", "--repeats", "1"]
+    args += ["--limit", "24", "--latency-texts", "3", "--cold-runs", "1", "--keep-blas-env", "-q"]
+    assert main(args) == 0
+    result = json.loads((out / "bench.json").read_text())
+    assert [run["threads"] for run in result["runs"]] == [1]
+    cells = result["runs"][0]["cells"]
+    assert [(c["texts"], c["batch_size"]) for c in cells] == [
+        ("sentences", 1),
+        ("sentences", 8),
+        ("passages", 1),
+        ("passages", 8),
+    ]
+    assert cells[0]["n_texts"] == 3 and cells[1]["n_texts"] == 24
+    for cell in cells:
+        assert set(cell["results"]) == set(ENCODERS)
+        assert all(r["texts_per_s"] > 0 for r in cell["results"].values())
+    assert result["files"]["int8"]["model.onnx"] < result["files"]["float32"]["model.onnx"]
+    cold = result["cold_start"]["int8"]
+    assert cold["load_and_first_s"] > 0 and cold["peak_rss"] >= cold["rss_after_import"] > 0
+    printed = capsys.readouterr().out
+    assert "| sentences | 1 | 8 |" in printed and "Goals (int8, 2 threads):" in printed
+    assert (out / "bench.md").read_text(encoding="utf-8") in printed
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_goal_verdicts_follow_the_numbers() -> None:
+    def cell(texts: str, batch: int, tok: float, m2v: float, ours: float) -> dict:
+        rates = {"tokenizer": tok, "model2vec": m2v, "int8": ours, "float32": ours}
+        return {
+            "texts": texts,
+            "batch_size": batch,
+            "results": {k: {"texts_per_s": v, "us_per_call": 1e6 / v} for k, v in rates.items()},
+        }
+
+    run = {"threads": 2, "blas": [], "cells": [cell("sentences", 1, 100, 50, 60), cell("passages", 1, 100, 50, 40)]}
+    verdicts = {name: ok for name, ok, _ in goals({"runs": [run]})}
+    assert verdicts["int8 ≥ 1.0× model2vec on sentences"] is True
+    assert verdicts["int8 ≥ 0.85× tokenizer only on sentences"] is False
+    assert verdicts["batch-1 latency ≤ model2vec on sentences"] is True
+    assert verdicts["int8 ≥ 1.0× model2vec on passages"] is False
+    assert verdicts["batch-1 latency ≤ model2vec on passages"] is False
+    machine = {"cpu": "x", "usable_cpus": 2, "loadavg": [0.5], "loadavg_end": [0.6], "python": "3", "versions": {}}
+    text = markdown({"runs": [run], "machine": machine})
+    assert "| sentences | 2 | 1 | 100 | 50 | 60 | 60 | 1.20× | 0.60× | 1.20× |" in text
+
+
+def test_bench_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", str(tmp_path / "nope"), "--no-plot", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no such Model2Vec folder" in err[0]

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * m2v-edge for Node: `m2v-edge encode MODEL_DIR --input FILE --output FILE.json`.
+ *
+ * One text per line, split on "\n" only (a final newline does not start an extra text), as the Python CLI;
+ * writes a JSON array of arrays (one vector per line). User errors print one line and exit with code 2.
+ */
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+import { StaticOnnxModel } from "../src/index.js";
+
+const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json [--batch-size N] [--threads N]
+
+  MODEL_DIR       a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
+  --input FILE    UTF-8 text, one text per line ('-' for stdin)
+  --output FILE   JSON file to write: an array of vectors, one per line`;
+
+class UsageError extends Error {}
+
+async function readLines(source) {
+  let data;
+  try {
+    data = source === "-" ? await readStdin() : await readFile(source);
+  } catch (err) {
+    if (err.code === "ENOENT") throw new UsageError(`${source}: no such input file`);
+    if (err.code === "EISDIR") throw new UsageError(`${source}: is a folder; give a text file with one text per line`);
+    throw err;
+  }
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    throw new UsageError(`${source}: not UTF-8; convert the file to UTF-8`);
+  }
+  if (text.length === 0) return [];
+  const lines = text.split("\n");
+  return text.endsWith("\n") ? lines.slice(0, -1) : lines;
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function positiveInt(value, name) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+async function encode(argv) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      input: { type: "string" },
+      output: { type: "string" },
+      "batch-size": { type: "string" },
+      threads: { type: "string" },
+    },
+  });
+  if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
+  const output = resolve(values.output);
+  const parent = await stat(dirname(output)).catch(() => null);
+  if (!parent?.isDirectory()) throw new UsageError(`${dirname(output)}: output folder does not exist`);
+  const texts = await readLines(values.input);
+  const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 256;
+  const threads = positiveInt(values.threads, "--threads");
+  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads });
+  const vectors = await model.encode(texts, { batchSize });
+  await writeFile(output, `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`);
+  console.log(`wrote ${values.output} (${texts.length} x ${model.dim} float32)`);
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === "-h" || command === "--help" || command === undefined) {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== "encode") throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  await encode(rest);
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // User errors (bad arguments, missing or corrupt files) print one line, exit code 2.
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`m2v-edge: error: ${err instanceof UsageError ? message : message.split("\n")[0]}`);
+  process.exitCode = 2;
+}

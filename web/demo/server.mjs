@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * A tiny static server for the demo page, the tests and the benchmark: serves the page, the package source,
+ * onnxruntime-web's .wasm files, @huggingface/tokenizers and an exported model folder, all from localhost
+ * (no CDN), with the COOP/COEP headers that make the page cross-origin isolated (WASM threads).
+ *
+ *   npm run demo -- [MODEL_DIR] [--port 8080] [--no-isolation]
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import { dirname, extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ORT_DIST = join(WEB, "node_modules", "onnxruntime-web", "dist");
+const TOKENIZERS = join(WEB, "node_modules", "@huggingface", "tokenizers", "dist", "tokenizers.min.mjs");
+
+/** The files a web app must serve for onnxruntime-web's WASM backend (with `onnxruntime-web/wasm`). */
+export const ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".onnx": "application/octet-stream",
+  ".csv": "text/plain; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".png": "image/png",
+  ".map": "application/json",
+};
+
+/**
+ * Start the server.
+ *
+ * @param {{port?: number, host?: string, modelDir?: string, mounts?: Record<string, string>, isolated?: boolean}} options
+ *   `modelDir` is served at /model/; `mounts` maps more URL prefixes ("/fixtures/") to folders; `isolated` sends
+ *   COOP/COEP (default true).
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export async function startServer(options = {}) {
+  const isolated = options.isolated ?? true;
+  const files = { "/": join(WEB, "demo", "index.html"), "/vendor/tokenizers.mjs": TOKENIZERS };
+  for (const name of ORT_FILES) files[`/ort/${name}`] = join(ORT_DIST, name);
+  const mounts = { "/demo/": join(WEB, "demo"), "/src/": join(WEB, "src"), ...(options.mounts ?? {}) };
+  if (options.modelDir) mounts["/model/"] = resolve(options.modelDir);
+
+  const server = createServer(async (request, response) => {
+    const headers = { "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin" };
+    if (isolated) {
+      headers["Cross-Origin-Opener-Policy"] = "same-origin";
+      headers["Cross-Origin-Embedder-Policy"] = "require-corp";
+    }
+    const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+    const file = files[path] ?? locate(mounts, path);
+    const info = file ? await stat(file).catch(() => null) : null;
+    if (!info?.isFile() || (request.method !== "GET" && request.method !== "HEAD")) {
+      response.writeHead(404, { ...headers, "Content-Type": "text/plain" });
+      response.end(`not found: ${path}\n`);
+      return;
+    }
+    headers["Content-Type"] = TYPES[extname(file)] ?? "application/octet-stream";
+    headers["Content-Length"] = info.size;
+    response.writeHead(200, headers);
+    if (request.method === "HEAD") response.end();
+    else createReadStream(file).pipe(response);
+  });
+  await new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", ok);
+  });
+  const { port } = server.address();
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}/`,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+}
+
+function locate(mounts, path) {
+  for (const [prefix, folder] of Object.entries(mounts)) {
+    if (!path.startsWith(prefix)) continue;
+    const file = normalize(join(folder, path.slice(prefix.length)));
+    if (file === folder || file.startsWith(folder + sep)) return file; // no escaping the folder with ../
+  }
+  return null;
+}
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { port: { type: "string", default: "8080" }, "no-isolation": { type: "boolean", default: false } },
+  });
+  const modelDir = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
+  const config = await stat(join(modelDir, "config.json")).catch(() => null);
+  if (!config) {
+    console.error(
+      `m2v-edge demo: error: ${modelDir}: not an exported folder; export one first, e.g.\n` +
+        "  m2v-edge export models/potion-base-8M -o out/potion-int8 && npm run demo -- ../out/potion-int8",
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const { url } = await startServer({ port: Number(values.port), modelDir, isolated: !values["no-isolation"] });
+  console.log(`m2v-edge demo: ${url} (model ${modelDir}); Ctrl-C to stop`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}

@@ -1,0 +1,52 @@
+/**
+ * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
+ */
+
+export const FORMAT_VERSION = 1;
+
+const REQUIRED_KEYS = [
+  "format_version",
+  "dim",
+  "vocab_size",
+  "dtype",
+  "normalize",
+  "max_length",
+  "median_token_length",
+  "unk_token_id",
+  "pad_token_id",
+];
+
+/**
+ * Parse and validate config.json.
+ *
+ * @param {string | object} raw the file's text or an already parsed object.
+ * @param {string} where a name for error messages (path or URL).
+ * @returns {object} the config.
+ */
+export function parseConfig(raw, where) {
+  let config = raw;
+  if (typeof raw === "string") {
+    try {
+      config = JSON.parse(raw);
+    } catch (err) {
+      throw new Error(`${where}: not valid JSON (${err.message}); re-export the model`);
+    }
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new Error(`${where}: expected a JSON object; re-export the model`);
+  }
+  const missing = REQUIRED_KEYS.filter((key) => !(key in config));
+  if (missing.length > 0) {
+    throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
+  }
+  if (config.format_version > FORMAT_VERSION) {
+    throw new Error(
+      `${where}: format_version ${config.format_version} is newer than this m2v-edge reads (${FORMAT_VERSION}); ` +
+        "upgrade m2v-edge",
+    );
+  }
+  if (!Number.isInteger(config.dim) || config.dim < 1) {
+    throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
+  }
+  return config;
+}

@@ -1,0 +1,94 @@
+/** Functions the Chromium tests call with page.evaluate: parity with Python's golden files, error cases. */
+import { StaticOnnxModel } from "/src/index.js";
+
+async function getJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function sameIds(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Encode the tricky corpus with the fixture `name`; compare ids and vectors with the golden file. */
+window.parity = async (name, wasmPaths = "/ort/") => {
+  const [texts, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
+  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths });
+  const idMismatches = [];
+  texts.forEach((text, i) => {
+    if (!sameIds(model.tokenizer.encodeIds(text), gold.ids[i])) idMismatches.push(i);
+  });
+  const started = performance.now();
+  const vectors = await model.encode(texts);
+  const encodeMs = performance.now() - started;
+  const diffs = vectors.map((v, i) => {
+    let worst = v.length === gold.vectors[i].length ? 0 : Infinity;
+    for (let k = 0; k < v.length; k++) worst = Math.max(worst, Math.abs(v[k] - gold.vectors[i][k]));
+    const scale = Math.max(1, ...gold.vectors[i].map(Math.abs));
+    return worst / scale;
+  });
+  const info = { ...model.info, normalize: model.normalize, dim: model.dim };
+  await model.dispose();
+  const memory = performance.memory ? performance.memory.usedJSHeapSize : null;
+  const cores = navigator.hardwareConcurrency;
+  return { n: texts.length, idMismatches, maxDiff: Math.max(...diffs), encodeMs, info, memory, cores, isolated: crossOriginIsolated };
+};
+
+function maxDiff(a, b) {
+  let worst = a.length === b.length ? 0 : Infinity;
+  for (let k = 0; k < a.length; k++) worst = Math.max(worst, Math.abs(a[k] - b[k]));
+  return worst;
+}
+
+/**
+ * Encode the tricky corpus with the fixture's `model.onnx` and `model.ort`; max abs differences between the two
+ * and against the golden (Python) vectors, plus the error for a bad `modelFile` and a folder without model.ort.
+ */
+window.ortParity = async (name, withoutOrt) => {
+  const [texts, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
+  const onnx = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/" });
+  const ort = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/", modelFile: "model.ort" });
+  const fromOnnx = await onnx.encode(texts);
+  const fromOrt = await ort.encode(texts);
+  const worst = (vectors, other) => Math.max(...vectors.map((v, i) => maxDiff(v, other[i])));
+  const result = {
+    n: texts.length,
+    nonZero: fromOrt.filter((v) => v.some((x) => x !== 0)).length,
+    files: [onnx.info.modelFile, ort.info.modelFile],
+    bytes: [onnx.info.modelBytes, ort.info.modelBytes],
+    between: worst(fromOrt, fromOnnx),
+    ortToPython: worst(fromOrt, gold.vectors),
+    onnxToPython: worst(fromOnnx, gold.vectors),
+    badName: await message(() => StaticOnnxModel.load(`/fixtures/${name}/`, { modelFile: "model.bin" })),
+    missing: await message(() => StaticOnnxModel.load(`/fixtures/${withoutOrt}/`, { modelFile: "model.ort" })),
+  };
+  await onnx.dispose();
+  await ort.dispose();
+  return result;
+};
+
+/** Run `fn` and return the rejection's message (or "resolved" when it did not reject). */
+async function message(fn) {
+  try {
+    await fn();
+    return "resolved";
+  } catch (err) {
+    return err.message;
+  }
+}
+
+/** The error cases: each returns the message of the rejected promise. */
+window.errors = async () => {
+  const model = await StaticOnnxModel.load("/fixtures/potion-int8/", { wasmPaths: "/ort/" });
+  return {
+    nonString: await message(() => model.encode(42)),
+    badItem: await message(() => model.encode(["ok", { text: "no" }])),
+    empty: JSON.stringify(await model.encode([])),
+    missingFolder: await message(() => StaticOnnxModel.load("/fixtures/no-such-model/")),
+    corruptModel: await message(() => StaticOnnxModel.load("/broken/")),
+  };
+};
+
+/** Loading with a wrong wasm path (call on a fresh page: onnxruntime-web's setup is global). */
+window.wrongWasm = () => message(() => StaticOnnxModel.load("/fixtures/potion-int8/", { wasmPaths: "/no-such-ort/" }));

@@ -1,0 +1,56 @@
+/** `node bin/m2v-edge.mjs encode`: one text per line in, a JSON array of vectors out, equal to Python's. */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { promisify } from "node:util";
+
+import { WEB, fixture, golden, maxAbsDiff, trickyTexts } from "./helpers.js";
+
+const run = promisify(execFile);
+const BIN = join(WEB, "bin", "m2v-edge.mjs");
+const made = [];
+after(() => made.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
+
+function tempDir() {
+  const folder = mkdtempSync(join(tmpdir(), "m2v-edge-cli-"));
+  made.push(folder);
+  return folder;
+}
+
+test("encode writes one vector per line, equal to Python's", async () => {
+  const texts = trickyTexts();
+  const gold = golden("potion-int8");
+  const picked = texts.map((text, i) => [text, i]).filter(([text]) => !text.includes("\n") && !text.includes("\r"));
+  assert.ok(picked.length > 30);
+  const dir = tempDir();
+  writeFileSync(join(dir, "in.txt"), `${picked.map(([text]) => text).join("\n")}\n`);
+  const { stdout } = await run(process.execPath, [BIN, "encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "out.json")]);
+  assert.match(stdout, new RegExp(`wrote .*out\\.json \\(${picked.length} x 256 float32\\)`));
+  const vectors = JSON.parse(readFileSync(join(dir, "out.json"), "utf-8"));
+  assert.equal(vectors.length, picked.length);
+  picked.forEach(([, i], row) => assert.ok(maxAbsDiff(vectors[row], gold.vectors[i]) <= 1e-5, `line ${row}`));
+});
+
+test("user errors print one line and exit with code 2", async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "in.txt"), "hello\n");
+  const cases = [
+    [["encode", fixture("potion-int8"), "--input", join(dir, "missing.txt"), "--output", join(dir, "o.json")], /missing\.txt: no such input file/],
+    [["encode", join(dir, "nope"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json")], /nope\/config\.json: no such file/],
+    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "no", "o.json")], /no: output folder does not exist/],
+    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--threads", "0"], /--threads must be a positive integer/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+  ];
+  for (const [args, pattern] of cases) {
+    const err = await run(process.execPath, [BIN, ...args], { timeout: 30000 }).then(
+      () => assert.fail(`expected failure for ${args.join(" ")}`),
+      (e) => e,
+    );
+    assert.equal(err.code, 2);
+    assert.match(err.stderr, pattern);
+    assert.doesNotMatch(err.stderr, /at .*\.js:\d+/, "no stack trace");
+  }
+});
