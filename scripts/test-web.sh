@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The web runtime's tests, set-up included (works on a fresh Debian machine as root):
 #   1. Debian chromium when /usr/bin/chromium is missing (playwright-core drives it; no browser download);
-#   2. `npm ci` in web/;
+#   2. `npm ci` in web/, then `npm run lint` (ESLint, recommended rules);
 #   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/);
-#   4. the Node tests (token parity, Node + headless Chromium vectors, errors, CLI, demo page screenshot)
-#      and tests/test_web_golden.py (the golden files' provenance).
+#   4. the Node tests (token parity, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
+#      demo page screenshot into artifacts/) and tests/test_web_golden.py (the golden files' provenance).
 # Usage: scripts/test-web.sh            (PYTHON=/path/to/python to use another interpreter than .venv/bin/python)
 set -euo pipefail
 
@@ -33,6 +33,9 @@ fi
 
 echo "test-web: npm ci"
 (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "test-web: eslint"
+(cd "$ROOT/web" && npm run --silent lint)
 
 echo "test-web: fixtures"
 "$PYTHON" "$ROOT/scripts/make_web_fixtures.py"

@@ -2,13 +2,15 @@
 
 Needs the Python ``playwright`` package (its driver ships in the wheel; no ``playwright install``) and a
 system Chromium at ``/usr/bin/chromium`` (Debian: ``apt-get install -y chromium``; ``$M2V_EDGE_CHROMIUM``
-overrides). The screenshots land in ``docs/img/``.
+overrides). The screenshots land in the gitignored ``artifacts/`` at the repo root, or in ``docs/img/`` (the
+committed images) when ``M2V_EDGE_UPDATE_DOCS_IMAGES=1``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +33,8 @@ def find_chromium() -> str | None:
 
 
 CHROMIUM = find_chromium()
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+ROOT = Path(__file__).resolve().parents[1]
+IMG = ROOT / "docs" / "img" if os.environ.get("M2V_EDGE_UPDATE_DOCS_IMAGES") == "1" else ROOT / "artifacts"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -78,6 +81,19 @@ def page(models: DemoModels, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         assert [u for u in outside if not u.startswith(("data:", "blob:"))] == []  # nothing leaves the machine
 
 
+def screenshot(page, name: str) -> None:
+    """Save a full-page screenshot as ``IMG/name`` and check it is a real PNG of the page."""
+    IMG.mkdir(parents=True, exist_ok=True)
+    path = IMG / name
+    path.unlink(missing_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 1280 and height >= 860, f"{path}: {width}x{height}, expected the 1280-wide page"
+    assert len(data) > 10_000, f"{path}: {len(data)} bytes, too small for the rendered page"
+
+
 def read_ranking(page, documents: tuple[str, ...]) -> list[tuple[int, float, str]]:
     """Wait until the results table holds exactly these documents, then read (rank, score, document) rows."""
     table = page.locator("#search-results")
@@ -113,8 +129,7 @@ def test_preset_click_shows_the_ranking(page, models: DemoModels) -> None:
     assert page.locator("#search-query textarea, #search-query input").first.input_value() == SEED.query
     sync_api.expect(page.locator("#search-status")).to_contain_text("Encoded 1 query + 3 documents")
     sync_api.expect(page.locator("#search-chart")).to_contain_text(SEED_TOP[:20])
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / "demo-search.png"), full_page=True)
+    screenshot(page, "demo-search.png")
 
 
 def test_empty_query_shows_a_message(page) -> None:
@@ -131,16 +146,16 @@ def test_other_tabs_render(page, models: DemoModels) -> None:
     summary = page.locator("#compare-summary")
     sync_api.expect(summary).to_contain_text("the same order")
     sync_api.expect(page.locator(f"#compare-results {ROWS}")).to_have_count(len(SEED.documents))
-    page.screenshot(path=str(IMG / "demo-compare.png"), full_page=True)
+    screenshot(page, "demo-compare.png")
 
     page.get_by_role("tab", name="Similarity matrix").click()
     page.locator("#matrix-run").click()
     sync_api.expect(page.locator("#matrix-status")).to_contain_text("Encoded 6 texts")
     sync_api.expect(page.locator("#matrix-plot img")).to_be_visible()
-    page.screenshot(path=str(IMG / "demo-matrix.png"), full_page=True)
+    screenshot(page, "demo-matrix.png")
 
     page.get_by_role("tab", name="Model").click()
     facts = page.locator("#model-facts")
     sync_api.expect(facts).to_contain_text(str(models.onnx.config["source"]["sha256"]))
     sync_api.expect(facts).to_contain_text(f"{models.onnx.config['vocab_size']:,}")
-    page.screenshot(path=str(IMG / "demo-model.png"), full_page=True)
+    screenshot(page, "demo-model.png")

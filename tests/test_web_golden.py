@@ -70,3 +70,14 @@ def test_potion_golden_agrees_with_model2vec() -> None:
         norms[nonzero] * np.linalg.norm(vectors[nonzero], axis=1)
     )
     assert cosine.min() > 0.99, f"int8 golden vectors drift from model2vec (min cosine {cosine.min():.4f})"
+
+
+def test_potion_model_ort_matches_the_golden_vectors() -> None:
+    # The potion fixture is exported with target="mobile"; the JS tests load its model.ort in onnxruntime-web
+    # and compare with these golden vectors (from model.onnx), so Python ORT must agree on model.ort too.
+    folder, golden = _golden("potion-int8")
+    assert (folder / "model.ort").is_file(), f"{folder}/model.ort missing; rerun scripts/make_web_fixtures.py"
+    texts = json.loads(TRICKY.read_text(encoding="utf-8"))
+    vectors = StaticOnnxModel.from_pretrained(folder, use_ort_format=True).encode(texts)
+    assert np.abs(vectors).max() > 0
+    np.testing.assert_allclose(vectors, np.asarray(golden["vectors"], dtype=np.float32), rtol=0, atol=1e-6)

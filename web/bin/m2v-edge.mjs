@@ -10,12 +10,15 @@ import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { StaticOnnxModel } from "../src/index.js";
+import { MODEL_FILES } from "../src/sources.js";
 
 const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json [--batch-size N] [--threads N]
+                       [--model-file model.onnx|model.ort]
 
-  MODEL_DIR       a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
-  --input FILE    UTF-8 text, one text per line ('-' for stdin)
-  --output FILE   JSON file to write: an array of vectors, one per line`;
+  MODEL_DIR          a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
+  --input FILE       UTF-8 text, one text per line ('-' for stdin)
+  --output FILE      JSON file to write: an array of vectors, one per line
+  --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)`;
 
 class UsageError extends Error {}
 
@@ -61,6 +64,7 @@ async function encode(argv) {
       output: { type: "string" },
       "batch-size": { type: "string" },
       threads: { type: "string" },
+      "model-file": { type: "string" },
     },
   });
   if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
@@ -70,7 +74,11 @@ async function encode(argv) {
   const texts = await readLines(values.input);
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 256;
   const threads = positiveInt(values.threads, "--threads");
-  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads });
+  const modelFile = values["model-file"];
+  if (modelFile !== undefined && !MODEL_FILES.includes(modelFile)) {
+    throw new UsageError(`--model-file must be ${MODEL_FILES.join(" or ")}, got ${JSON.stringify(modelFile)}`);
+  }
+  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile });
   const vectors = await model.encode(texts, { batchSize });
   await writeFile(output, `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`);
   console.log(`wrote ${values.output} (${texts.length} x ${model.dim} float32)`);

@@ -29,7 +29,7 @@ export function parseConfig(raw, where) {
     try {
       config = JSON.parse(raw);
     } catch (err) {
-      throw new Error(`${where}: not valid JSON (${err.message}); re-export the model`);
+      throw new Error(`${where}: not valid JSON (${err.message}); re-export the model`, { cause: err });
     }
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {

@@ -56,9 +56,10 @@ async function createSession(bytes, where, setup) {
       throw new Error(
         `onnxruntime-web could not load its WebAssembly from ${path} (${why}); serve ` +
           "ort-wasm-simd-threaded.wasm and ort-wasm-simd-threaded.mjs there or pass the right `wasmPaths`",
+        { cause: err },
       );
     }
-    throw new Error(`${where}: onnxruntime-web cannot load it (${why}); re-export the model`);
+    throw new Error(`${where}: onnxruntime-web cannot load it (${why}); re-export the model`, { cause: err });
   }
 }
 
@@ -92,7 +93,9 @@ export class StaticOnnxModel {
     try {
       tokenizer = new TextTokenizer(files.tokenizer, config);
     } catch (err) {
-      throw new Error(`${files.where.tokenizer}: unreadable tokenizer (${reason(err)}); re-export the model`);
+      throw new Error(`${files.where.tokenizer}: unreadable tokenizer (${reason(err)}); re-export the model`, {
+        cause: err,
+      });
     }
     const session = await createSession(files.model, files.where.model, setup);
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;

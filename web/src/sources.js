@@ -54,7 +54,7 @@ function asJson(value, name) {
   try {
     return JSON.parse(asText(value, name));
   } catch (err) {
-    throw new Error(`${name}: not valid JSON (${err.message}); re-export the model`);
+    throw new Error(`${name}: not valid JSON (${err.message}); re-export the model`, { cause: err });
   }
 }
 
@@ -64,7 +64,9 @@ async function fetchFile(base, name, fetchImpl, kind) {
   try {
     response = await fetchImpl(url);
   } catch (err) {
-    throw new Error(`${url}: cannot fetch it (${err.message}); serve the exported folder's ${name} there`);
+    throw new Error(`${url}: cannot fetch it (${err.message}); serve the exported folder's ${name} there`, {
+      cause: err,
+    });
   }
   if (!response.ok) {
     const hint = name === "model.ort" ? " (written by `m2v-edge export --target mobile`)" : "";
@@ -86,9 +88,9 @@ async function readPath(folder, name, kind) {
   } catch (err) {
     if (err.code === "ENOENT") {
       const how = name === "model.ort" ? "m2v-edge export --target mobile" : "m2v-edge export";
-      throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`);
+      throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
     }
-    throw new Error(`${path}: cannot read it (${err.message})`);
+    throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });
   }
 }
 

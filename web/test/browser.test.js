@@ -63,7 +63,8 @@ test("Chromium: model.ort gives the same vectors as model.onnx, both equal to Py
       `${result.ortToPython.toExponential(2)}, onnx vs Python ${result.onnxToPython.toExponential(2)}`,
   );
   assert.deepEqual(result.files, ["model.onnx", "model.ort"]);
-  assert.deepEqual(result.bytes, ["model.onnx", "model.ort"].map((f) => statSync(join(fixture("potion-int8"), f)).size));
+  const sizes = ["model.onnx", "model.ort"].map((f) => statSync(join(fixture("potion-int8"), f)).size);
+  assert.deepEqual(result.bytes, sizes);
   assert.ok(result.nonZero > result.n / 2, "the corpus gives non-zero vectors");
   assert.ok(result.between <= 1e-6, `model.ort vs model.onnx: max abs diff ${result.between}`);
   assert.ok(result.ortToPython <= 1e-5, `model.ort vs Python: max abs diff ${result.ortToPython}`);

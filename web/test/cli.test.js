@@ -34,6 +34,21 @@ test("encode writes one vector per line, equal to Python's", async () => {
   picked.forEach(([, i], row) => assert.ok(maxAbsDiff(vectors[row], gold.vectors[i]) <= 1e-5, `line ${row}`));
 });
 
+test("--model-file model.ort gives the same vectors as model.onnx", async () => {
+  const texts = ["How do I train a neural network?", "Neural networks in biology", "naïve café 🤖", ""];
+  const dir = tempDir();
+  writeFileSync(join(dir, "in.txt"), `${texts.join("\n")}\n`);
+  const outputs = {};
+  for (const file of ["model.onnx", "model.ort"]) {
+    const out = join(dir, `${file}.json`);
+    await run(process.execPath, [BIN, "encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", out, "--model-file", file]);
+    outputs[file] = JSON.parse(readFileSync(out, "utf-8"));
+  }
+  assert.equal(outputs["model.ort"].length, texts.length);
+  assert.ok(outputs["model.ort"][0].some((x) => x !== 0));
+  assert.ok(maxAbsDiff(outputs["model.ort"].flat(), outputs["model.onnx"].flat()) <= 1e-6);
+});
+
 test("user errors print one line and exit with code 2", async () => {
   const dir = tempDir();
   writeFileSync(join(dir, "in.txt"), "hello\n");
@@ -42,6 +57,8 @@ test("user errors print one line and exit with code 2", async () => {
     [["encode", join(dir, "nope"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json")], /nope\/config\.json: no such file/],
     [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "no", "o.json")], /no: output folder does not exist/],
     [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--threads", "0"], /--threads must be a positive integer/],
+    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--model-file", "model.bin"], /--model-file must be model\.onnx or model\.ort, got "model\.bin"/],
+    [["encode", fixture("unigram-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--model-file", "model.ort"], /model\.ort: no such file; export the model with `m2v-edge export --target mobile`/],
     [["frobnicate"], /unknown command "frobnicate"/],
   ];
   for (const [args, pattern] of cases) {

@@ -22,7 +22,9 @@ export function screenshotDir() {
 /** Width and height of a PNG file (throws when it is not a PNG). */
 export function pngSize(path) {
   const data = readFileSync(path);
-  if (data.length < 24 || data.subarray(0, 8).toString("latin1") !== "\x89PNG\r\n\x1a\n") throw new Error(`${path}: not a PNG`);
+  if (data.length < 24 || data.subarray(0, 8).toString("latin1") !== "\x89PNG\r\n\x1a\n") {
+    throw new Error(`${path}: not a PNG`);
+  }
   return { width: data.readUInt32BE(16), height: data.readUInt32BE(20), bytes: data.length };
 }
 

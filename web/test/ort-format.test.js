@@ -82,7 +82,9 @@ test("a bad modelFile, or a folder without model.ort, is rejected with the remed
   }
   const noOrt = mkdtempSync(join(tmpdir(), "m2v-edge-no-ort-"));
   made.push(noOrt);
-  for (const name of ["model.onnx", "tokenizer.json", "config.json"]) copyFileSync(join(POTION, name), join(noOrt, name));
+  for (const name of ["model.onnx", "tokenizer.json", "config.json"]) {
+    copyFileSync(join(POTION, name), join(noOrt, name));
+  }
   await assert.rejects(
     StaticOnnxModel.load(noOrt, { modelFile: "model.ort" }),
     /model\.ort: no such file; export the model with `m2v-edge export --target mobile`/,

@@ -46,7 +46,8 @@ function maxDiff(a, b) {
  * and against the golden (Python) vectors, plus the error for a bad `modelFile` and a folder without model.ort.
  */
 window.ortParity = async (name, withoutOrt) => {
-  const [texts, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
+  const texts = await getJson("/data/tricky_texts.json");
+  const gold = await getJson(`/fixtures/golden/${name}.json`);
   const onnx = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/" });
   const ort = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/", modelFile: "model.ort" });
   const fromOnnx = await onnx.encode(texts);
