@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: setup run example test test-python test-web check-arm64 lint clean
+.PHONY: setup run example bench test test-python test-web check-arm64 lint clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ example: setup
 	$(BIN)/m2v-edge export models/potion-base-8M -o out/potion-base-8M-int8 --force
 	$(BIN)/m2v-edge similarity out/potion-base-8M-int8 "How do I train a neural network?" \
 		"Neural network training tutorial and guide" "Neural networks in biology" "Machine learning frameworks"
+
+# Benchmarks vs model2vec, side by side in one run (tables + plot in bench-results/).
+bench: setup
+	$(BIN)/m2v-edge bench models/potion-base-8M -o bench-results
 
 test: setup lint test-python test-web check-arm64
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
@@ -77,6 +78,7 @@ class TextTokenizer:
         self.pad_token_id = pad_token_id
         self._truncation: int | None = -1
         self._set_truncation(max_length)
+        self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
     def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
@@ -113,8 +115,6 @@ class TextTokenizer:
         elif not isinstance(texts, list):
             texts = list(texts)
         self._set_truncation(max_length)
-        if len(texts) == 1:  # same ids; skips waking the parallel pool, which then competes with onnxruntime
-            return [self.tokenizer.encode(texts[0], add_special_tokens=False)]
         return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
 
     def encode_ids(self, texts: Sequence[str], max_length: int | None = -1) -> list[list[int]]:
@@ -131,21 +131,34 @@ class TextTokenizer:
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches.
 
-        Texts are grouped by token count so padding costs little; ``positions`` says where each row
-        belongs in ``texts``. Arrays are int64 ``[batch, seq]`` with ``seq >= 1``.
+        Texts are sorted by length in characters (a close proxy for their token count, so padding costs
+        little) and cut into batches of ``batch_size``; ``positions`` says where each row belongs in ``texts``.
+        The next batch is tokenized in a helper thread while the caller works on the current one
+        (``tokenizers`` and onnxruntime both release the GIL). Arrays are int64 ``[batch, seq]``, ``seq >= 1``.
         """
         limit = self.max_length if max_length == -1 else max_length
-        ids = [enc.ids for enc in self._encode(texts, limit)] if texts else []
-        if not ids:
+        if len(texts) <= batch_size:  # one batch: no sorting, no thread
+            if texts:
+                yield np.arange(len(texts)), *self._pad(self._ids(texts, limit))
             return
-        if len(ids) <= batch_size:  # one batch: no need to sort (rows are independent)
-            yield np.arange(len(ids)), *self._pad(ids)
-            return
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            positions = order[start : start + batch_size]
-            yield positions, *self._pad([ids[p] for p in positions.tolist()])
+        groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        pool = self._prefetcher()
+        job = pool.submit(self._ids, [texts[i] for i in groups[0].tolist()], limit)
+        for index, positions in enumerate(groups):
+            ids = job.result()
+            if index + 1 < len(groups):
+                job = pool.submit(self._ids, [texts[i] for i in groups[index + 1].tolist()], limit)
+            yield positions, *self._pad(ids)
+
+    def _ids(self, texts: Sequence[str], max_length: int | None) -> list[list[int]]:
+        return [enc.ids for enc in self._encode(texts, max_length)]
+
+    def _prefetcher(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
+        return self._pool
 
     def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Pack token id lists into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
