@@ -11,25 +11,23 @@ from pathlib import Path
 
 import numpy as np
 from model2vec import StaticModel
-from scipy.stats import spearmanr
 
 from m2v_edge import StaticOnnxModel, export_model
+from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.eval.metrics import sts_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-STSB = ROOT / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
 
 
 def main() -> None:
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models" / "potion-base-8M"
-    rows = [line.split("\t") for line in STSB.read_text(encoding="utf-8").splitlines()]
-    first, second, gold = [r[5] for r in rows], [r[6] for r in rows], [float(r[4]) for r in rows]
-    texts = first + second
+    pairs = load_stsb()
+    texts = [p.text1 for p in pairs] + [p.text2 for p in pairs]
 
     def stsb(model: object) -> tuple[float, np.ndarray]:
-        vectors = model.encode(texts)  # type: ignore[attr-defined]
-        a, b = vectors[: len(first)], vectors[len(first) :]
-        cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-32)
-        return 100 * float(spearmanr(cos, gold).statistic), vectors
+        """The eval harness's STS-B Spearman, and the model's vectors of every STS-B sentence."""
+        encode = model.encode  # type: ignore[attr-defined]
+        return sts_benchmark(encode, pairs)["spearman"], encode(texts)
 
     ref_score, expected = stsb(StaticModel.from_pretrained(source))
     src_bytes = sum(p.stat().st_size for p in source.glob("*.safetensors"))

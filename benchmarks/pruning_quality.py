@@ -15,35 +15,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
+from m2v_edge.eval.datasets import STSB_TEST, Pair, load_stsb
+from m2v_edge.eval.metrics import sts_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
-STSB_TEST = ROOT / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
 VOCAB_SHARES = (1.0, 0.75, 0.5, 0.25)
 DIMS = (256, 128, 64)
 BUDGETS = ("4MB", "2MB", "1MB")
 
 
-def read_stsb(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """STS-B csv (tab-separated): score in field 4, the two sentences in fields 5 and 6."""
-    left, right, gold = [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        if len(fields) < 7:
-            continue
-        gold.append(float(fields[4]))
-        left.append(fields[5])
-        right.append(fields[6])
-    return left, right, np.asarray(gold)
+def read_stsb(path: Path) -> list[Pair]:
+    """STS-B csv, read by the eval harness's loader."""
+    return load_stsb(path)
 
 
-def spearman(encoder, left: list[str], right: list[str], gold: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    a, b = encoder.encode(left), encoder.encode(right)
-    cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-32)
-    return float(spearmanr(cos, gold).statistic) * 100
+def spearman(encoder, pairs: list[Pair]) -> float:
+    """STS-B Spearman x 100, as the eval harness computes it."""
+    return sts_benchmark(encoder.encode, pairs)["spearman"]
 
 
 def main() -> int:
@@ -55,18 +44,18 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=POTION, help="Model2Vec source folder")
     parser.add_argument("--corpus", type=Path, help="STS-B train csv: rank tokens by their frequency in it")
     args = parser.parse_args()
-    left, right, gold = read_stsb(STSB_TEST)
+    pairs = read_stsb(STSB_TEST)
     source = load_source(args.model)
     vocab, dim = int(source.embeddings.shape[0]), source.dim
-    print(f"STS-B test: {len(gold)} pairs; model {source.name} ({vocab:,} tokens x {dim} dims)")
-    print(f"source, float32 numpy (model2vec arithmetic): {spearman(ReferenceModel(source), left, right, gold):.2f}")
+    print(f"STS-B test: {len(pairs)} pairs; model {source.name} ({vocab:,} tokens x {dim} dims)")
+    print(f"source, float32 numpy (model2vec arithmetic): {spearman(ReferenceModel(source), pairs):.2f}")
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = None
         if args.corpus is not None:
-            train_left, train_right, _ = read_stsb(args.corpus)
+            train = read_stsb(args.corpus)
             corpus = Path(tmp) / "stsb-train-sentences.txt"
-            corpus.write_text("\n".join(train_left + train_right) + "\n", encoding="utf-8")
+            corpus.write_text("".join(f"{p.text1}\n{p.text2}\n" for p in train), encoding="utf-8")
         rows = [(share, dim, None) for share in VOCAB_SHARES]
         if corpus is not None:
             rows += [(share, dim, corpus) for share in VOCAB_SHARES[1:]]
@@ -79,7 +68,7 @@ def main() -> int:
             report = export_model(
                 source, out, dtype="int8", force=True, vocab_size=keep, dims=dims, vocab_corpus=by_corpus
             )
-            score = spearman(StaticOnnxModel.from_pretrained(out), left, right, gold)
+            score = spearman(StaticOnnxModel.from_pretrained(out), pairs)
             label = "-" if share == 1.0 else ("STS-B train" if by_corpus else "rank")
             print(
                 f"| {share:.0%} ({keep:,}) | {label} | {dims} | {report.model_bytes / 1e6:.2f} MB | {score:.2f} |",
@@ -91,7 +80,7 @@ def main() -> int:
             for by_corpus in (None, corpus) if corpus is not None else (None,):
                 out = Path(tmp) / "export"
                 report = export_model(source, out, dtype="int8", force=True, max_size=budget, vocab_corpus=by_corpus)
-                score = spearman(StaticOnnxModel.from_pretrained(out), left, right, gold)
+                score = spearman(StaticOnnxModel.from_pretrained(out), pairs)
                 chosen = report.pruning.summary() if report.pruning else "nothing cut"
                 print(f"| {budget} | {chosen} | {report.model_bytes / 1e6:.2f} MB | {score:.2f} |", flush=True)
     return 0

@@ -7,10 +7,12 @@ import pytest
 from model2vec import StaticModel
 
 from m2v_edge import StaticOnnxModel, export_model
+from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.eval.metrics import sts_benchmark
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import load_source
 from tests.checks import assert_parity, cosines
-from tests.texts import parity_texts, stsb_pairs
+from tests.texts import parity_texts
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +41,9 @@ def test_potion_int8_cosine(potion_int8, potion_expected, texts):
 
 
 def test_potion_int8_stsb_spearman(potion_source, potion_int8):
-    from scipy.stats import spearmanr
-
-    first, second, gold = stsb_pairs()
-
-    def score(model) -> float:
-        a, b = model.encode(first), model.encode(second)
-        cos = np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-32)
-        return 100 * spearmanr(cos, gold).statistic
-
-    ref = score(StaticModel.from_pretrained(potion_source))
-    ours = score(StaticOnnxModel.from_pretrained(potion_int8))
+    pairs = load_stsb()
+    ref = sts_benchmark(StaticModel.from_pretrained(potion_source).encode, pairs)["spearman"]
+    ours = sts_benchmark(StaticOnnxModel.from_pretrained(potion_int8).encode, pairs)["spearman"]
     assert 74.5 < ref < 76.5
     assert abs(ours - ref) <= 0.3
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from m2v_edge.eval.datasets import load_stsb
+
 DATA = Path(__file__).resolve().parent / "data"
-STSB_TEST = Path(__file__).resolve().parents[1] / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
 
 
 def stsb_pairs() -> tuple[list[str], list[str], list[float]]:
-    """STS-B test split: (sentences1, sentences2, gold scores)."""
-    first, second, gold = [], [], []
-    for line in STSB_TEST.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        gold.append(float(fields[4]))
-        first.append(fields[5])
-        second.append(fields[6])
-    return first, second, gold
+    """STS-B test split: (sentences1, sentences2, gold scores), read by the eval harness's loader."""
+    pairs = load_stsb()
+    return [p.text1 for p in pairs], [p.text2 for p in pairs], [p.label for p in pairs]
 
 
 def stsb_sentences(limit: int | None = None) -> list[str]:

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STSB_TEST = Path(__file__).resolve().parents[1] / "eval" / "data" / "stsb" / "sts-test.csv"
+from m2v_edge.eval.datasets import STSB_TEST, load_stsb
+
 PASSAGE_CHARS = 500
 
 
 def stsb_sentences(path: Path = STSB_TEST) -> list[str]:
-    """Both sentences of every STS-B test pair (tab-separated, fields 5 and 6), in file order.
+    """Both sentences of every STS-B test pair, in file order (read by the eval harness's ``load_stsb``).
 
     :raises FileNotFoundError: if the STS-B file is missing from the installed package.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: STS-B test file missing; reinstall m2v-edge with its package data")
-    sentences: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        if len(fields) > 6:
-            sentences.extend(field.strip() for field in fields[5:7])
-    return [s for s in sentences if s]
+    return [s.strip() for pair in load_stsb(path) for s in (pair.text1, pair.text2) if s.strip()]
 
 
 def passages(sentences: list[str], chars: int = PASSAGE_CHARS) -> list[str]:
