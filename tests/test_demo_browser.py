@@ -1,13 +1,14 @@
 """Headless Chromium drives the demo page: preset clicks, the ranking read back from the page, screenshots.
 
 Needs the Python ``playwright`` package (its driver ships in the wheel; no ``playwright install``) and a
-system Chromium at ``/usr/bin/chromium`` (Debian: ``apt-get install -y chromium``; ``$M2V_EDGE_CHROMIUM``
+system Chromium at ``/usr/bin/chromium`` (Debian: ``apt-get install -y chromium``; ``$CHROMIUM_PATH``
 overrides). The screenshots land in the gitignored ``artifacts/`` at the repo root, or in ``docs/img/`` (the
 committed images) when ``M2V_EDGE_UPDATE_DOCS_IMAGES=1``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -26,8 +27,8 @@ from tests.test_demo import SEED, SEED_TOP, expected_ranking, running_demo  # no
 
 
 def find_chromium() -> str | None:
-    """``$M2V_EDGE_CHROMIUM``, else ``/usr/bin/chromium``, else a Chromium/Chrome on PATH."""
-    candidates = [os.environ.get("M2V_EDGE_CHROMIUM"), "/usr/bin/chromium"]
+    """``$CHROMIUM_PATH``, else ``/usr/bin/chromium``, else a Chromium/Chrome on PATH."""
+    candidates = [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium"]
     candidates += [shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")]
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
@@ -35,16 +36,7 @@ def find_chromium() -> str | None:
 CHROMIUM = find_chromium()
 ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "docs" / "img" if os.environ.get("M2V_EDGE_UPDATE_DOCS_IMAGES") == "1" else ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = json.loads((ROOT / "tests" / "data" / "chromium.json").read_text(encoding="utf-8"))["args"]
 TIMEOUT_MS = 30_000
 ROWS = '[role="row"].virtual-row'  # gradio 6 Dataframe body rows
 

@@ -1,21 +1,12 @@
 /** Headless Debian Chromium driven by playwright-core (no downloaded browser builds), for tests and the bench. */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const ARGS = JSON.parse(readFileSync(new URL("../../tests/data/chromium.json", import.meta.url), "utf8")).args;
 
 /**
  * Launch Chromium with a fresh profile.
