@@ -15,6 +15,7 @@ from model2vec import StaticModel
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.eval.datasets import load_stsb
 from m2v_edge.eval.metrics import sts_benchmark
+from m2v_edge.runtime.similarity import row_cosine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,9 +40,7 @@ def main() -> None:
         for dtype in ("int8", "float16", "float32"):
             out = export_model(source, Path(tmp) / dtype, dtype=dtype).output
             score, got = stsb(StaticOnnxModel.from_pretrained(out))
-            cos = np.sum(expected * got, axis=1) / (
-                np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-32
-            )
+            cos = row_cosine(expected, got)
             size = (out / "model.onnx").stat().st_size
             print(
                 f"| {dtype} | {size / 1e6:.2f} MB | {size / src_bytes:.1%} | {np.abs(got - expected).max():.1e} "

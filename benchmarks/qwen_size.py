@@ -12,8 +12,6 @@ process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,26 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-_MEASURE = """
-import json, re, sys, time
-t0 = time.perf_counter()
-from m2v_edge import StaticOnnxModel
-import onnxruntime, tokenizers
-t1 = time.perf_counter()
-model = StaticOnnxModel.from_pretrained(sys.argv[1], use_ort_format=sys.argv[2] == "ort")
-t2 = time.perf_counter()
-model.encode("How do I train a neural network?")
-t3 = time.perf_counter()
-status = open("/proc/self/status").read()  # VmHWM: this process's peak RSS (ru_maxrss survives exec)
-rss = int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024
-print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_vector_s": t3 - t2, "peak_rss": rss}))
-"""
-
 
 def measure(folder: Path, fmt: str) -> dict[str, float]:
-    """Imports, load and first vector in a fresh interpreter (Linux: peak RSS from ``/proc``)."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, str(folder), fmt], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Imports, load and first vector in a fresh interpreter: the bench's cold-start probe."""
+    from m2v_edge.bench.coldstart import probe
+
+    return probe("ours-ort" if fmt == "ort" else "ours", folder)
 
 
 def main() -> int:

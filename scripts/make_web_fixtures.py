@@ -4,8 +4,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
 
 - ``potion-int8/``: ``models/potion-base-8M`` exported to int8 (WordPiece) with ``target="mobile"``, so
   ``model.ort`` (ORT format) sits next to ``model.onnx``;
-- ``qwen-1024-int8/``: the real Qwen tokenizer (byte-level BPE, 151,669 tokens) with a seeded random
-  float32 1024-d table, exported to int8 (about 156 MB);
+- ``qwen-1024-int8/``: the Qwen-sized model of ``tests/qwen_sized.py`` (the real Qwen tokenizer, byte-level
+  BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
 - ``unigram-int8/``: the tiny Unigram model of ``tests/fixtures.make_tiny_model``, exported to int8;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
@@ -28,15 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
-# The vendored copy first (tests/data/qwen), else the workplace's ../shared/tokenizers/qwen: the same file.
-QWEN_TOKENIZERS = (
-    ROOT / "tests" / "data" / "qwen" / "tokenizer.json",
-    ROOT.parent / "shared" / "tokenizers" / "qwen" / "tokenizer.json",
-)
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
 DEFAULT_OUT = ROOT / "web" / ".fixtures"
 QWEN_DIM = 1024
@@ -84,41 +77,21 @@ def make_potion(out: Path, force: bool) -> Path:
 
 
 def make_qwen(out: Path, force: bool) -> Path:
-    """A Model2Vec folder with the real Qwen tokenizer and a seeded random 1024-d table, exported to int8."""
-    from safetensors.numpy import save_file
-    from tokenizers import Tokenizer
+    """The Qwen-sized test model of ``tests/qwen_sized.py`` (real Qwen tokenizer, seeded random table), int8."""
+    sys.path.insert(0, str(ROOT))
+    from tests.qwen_sized import QWEN_TOKENIZER, make_qwen_sized_model
 
-    found = [path for path in QWEN_TOKENIZERS if path.is_file()]
-    if not found:
-        raise FileNotFoundError(
-            f"no Qwen tokenizer.json in {[str(p) for p in QWEN_TOKENIZERS]}: restore tests/data/qwen or use --skip-qwen"
-        )
     folder = out / "qwen-1024-int8"
-    tokenizer_json = found[0].read_text(encoding="utf-8")
     stamp = {
-        "source": "qwen-random",
+        "source": "qwen-sized",
         "dim": QWEN_DIM,
         "seed": QWEN_SEED,
-        "tokenizer": _sha256_bytes(tokenizer_json.encode()),
+        "tokenizer": _sha256_bytes(QWEN_TOKENIZER.read_bytes()),
     }
     if not force and _stamp_ok(folder, stamp):
         return folder
-    vocab = Tokenizer.from_str(tokenizer_json).get_vocab_size(with_added_tokens=True)
-    rng = np.random.default_rng(QWEN_SEED)
-    table = rng.standard_normal((vocab, QWEN_DIM), dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="qwen-source-", dir=out) as tmp:
-        source = Path(tmp) / "qwen-random-1024"
-        source.mkdir()
-        save_file({"embeddings": table}, str(source / "model.safetensors"))
-        del table
-        (source / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
-        config = {
-            "model_type": "model2vec",
-            "architectures": ["StaticModel"],
-            "hidden_dim": QWEN_DIM,
-            "normalize": True,
-        }
-        (source / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        source = make_qwen_sized_model(Path(tmp) / "qwen-sized", dim=QWEN_DIM, seed=QWEN_SEED)
         _export(source, folder, stamp)
     return folder
 

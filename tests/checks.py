@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from m2v_edge.runtime.similarity import row_cosine
+
 
 def assert_parity(got: np.ndarray, expected: np.ndarray) -> None:
     """Max abs difference <= 1e-5, scaled by the row's magnitude when it exceeds 1.
@@ -18,6 +20,6 @@ def assert_parity(got: np.ndarray, expected: np.ndarray) -> None:
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row cosines of ``a`` and ``b``, leaving out the rows where ``a`` is the zero vector."""
     keep = np.linalg.norm(a, axis=1) > 0
-    na, nb = np.linalg.norm(a[keep], axis=1), np.linalg.norm(b[keep], axis=1)
-    return np.sum(a[keep] * b[keep], axis=1) / (na * nb)
+    return row_cosine(a[keep], b[keep])

@@ -41,7 +41,7 @@ else:  # what loading will need, so "load" times the model, not imports
     import onnxruntime, tokenizers
     from m2v_edge import StaticOnnxModel as Model
 t1 = time.perf_counter(); r1 = rss()
-model = Model.from_pretrained(path)
+model = Model.from_pretrained(path, use_ort_format=True) if kind == "ours-ort" else Model.from_pretrained(path)
 t2 = time.perf_counter()
 vector = model.encode("The quick brown fox jumps over the lazy dog.")
 t3 = time.perf_counter()
@@ -52,7 +52,9 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_vector_s": t3 -
 
 
 def probe(kind: str, path: Path, env: dict[str, str] | None = None) -> dict[str, float]:
-    """One fresh process: ``kind`` is ``ours`` (an exported folder) or ``model2vec`` (a source folder).
+    """Import, load and encode one text in a fresh process; times and RSS measured inside it.
+
+    ``kind`` is ``ours`` (an exported folder), ``ours-ort`` (its ``model.ort``) or ``model2vec`` (a source folder).
 
     :raises RuntimeError: if the process fails (its last error line is given).
     """

@@ -12,7 +12,7 @@ import numpy as np
 from m2v_edge.demo import DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS
 from m2v_edge.demo.cache import DemoModels
 from m2v_edge.format import ExportFiles
-from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
+from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank, row_cosine
 
 MAX_MATRIX_TEXTS = 50
 
@@ -85,12 +85,10 @@ def split_lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pair_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine of each row of ``a`` with the same row of ``b``; two zero vectors (no known token) count as 1."""
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
-    cos = np.sum(a * b, axis=1) / np.maximum(norms, 1e-30)
-    return np.where(both_zero, 1.0, cos)
+    return np.where(both_zero, 1.0, row_cosine(a, b))
 
 
 class DemoBackend:
@@ -166,7 +164,7 @@ class DemoBackend:
         onnx_order = np.argsort(-onnx_scores, kind="stable")
         onnx_rank = np.empty(len(docs), dtype=np.int64)
         onnx_rank[onnx_order] = np.arange(1, len(docs) + 1)
-        pair_cos = row_cosine(exact, quant)
+        pair_cos = pair_cosine(exact, quant)
         rows = [
             (hit.document, hit.score, float(onnx_scores[hit.index]), pos, int(onnx_rank[hit.index]),
              float(pair_cos[hit.index + 1]))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from m2v_edge.eval.datasets import LANGUAGES, Labelled, Pair, Parallel, Ranking
-from m2v_edge.runtime.similarity import cosine_matrix
+from m2v_edge.runtime.similarity import cosine_matrix, row_cosine
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 TIE = 1e-6  # scores closer than this count as a tie
@@ -40,13 +40,6 @@ def metric_kind(metric: str) -> str:
     if "mean_cosine" not in metric:
         return "discr."
     return "cosine" if metric.endswith("negative") else "card"
-
-
-def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine of ``a[i]`` with ``b[i]`` for every row (zero vectors give 0)."""
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return np.einsum("ij,ij->i", a, b)
 
 
 def retrieval_credit(scores: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

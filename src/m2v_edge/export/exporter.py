@@ -30,6 +30,7 @@ from m2v_edge.format import (
     ExportFiles,
     write_config,
 )
+from m2v_edge.runtime.similarity import row_cosine
 from m2v_edge.runtime.tokenize import TextTokenizer
 
 MIN_COSINE = 0.99
@@ -140,8 +141,7 @@ def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None
     expected = ReferenceModel(source).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
     nonzero = np.linalg.norm(expected, axis=1) > 0
-    cos = np.sum(expected * got, axis=1) / (np.linalg.norm(expected, axis=1) * np.linalg.norm(got, axis=1) + 1e-32)
-    cos = np.where(nonzero, cos, 1.0)
+    cos = np.where(nonzero, row_cosine(expected, got), 1.0)
     report.min_cosine = float(cos.min())
     report.mean_cosine = float(cos.mean())
     report.max_abs_diff = float(np.abs(expected - got).max())

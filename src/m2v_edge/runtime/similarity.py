@@ -25,6 +25,15 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a2 @ b2.T
 
 
+def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of ``a[i]`` with ``b[i]`` for every row (a zero vector gives 0)."""
+    a2 = np.atleast_2d(a).astype(np.float32)
+    b2 = np.atleast_2d(b).astype(np.float32)
+    a2 = a2 / np.maximum(np.linalg.norm(a2, axis=1, keepdims=True), 1e-12)
+    b2 = b2 / np.maximum(np.linalg.norm(b2, axis=1, keepdims=True), 1e-12)
+    return np.einsum("ij,ij->i", a2, b2)
+
+
 def rank(
     query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None
 ) -> list[Hit]:
