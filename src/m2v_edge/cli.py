@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from m2v_edge.bench.command import _add_bench, _run_bench
+from m2v_edge.corpus import command as encode_command
 from m2v_edge.demo.command import _add_demo, _run_demo
 from m2v_edge.eval.command import _add_eval, _run_eval
 
@@ -25,24 +26,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _read_lines(source: str) -> list[str]:
-    """One text per line, split on newline only; a final newline does not start an extra text."""
-    try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{source}: no such input file") from None
-    except IsADirectoryError:
-        raise ValueError(f"{source}: is a folder; give a text file with one text per line") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{source}: not UTF-8 (byte {err.start}); convert the file to UTF-8") from None
-    if not text:
-        return []
-    lines = text.split("\n")
-    return lines[:-1] if text.endswith("\n") else lines
 
 
 def _add_export(sub: Any) -> None:
@@ -78,31 +61,6 @@ def _run_export(args: argparse.Namespace) -> int:
         print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
     if report.ort_max_abs_diff is not None:
         print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
-    return 0
-
-
-def _add_encode(sub: Any) -> None:
-    p = sub.add_parser("encode", help="encode texts (one per line) to a .npy file")
-    p.add_argument("model", help="exported folder")
-    p.add_argument("--input", required=True, help="UTF-8 text file, one text per line ('-' for stdin)")
-    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim])")
-    p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--threads", type=int, default=None)
-
-
-def _run_encode(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from m2v_edge.runtime.model import StaticOnnxModel
-
-    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
-    texts = _read_lines(args.input)
-    vectors = model.encode(texts, batch_size=args.batch_size).reshape(len(texts), model.dim)
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-    np.save(out, vectors, allow_pickle=False)
-    print(f"wrote {out} ({len(texts)} x {model.dim} float32)")
     return 0
 
 
@@ -164,7 +122,7 @@ def _run_similarity(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "export": (_add_export, _run_export),
-    "encode": (_add_encode, _run_encode),
+    "encode": (encode_command.add_parser, encode_command.run),
     "info": (_add_info, _run_info),
     "similarity": (_add_similarity, _run_similarity),
     "demo": (_add_demo, _run_demo),

@@ -1,0 +1,250 @@
+"""Streaming vector writers: rows appended chunk by chunk to a work file, renamed onto the output at the end.
+
+Every writer has ``write(ids, vectors)``, ``checkpoint() -> state`` (data flushed and fsync'ed; the state goes
+into the progress file) and ``finish(output)``. A writer opened with a saved state drops whatever was
+written after that checkpoint, so a resumed run neither redoes nor duplicates rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from m2v_edge.corpus.vectorfile import HEADER_SIZE, pack_header, quantize_rows, scales_offset
+
+OUTPUT_FORMATS = ("npy", "parquet", "jsonl", "m2vec")
+DTYPES = {
+    "npy": ("float32", "float16"),
+    "parquet": ("float32", "int8"),
+    "jsonl": ("float32",),
+    "m2vec": ("int8", "float16"),
+}
+_NPY_HEADER = 128  # fixed, so the row count can be rewritten in place after every chunk
+
+
+class Writer(Protocol):
+    """What :func:`m2v_edge.corpus.stream.encode_corpus` needs from a writer."""
+
+    def write(self, ids: list[str] | None, vectors: np.ndarray) -> None: ...  # noqa: D102
+    def checkpoint(self) -> dict[str, Any]: ...  # noqa: D102
+    def finish(self, output: Path) -> None: ...  # noqa: D102
+
+
+def output_format(path: str, given: str | None) -> str:
+    """The output format: ``given``, or the suffix of ``path`` (``-`` is JSON lines on stdout)."""
+    if given is not None:
+        if given not in OUTPUT_FORMATS:
+            raise ValueError(f"output format {given!r} is not supported; choose one of {OUTPUT_FORMATS}")
+        return given
+    if path == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"{path}: unknown output type; end the name in .npy, .parquet, .jsonl or .m2vec")
+    return suffix
+
+
+def check_dtype(fmt: str, dtype: str | None) -> str:
+    """The vector dtype for ``fmt`` (default its first), or a clear error."""
+    allowed = DTYPES[fmt]
+    if dtype is None:
+        return allowed[0]
+    if dtype not in allowed:
+        raise ValueError(f"--dtype {dtype} is not available for .{fmt} output; choose one of {list(allowed)}")
+    return dtype
+
+
+def _fsync(fh: IO[Any]) -> None:
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+class _Appender:
+    """A work file that grows by appends; reopening with a saved size cuts what came after it."""
+
+    def __init__(self, path: Path, size: int | None, head: bytes = b"") -> None:
+        self.path = path
+        if size is None:
+            self.fh = open(path, "wb+")  # noqa: SIM115
+            self.fh.write(head)
+        else:
+            if not path.is_file() or path.stat().st_size < size:
+                raise ValueError(f"{path}: the work file is missing or shorter than its progress file says")
+            self.fh = open(path, "rb+")  # noqa: SIM115
+            self.fh.truncate(size)
+            self.fh.seek(size)
+
+    def size(self) -> int:
+        _fsync(self.fh)
+        return self.fh.tell()
+
+
+class NpyWriter:
+    """A ``.npy`` whose header is rewritten with the row count after every chunk: always a valid file."""
+
+    def __init__(self, work: Path, dim: int, dtype: str, state: dict[str, Any] | None) -> None:
+        self.dim, self.dtype = dim, np.dtype(dtype).newbyteorder("<")
+        self.rows = 0 if state is None else int(state["rows"])
+        self.file = _Appender(work, None if state is None else state["bytes"], self._header())
+
+    def _header(self) -> bytes:
+        descr = np.lib.format.dtype_to_descr(self.dtype)
+        text = repr({"descr": descr, "fortran_order": False, "shape": (self.rows, self.dim)}).encode("latin1")
+        body = text + b" " * (_NPY_HEADER - 10 - len(text) - 1) + b"\n"
+        return np.lib.format.magic(1, 0) + len(body).to_bytes(2, "little") + body
+
+    def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
+        self.file.fh.write(np.ascontiguousarray(vectors, dtype=self.dtype).tobytes())
+        self.rows += len(vectors)
+
+    def checkpoint(self) -> dict[str, Any]:
+        size = self.file.size()
+        self.file.fh.seek(0)
+        self.file.fh.write(self._header())
+        self.file.fh.seek(size)
+        _fsync(self.file.fh)
+        return {"rows": self.rows, "bytes": size}
+
+    def finish(self, output: Path) -> None:
+        self.checkpoint()
+        self.file.fh.close()
+        os.replace(self.file.path, output)
+
+
+class JsonlWriter:
+    """One ``{"id": ..., "vector": [...]}`` object per line (float32 values, exact when parsed back)."""
+
+    def __init__(self, work: Path | None, stream: IO[str] | None, state: dict[str, Any] | None) -> None:
+        self.file = None if work is None else _Appender(work, None if state is None else state["bytes"])
+        self.stream = stream
+
+    def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
+        rows = vectors.astype(np.float32).tolist()
+        if ids is None:
+            lines = [json.dumps({"vector": row}) for row in rows]
+        else:
+            pairs = zip(ids, rows, strict=True)
+            lines = [json.dumps({"id": key, "vector": row}, ensure_ascii=False) for key, row in pairs]
+        text = "\n".join(lines) + "\n" if lines else ""
+        if self.file is not None:
+            self.file.fh.write(text.encode("utf-8"))
+        elif self.stream is not None:
+            self.stream.write(text)
+
+    def checkpoint(self) -> dict[str, Any]:
+        if self.file is None:
+            if self.stream is not None:
+                self.stream.flush()
+            return {}
+        return {"bytes": self.file.size()}
+
+    def finish(self, output: Path) -> None:
+        if self.file is not None:
+            self.checkpoint()
+            self.file.fh.close()
+            os.replace(self.file.path, output)
+
+
+class VectorFileWriter:
+    """The ``.m2vec`` app file: rows appended to the work file, scales to a side file joined at the end."""
+
+    def __init__(self, work: Path, dim: int, dtype: str, fingerprint: bytes, state: dict[str, Any] | None) -> None:
+        self.dim, self.dtype, self.fingerprint = dim, dtype, fingerprint
+        self.rows = 0 if state is None else int(state["rows"])
+        self.row_bytes = dim * (1 if dtype == "int8" else 2)
+        head = pack_header(dtype, dim, 0, fingerprint)
+        self.file = _Appender(work, None if state is None else HEADER_SIZE + self.rows * self.row_bytes, head)
+        self.scales = None
+        if dtype == "int8":
+            self.scales = _Appender(work.with_name(work.name + ".scales"), None if state is None else 4 * self.rows)
+
+    def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
+        if self.scales is None:
+            self.file.fh.write(np.asarray(vectors, dtype="<f2").tobytes())
+        else:
+            q, scale = quantize_rows(vectors)
+            self.file.fh.write(q.tobytes())
+            self.scales.fh.write(scale.astype("<f4").tobytes())
+        self.rows += len(vectors)
+
+    def checkpoint(self) -> dict[str, Any]:
+        self.file.size()
+        if self.scales is not None:
+            self.scales.size()
+        return {"rows": self.rows}
+
+    def finish(self, output: Path) -> None:
+        fh = self.file.fh
+        if self.scales is not None:
+            fh.write(b"\0" * (scales_offset(self.dim, self.rows) - HEADER_SIZE - self.rows * self.dim))
+            self.scales.fh.seek(0)
+            shutil.copyfileobj(self.scales.fh, fh)
+            self.scales.fh.close()
+            self.scales.path.unlink()
+        fh.seek(0)
+        fh.write(pack_header(self.dtype, self.dim, self.rows, self.fingerprint))
+        _fsync(fh)
+        fh.close()
+        os.replace(self.file.path, output)
+
+
+class ParquetWriter:
+    """Each checkpoint is one part file (written then renamed); ``finish`` joins them into one Parquet file."""
+
+    def __init__(self, work: Path, dim: int, dtype: str, metadata: dict[str, str], state: dict[str, Any] | None):
+        from m2v_edge.corpus.arrow import require_pyarrow
+
+        require_pyarrow()
+        self.work, self.dim, self.dtype, self.metadata = work, dim, dtype, metadata
+        self.parts_dir = work.with_name(work.name + ".parts")
+        self.parts = 0 if state is None else int(state["parts"])
+        if state is None and self.parts_dir.exists():
+            shutil.rmtree(self.parts_dir)
+        self.parts_dir.mkdir(exist_ok=True)
+        for stale in self.parts_dir.iterdir():  # parts written after the last checkpoint
+            if not stale.name.endswith(".parquet") or int(stale.stem.split("-")[1]) >= self.parts:
+                stale.unlink()
+        self.pending: list[Any] = []
+
+    def _part(self, index: int) -> Path:
+        return self.parts_dir / f"part-{index:06d}.parquet"
+
+    def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
+        from m2v_edge.corpus.arrow import vectors_table
+
+        self.pending.append(vectors_table(vectors, self.dtype, ids, self.metadata))
+
+    def checkpoint(self) -> dict[str, Any]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.pending:
+            part = self._part(self.parts)
+            tmp = part.with_suffix(".tmp")
+            pq.write_table(pa.concat_tables(self.pending), tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, part)
+            self.parts += 1
+            self.pending = []
+        return {"parts": self.parts}
+
+    def finish(self, output: Path) -> None:
+        import pyarrow.parquet as pq
+
+        from m2v_edge.corpus.arrow import vectors_table
+
+        self.checkpoint()
+        schema = vectors_table(np.zeros((0, self.dim), np.float32), self.dtype, None, self.metadata).schema
+        if self.parts:
+            schema = pq.read_schema(self._part(0))
+        with pq.ParquetWriter(self.work, schema) as out:
+            for index in range(self.parts):  # one part in memory at a time
+                out.write_table(pq.read_table(self._part(index)))
+        shutil.rmtree(self.parts_dir)
+        os.replace(self.work, output)

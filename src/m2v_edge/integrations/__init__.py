@@ -1,0 +1,1 @@
+"""Integrations with data-processing frameworks (each imports its framework only when used)."""
