@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Encode; prints one summary line on stderr (stdout may carry the vectors)."""
+    """Encode; one summary line on stdout (on stderr when stdout carries the vectors)."""
     from m2v_edge.corpus.readers import InputSpec
     from m2v_edge.corpus.stream import encode_corpus, work_paths
     from m2v_edge.runtime.model import StaticOnnxModel
@@ -57,5 +57,6 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     resumed = f", resumed after {report.resumed_from}" if report.resumed_from else ""
     where = "stdout" if args.output == "-" else args.output
-    print(f"wrote {where} ({report.rows} x {report.dim} {report.dtype}, {report.format}{resumed})", file=sys.stderr)
+    summary = f"wrote {where} ({report.rows} x {report.dim} {report.dtype}, {report.format}{resumed})"
+    print(summary, file=sys.stderr if args.output == "-" else sys.stdout)
     return 0

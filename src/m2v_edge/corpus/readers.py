@@ -47,8 +47,19 @@ class InputSpec:
             return self.format
         return "txt" if self.path == "-" else _SUFFIXES.get(Path(self.path).suffix.lower(), "txt")
 
+    def check(self) -> None:
+        """Fail early, with a clear message, on a missing input or a folder."""
+        if self.path == "-":
+            return
+        path = Path(self.path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such input file")
+        if path.is_dir():
+            raise ValueError(f"{path}: is a folder; give one input file")
+
     def identity(self) -> dict[str, Any]:
         """What a resumed run checks is unchanged: path, size and modification time (for a file)."""
+        self.check()
         if self.path == "-":
             return {"path": "-"}
         stat = os.stat(self.path)
@@ -70,12 +81,7 @@ def read_chunks(spec: InputSpec, rows: int, skip: int = 0) -> Iterator[Chunk]:
     if rows < 1:
         raise ValueError(f"chunk size must be a positive integer, got {rows}")
     kind = spec.kind
-    if spec.path != "-":
-        path = Path(spec.path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such input file")
-        if path.is_dir():
-            raise ValueError(f"{path}: is a folder; give one input file")
+    spec.check()
     if kind == "parquet":
         records: Iterable[tuple[str, str | None]] = _parquet_records(spec, rows)
     else:
