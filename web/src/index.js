@@ -10,3 +10,4 @@ export { FORMAT_VERSION, parseConfig } from "./config.js";
 export { StaticOnnxModel, configureWasm, defaultThreads } from "./model.js";
 export { cosine, rank } from "./similarity.js";
 export { TextTokenizer, checkTexts, cutCodePoints } from "./tokenize.js";
+export { VectorFile, modelFingerprint } from "./vectors.js";

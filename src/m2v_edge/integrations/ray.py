@@ -70,10 +70,14 @@ def encode_dataset(
     text_column: str = "text",
     dtype: str = "float32",
     concurrency: int = 2,
+    num_cpus: float = 1.0,
     batch_size: int = 1024,
     rows_per_call: int = 4096,
 ) -> Any:
-    """``dataset.map_batches`` with :class:`EncodeBatches`: ``concurrency`` actors, one CPU each.
+    """``dataset.map_batches`` with :class:`EncodeBatches`: ``concurrency`` actors of ``num_cpus`` each.
+
+    The actors hold their CPUs for the whole run: leave some for Ray's read and write tasks (on one machine of
+    ``n`` CPUs, ``concurrency * num_cpus < n``), or the pipeline waits forever for a CPU to read with.
 
     :param rows_per_call: rows Ray hands an actor per call (its memory per actor is a few of these).
     """
@@ -88,6 +92,6 @@ def encode_dataset(
         batch_format="pyarrow",
         batch_size=rows_per_call,
         concurrency=concurrency,
-        num_cpus=1,
+        num_cpus=num_cpus,
         zero_copy_batch=True,
     )

@@ -1,0 +1,71 @@
+"""Ray Data on a local 2-CPU cluster gives the vectors of the single-process streaming encode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from m2v_edge.corpus.arrow import table_vectors
+from m2v_edge.corpus.readers import InputSpec
+from m2v_edge.corpus.stream import encode_corpus
+from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.runtime.model import StaticOnnxModel
+from tests.conftest import STSB_TEST
+
+ray = pytest.importorskip("ray", reason="needs m2v-edge[ray] (make setup installs it)")
+pa = pytest.importorskip("pyarrow")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_map_batches_equals_single_process(tmp_path, potion_int8, ray_cluster):
+    import pyarrow.parquet as pq
+
+    from m2v_edge.integrations.ray import encode_dataset
+
+    pairs = load_stsb(STSB_TEST)
+    texts = [t for pair in pairs[:600] for t in (pair.text1, pair.text2)]
+    ids = [f"s{i:05d}" for i in range(len(texts))]
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    half = len(texts) // 2  # two files, as a folder of Parquet parts
+    pq.write_table(pa.table({"id": ids[:half], "text": texts[:half]}), folder / "a.parquet")
+    pq.write_table(pa.table({"id": ids[half:], "text": texts[half:]}), folder / "b.parquet")
+
+    ds = ray.data.read_parquet(str(folder))
+    encode_dataset(ds, str(potion_int8), concurrency=2, num_cpus=0.5, rows_per_call=256).write_parquet(
+        str(tmp_path / "vectors")
+    )
+    table = pq.read_table(tmp_path / "vectors").sort_by("id")  # Ray does not keep row order across blocks
+    assert table.column("id").to_pylist() == ids
+    assert table.column("text").to_pylist() == texts
+
+    single = tmp_path / "single.parquet"
+    pq.write_table(pa.table({"id": ids, "text": texts}), tmp_path / "all.parquet")
+    source = InputSpec(str(tmp_path / "all.parquet"), id_field="id")
+    encode_corpus(StaticOnnxModel.from_pretrained(potion_int8), source, str(single))
+    expected = table_vectors(pq.read_table(single))
+    got = table_vectors(table)
+    # Same rows; only float32 summation order differs (batches are cut differently): far below int8 table error.
+    assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-6
+
+
+def test_encode_batches_errors(potion_int8):
+    from m2v_edge.integrations.ray import EncodeBatches
+
+    with pytest.raises(ValueError, match="choose float32 or int8"):
+        EncodeBatches(str(potion_int8), dtype="float16")
+    encoder = EncodeBatches(str(potion_int8), dtype="int8")
+    out = encoder(pa.table({"text": ["a", "b"]}))
+    assert out.column_names == ["text", "vector", "scale"]
+    with pytest.raises(ValueError, match="no column 'text'"):
+        encoder(pa.table({"body": ["a"]}))
+    with pytest.raises(ValueError, match="row 1 of 'text' is None"):
+        encoder(pa.table({"text": ["a", None]}))

@@ -1,0 +1,92 @@
+"""The ``.m2vec`` app vector file: int8/float16 search vs float32 brute force, fingerprints, the web golden."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from m2v_edge.cli import main
+from m2v_edge.corpus.vectorfile import VectorFile, model_fingerprint, write_vector_file
+from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.runtime.model import StaticOnnxModel
+from m2v_edge.runtime.similarity import cosine_matrix
+from tests import vector_golden
+from tests.conftest import STSB_TEST
+
+
+@pytest.fixture(scope="module")
+def stsb_vectors(potion_int8):
+    sentences = list(dict.fromkeys(t for p in load_stsb(STSB_TEST) for t in (p.text1, p.text2)))
+    return StaticOnnxModel.from_pretrained(potion_int8).encode(sentences)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float16"])
+def test_topk_equals_float32_brute_force_except_ties(tmp_path, potion_int8, stsb_vectors, dtype):
+    """Every hit is in the float32 top-k, or scores (in float32) within the file's own quantization error of it."""
+    docs, queries, k = stsb_vectors, stsb_vectors[::29][:100], 10
+    path = write_vector_file(tmp_path / "v.m2vec", docs, model_fingerprint(potion_int8), dtype)
+    vf = VectorFile.for_model(path, potion_int8)
+    assert (vf.count, vf.dim, vf.dtype) == (len(docs), 256, dtype)
+    exact = cosine_matrix(queries, docs)
+    stored = cosine_matrix(queries, vf.vectors())
+    same_set = 0
+    for q, hits in enumerate(vf.search(queries, top_k=k)):
+        got = [h.index for h in hits]
+        want = np.argsort(-exact[q], kind="stable")[:k].tolist()
+        error = float(np.abs(stored[q] - exact[q]).max())  # this query's largest quantization error
+        assert error < (0.02 if dtype == "int8" else 1e-3)
+        np.testing.assert_allclose([h.score for h in hits], stored[q, got], atol=1e-5)
+        # rank by rank, the hit's float32 score is the true one's up to twice the quantization error (a tie)
+        for rank, (mine, true) in enumerate(zip(got, want, strict=True)):
+            assert exact[q, mine] >= exact[q, true] - 2 * error, (q, rank, mine, true)
+        same_set += set(got) == set(want)
+    print(f"{dtype}: {same_set}/100 top-{k} sets identical")
+    assert same_set >= 80, same_set  # most sets are the same; the rest differ only at ties
+
+
+def test_fingerprint_refuses_vectors_of_another_model(tmp_path, potion_int8, capsys):
+    corpus = tmp_path / "docs.txt"
+    corpus.write_text("first document\nsecond document\n\n")
+    out = tmp_path / "docs.m2vec"
+    assert main(["encode", str(potion_int8), "--input", str(corpus), "--output", str(out), "-q"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    vf = VectorFile.for_model(out, potion_int8)
+    model = StaticOnnxModel.from_pretrained(potion_int8)
+    hits = vf.search(model.encode("second document"), top_k=2)[0]
+    assert hits[0].index == 1 and hits[0].score > 0.99 and vf.vectors(2, 3).max() == 0  # empty text: zero row
+    other = tmp_path / "other"
+    other.mkdir()
+    config = json.loads((potion_int8 / "config.json").read_text())
+    config["normalize"] = not config["normalize"]
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="made by another model .* encode the corpus again"):
+        VectorFile.for_model(out, other)
+
+
+def test_bad_files(tmp_path):
+    bad = tmp_path / "x.m2vec"
+    bad.write_bytes(b"not a vector file at all" * 4)
+    with pytest.raises(ValueError, match="not an m2v-edge vector file"):
+        VectorFile(bad)
+    good = write_vector_file(tmp_path / "g.m2vec", np.ones((4, 8), np.float32), b"\1" * 32)
+    bad.write_bytes(good.read_bytes()[:-3])
+    with pytest.raises(ValueError, match="truncated"):
+        VectorFile(bad)
+    with pytest.raises(ValueError, match="query vectors have 3 dims, the file 8"):
+        VectorFile(good).search(np.ones(3))
+    with pytest.raises(FileNotFoundError, match="no such vector file"):
+        VectorFile(tmp_path / "missing.m2vec")
+
+
+def test_web_golden_files_are_what_python_writes(tmp_path):
+    vector_golden.write_golden(tmp_path)
+    for name in ("golden-int8.m2vec", "golden-float16.m2vec", "golden.json"):
+        assert (tmp_path / name).read_bytes() == (vector_golden.GOLDEN / name).read_bytes(), name
+    _, queries = vector_golden.golden_vectors()
+    for dtype in ("int8", "float16"):  # no near-ties down to rank k+1: Node's float64 sums give the same top-k
+        vf = VectorFile(tmp_path / f"golden-{dtype}.m2vec")
+        for row in vf.search(queries, top_k=vector_golden.TOP_K + 1):
+            scores = [h.score for h in row]
+            assert all(a - b > 1e-4 for a, b in zip(scores, scores[1:], strict=False)), scores
