@@ -121,6 +121,9 @@ def test_runtime_errors(tmp_path, potion_int8):
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         StaticOnnxModel.from_pretrained(broken)
     (broken / "config.json").write_text(json.dumps({"format_version": 99}), encoding="utf-8")
+    with pytest.raises(ValueError, match="format_version 99 is newer .*upgrade m2v-edge"):
+        StaticOnnxModel.from_pretrained(broken)  # the version is checked before the keys it may have renamed
+    (broken / "config.json").write_text(json.dumps({"format_version": 1}), encoding="utf-8")
     with pytest.raises(ValueError, match="missing keys"):
         StaticOnnxModel.from_pretrained(broken)
 
