@@ -87,8 +87,8 @@ def test_default_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_embedded_model_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cache, "REPO_ROOT", tmp_path)
-    with pytest.raises(FileNotFoundError, match="potion-base-8M model is missing.*pass MODEL"):
+    monkeypatch.setenv("M2V_EDGE_EMBEDDED_MODEL", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="potion-base-8M model is missing.*nope.*pass MODEL"):
         open_models(None, cache_dir=tmp_path / "cache")
 
 
