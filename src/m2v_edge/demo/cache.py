@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from m2v_edge.embedded import embedded_model_dir
+from m2v_edge.facts import is_export_folder
 from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.sizes import format_size
 
 if TYPE_CHECKING:
     from m2v_edge.export.reference import ReferenceModel
@@ -73,8 +75,8 @@ def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, forc
     log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
     report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True)
     log(
-        f"exported: model.onnx {report.model_bytes / 1e6:.2f} MB "
-        f"(source table {report.source_bytes / 1e6:.2f} MB), min cosine to the source {report.min_cosine:.5f}"
+        f"exported: model.onnx {format_size(report.model_bytes)} "
+        f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}"
     )
     return target
 
@@ -136,9 +138,7 @@ def open_models(model: str | Path | None = None, cache_dir: Path | None = None, 
 
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     folder = embedded_model_dir() if model is None else Path(model)
-    if not folder.exists():
-        raise FileNotFoundError(f"{folder}: no such folder; give an exported folder or a local Model2Vec folder")
-    if ExportFiles(folder).is_export():
+    if is_export_folder(folder):
         source, note = _source_for_export(folder)
         reference = None if source is None else ReferenceModel(source)
         source_dir = None if source is None else source.path
