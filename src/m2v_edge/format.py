@@ -101,14 +101,15 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{file}: not valid JSON ({err}); re-export the model") from None
+    # The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
+    version = config.get("format_version") if isinstance(config, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ValueError(
+            f"{file}: format_version {version} is newer than this m2v-edge reads ({FORMAT_VERSION}); upgrade m2v-edge"
+        )
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ValueError(f"{file}: missing keys {missing}; re-export the model with this version")
-    if config["format_version"] > FORMAT_VERSION:
-        raise ValueError(
-            f"{file}: format_version {config['format_version']} is newer than this m2v-edge reads "
-            f"({FORMAT_VERSION}); upgrade m2v-edge"
-        )
     return dict(config)
 
 

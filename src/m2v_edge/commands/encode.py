@@ -1,4 +1,4 @@
-"""``m2v-edge encode``: stream a corpus file (or stdin) to vectors; thin over :func:`encode_corpus`."""
+"""``m2v-edge encode``: stream a corpus (or stdin) to vectors; thin over :func:`m2v_edge.corpus.encode_corpus`."""
 
 from __future__ import annotations
 
