@@ -101,11 +101,17 @@ def test_input_formats_and_ids(tmp_path, model, expected):
 
 def test_cli_stdin_stdout_and_progress_quiet(tmp_path, model, expected, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(TEXTS)).encode())))
-    assert main(["encode", str(model.files.root), "--input", "-", "--output", "-", "-q", "--chunk-size", "10"]) == 0
+    argv = ["encode", str(model.files.root), "--input", "-", "--output", "-", "-q", "--chunk-size", "10"]
+    assert main([*argv, "--output-format", "jsonl"]) == 0
     captured = capsys.readouterr()
     rows = [json.loads(line)["vector"] for line in captured.out.splitlines()]
     assert np.array_equal(np.array(rows, dtype=np.float32), expected)
     assert "wrote stdout (103 x 256 float32, jsonl)" in captured.err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(("\n".join(TEXTS)).encode())))
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO()))
+    assert main(argv) == 0  # the default for stdout is .npy, built in a temporary file and copied
+    sys.stdout.buffer.seek(0)
+    assert np.array_equal(np.load(sys.stdout.buffer, allow_pickle=False), expected)
 
 
 def test_resume_after_crash_gives_the_same_file(tmp_path, model, monkeypatch):

@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("encode", help="encode a corpus (txt, jsonl, csv/tsv, parquet) to .npy/.parquet/.jsonl/.m2vec")
     p.add_argument("model", help="exported folder")
     p.add_argument("--input", required=True, help="corpus file ('-' for stdin); .txt is one text per line")
-    p.add_argument("--output", required=True, help=".npy, .parquet, .jsonl or .m2vec file ('-': jsonl to stdout)")
+    p.add_argument("--output", required=True, help=".npy, .parquet, .jsonl or .m2vec file ('-': stdout, default .npy)")
     p.add_argument("--input-format", choices=INPUT_FORMATS, help="default: from the input's suffix (else txt)")
     p.add_argument("--output-format", choices=OUTPUT_FORMATS, help="default: from the output's suffix")
     p.add_argument("--field", "--column", dest="field", default="text", help="JSON field / column with the text")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -103,7 +105,8 @@ def encode_corpus(
     """Stream ``source`` through ``model`` into ``output``.
 
     :param model: a loaded :class:`~m2v_edge.runtime.model.StaticOnnxModel`.
-    :param output: ``.npy``, ``.parquet``, ``.jsonl`` or ``.m2vec`` file, or ``-`` (JSON lines on ``stdout``).
+    :param output: ``.npy``, ``.parquet``, ``.jsonl`` or ``.m2vec`` file, or ``-`` for ``stdout`` (JSON lines
+        stream; other formats are built in a temporary folder, then copied).
     :param dtype: vector dtype (``npy``: float32/float16, ``parquet``: float32/int8, ``m2vec``: int8/float16).
     :param chunk_rows: texts read, encoded and checkpointed together (memory scales with this, not the corpus).
     :param resume: continue from ``OUTPUT.progress.json`` if present.
@@ -114,8 +117,21 @@ def encode_corpus(
     dtype = check_dtype(fmt, dtype)
     fingerprint = model_fingerprint(model.files.root)
     to_stdout = output == "-"
-    if to_stdout and (fmt != "jsonl" or resume):
-        raise ValueError("only JSON lines go to standard output (--output -), without --resume; write a file instead")
+    if to_stdout and resume:
+        raise ValueError("--resume needs an output file (standard output cannot be continued)")
+    if to_stdout and fmt != "jsonl":  # the format needs its row count or a footer: build it, then copy it
+        with tempfile.TemporaryDirectory(prefix="m2v-edge-encode-") as tmp:
+            built = Path(tmp) / f"stdout.{fmt}"
+            report = encode_corpus(
+                model, source, str(built), output_format_name=fmt, dtype=dtype, chunk_rows=chunk_rows,
+                batch_size=batch_size, on_chunk=on_chunk,
+            )  # fmt: skip
+            sink: Any = stdout or sys.stdout
+            sink.flush()
+            with open(built, "rb") as fh:
+                shutil.copyfileobj(fh, sink.buffer)
+            sink.buffer.flush()
+        return replace(report, output="-")
     expected = {
         "version": PROGRESS_VERSION,
         "input": source.identity(),
@@ -133,6 +149,8 @@ def encode_corpus(
             raise FileNotFoundError(f"{out.parent}: output folder does not exist")
         if source.path != "-" and out.resolve() == Path(source.path).resolve():
             raise ValueError(f"{out}: the output is the input file; write somewhere else")
+        if out.is_dir():
+            raise ValueError(f"{out}: is a folder; name the output file")
     state: dict[str, Any] | None = None
     if not to_stdout and progress.exists():
         if not resume:

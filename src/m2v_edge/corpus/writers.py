@@ -36,13 +36,13 @@ class Writer(Protocol):
 
 
 def output_format(path: str, given: str | None) -> str:
-    """The output format: ``given``, or the suffix of ``path`` (``-`` is JSON lines on stdout)."""
+    """The output format: ``given``, or the suffix of ``path`` (``-``, standard output, is ``.npy``)."""
     if given is not None:
         if given not in OUTPUT_FORMATS:
             raise ValueError(f"output format {given!r} is not supported; choose one of {OUTPUT_FORMATS}")
         return given
     if path == "-":
-        return "jsonl"
+        return "npy"
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in OUTPUT_FORMATS:
         raise ValueError(f"{path}: unknown output type; end the name in .npy, .parquet, .jsonl or .m2vec")
