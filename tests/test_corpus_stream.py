@@ -209,6 +209,15 @@ def test_readers_skip_and_errors(tmp_path):
         list(read_chunks(InputSpec(str(bad), "txt"), 10))
 
 
+def test_failed_run_leaves_no_files(tmp_path, model):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine\n\xff\xfe\n")
+    for name in ("v.npy", "v.parquet", "v.m2vec"):
+        with pytest.raises(ValueError, match="not UTF-8"):
+            encode_corpus(model, InputSpec(str(bad)), str(tmp_path / name))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]
+
+
 def test_cli_errors_are_one_line(tmp_path, model, capsys):
     inp = _txt(tmp_path)
     cases = [

@@ -60,6 +60,12 @@ def _write_progress(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _remove_work_files(work: Path) -> None:
+    for path in (work, work.with_name(work.name + ".scales")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(work.with_name(work.name + ".parts"), ignore_errors=True)
+
+
 def _load_progress(path: Path, expected: dict[str, Any]) -> dict[str, Any]:
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
@@ -162,15 +168,20 @@ def encode_corpus(
         stdout or sys.stdout,
     )  # fmt: skip
     rows = done
-    for texts, ids in read_chunks(source, chunk_rows, skip=done):
-        writer.write(ids, model.encode(texts, batch_size=batch_size).reshape(len(texts), model.dim))
-        writer_state = writer.checkpoint()
-        rows += len(texts)
-        if not to_stdout:
-            _write_progress(progress, {**expected, "rows": rows, "writer": writer_state})
-        if on_chunk is not None:
-            on_chunk(len(texts))
-    writer.finish(out)
+    try:
+        for texts, ids in read_chunks(source, chunk_rows, skip=done):
+            writer.write(ids, model.encode(texts, batch_size=batch_size).reshape(len(texts), model.dim))
+            writer_state = writer.checkpoint()
+            rows += len(texts)
+            if not to_stdout:
+                _write_progress(progress, {**expected, "rows": rows, "writer": writer_state})
+            if on_chunk is not None:
+                on_chunk(len(texts))
+        writer.finish(out)
+    except BaseException:
+        if not to_stdout and not progress.exists():  # nothing to resume: leave no work files behind
+            _remove_work_files(work)
+        raise
     if not to_stdout:
         progress.unlink(missing_ok=True)
     return EncodeReport(output, fmt, dtype, rows, done, model.dim)
