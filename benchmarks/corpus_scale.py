@@ -4,8 +4,9 @@ output checked row by row against in-memory encodes, a killed run resumed, and a
     .venv/bin/python benchmarks/corpus_scale.py                 # 1M texts (a few minutes on 2 cores)
     .venv/bin/python benchmarks/corpus_scale.py --texts 100000 --no-ray
 
-Every measured process is a fresh child; peak RSS is its ru_maxrss (os.wait4). "Growth" is the streaming
-run's peak minus the peak of the same command on a one-line input (model loaded, nothing streamed).
+Every measured process is a fresh child that reports its own peak RSS (VmHWM of /proc/self/status, which
+starts again at exec, so the benchmark's own memory does not count). "Growth" is the streaming run's peak
+minus the peak of the same command on a one-line input (model loaded, nothing streamed).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "m2v_edge"]
+CLI = [
+    sys.executable,
+    "-c",
+    "import sys; from m2v_edge.cli import main; code = main(sys.argv[1:]); "
+    "print(*[x for x in open('/proc/self/status') if x.startswith('VmHWM')], file=sys.stderr, end=''); "
+    "sys.exit(code)",
+]
 
 
 def make_corpus(path: Path, count: int, seed: int = 0) -> list[str]:
@@ -51,12 +58,12 @@ def run_child(argv: list[str], kill_when=None) -> tuple[float, float, int]:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.05)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.wait()
     if proc.returncode not in (0, -signal.SIGKILL):
         raise SystemExit(f"{' '.join(argv)} failed: {err.strip()[-500:]}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, proc.returncode
+    peak = [line.split()[1] for line in err.splitlines() if line.startswith("VmHWM:")]
+    return time.perf_counter() - start, int(peak[0]) / 1024 if peak else float("nan"), proc.returncode
 
 
 def ray_run(model: Path, folder: Path, out: Path) -> dict[str, float]:
@@ -88,6 +95,7 @@ def main() -> None:
     parser.add_argument("--check-chunks", type=int, default=16, help="chunks re-encoded in memory, bit for bit")
     parser.add_argument("--ray-texts", type=int, default=200_000, help="texts in the Ray vs single-process file")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--stream-only", action="store_true", help="only texts/s and peak RSS")
     args = parser.parse_args()
 
     from m2v_edge.corpus.stream import work_paths
@@ -115,6 +123,9 @@ def main() -> None:
     seconds, peak_mb, _ = run_child(encode(out))
     results.update(stream_s=seconds, texts_per_s=args.texts / seconds, baseline_rss_mb=base_mb, peak_rss_mb=peak_mb)
     results["rss_growth_mb"] = peak_mb - base_mb
+    if args.stream_only:
+        print(json.dumps(results, indent=1))
+        return
 
     streamed = np.load(out, mmap_mode="r")
     model = StaticOnnxModel.from_pretrained(model_dir)
