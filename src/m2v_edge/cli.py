@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from m2v_edge.bench.command import _add_bench, _run_bench
+from m2v_edge.cli_io import EXIT_INTERNAL, check_argv, check_threads, internal_error, output_file, write_atomic
 from m2v_edge.demo.command import _add_demo, _run_demo
 from m2v_edge.eval.command import _add_eval, _run_eval
 
@@ -85,9 +86,9 @@ def _add_encode(sub: Any) -> None:
     p = sub.add_parser("encode", help="encode texts (one per line) to a .npy file")
     p.add_argument("model", help="exported folder")
     p.add_argument("--input", required=True, help="UTF-8 text file, one text per line ('-' for stdin)")
-    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim])")
+    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim]), written as named; '-': stdout")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads, 1 to the number of cores")
 
 
 def _run_encode(args: argparse.Namespace) -> int:
@@ -95,14 +96,12 @@ def _run_encode(args: argparse.Namespace) -> int:
 
     from m2v_edge.runtime.model import StaticOnnxModel
 
-    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    out = output_file(args.output, inputs=(args.input,))
+    model = StaticOnnxModel.from_pretrained(args.model, threads=check_threads(args.threads))
     texts = _read_lines(args.input)
     vectors = model.encode(texts, batch_size=args.batch_size).reshape(len(texts), model.dim)
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-    np.save(out, vectors, allow_pickle=False)
-    print(f"wrote {out} ({len(texts)} x {model.dim} float32)")
+    name = write_atomic(out, lambda handle: np.save(handle, vectors, allow_pickle=False))
+    print(f"wrote {name} ({len(texts)} x {model.dim} float32)", file=sys.stdout if out else sys.stderr)
     return 0
 
 
@@ -156,6 +155,7 @@ def _add_similarity(sub: Any) -> None:
 def _run_similarity(args: argparse.Namespace) -> int:
     from m2v_edge.runtime.model import StaticOnnxModel
 
+    check_argv(args, ("query", "documents"))
     model = StaticOnnxModel.from_pretrained(args.model)
     for rank, hit in enumerate(model.search(args.query, args.documents), start=1):
         print(f"{rank:>3}  {hit.score:7.4f}  {hit.document}")
@@ -185,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 2 for any user error, printed as one line)."""
+    """Run the CLI; returns the exit code (0 ok, 2 usage/input error, 1 unexpected error; one line each)."""
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -200,3 +200,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("m2v-edge: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # last resort: never a traceback
+        print(internal_error(args.command, args, err), file=sys.stderr)
+        return EXIT_INTERNAL

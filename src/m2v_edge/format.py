@@ -91,7 +91,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     :param path: the exported folder or its ``config.json``.
     :return: the config as a dict.
     :raises FileNotFoundError: if the file is missing.
-    :raises ValueError: if it is not valid JSON or lacks a required key.
+    :raises ValueError: if it is not valid JSON, lacks a required key or a value has the wrong type or range.
     """
     path = Path(path)
     file = path / "config.json" if path.is_dir() else path
@@ -101,14 +101,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{file}: not valid JSON ({err}); re-export the model") from None
-    missing = [key for key in REQUIRED_KEYS if key not in config]
-    if missing:
-        raise ValueError(f"{file}: missing keys {missing}; re-export the model with this version")
-    if config["format_version"] > FORMAT_VERSION:
-        raise ValueError(
-            f"{file}: format_version {config['format_version']} is newer than this m2v-edge reads "
-            f"({FORMAT_VERSION}); upgrade m2v-edge"
-        )
+    from m2v_edge.validate import check_config  # types and ranges, format_version first
+
+    check_config(config, file)
     return dict(config)
 
 

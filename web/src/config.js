@@ -2,6 +2,8 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
+import { checkFormatVersion, validateConfig } from "./validate.js";
+
 export const FORMAT_VERSION = 1;
 
 const REQUIRED_KEYS = [
@@ -35,6 +37,7 @@ export function parseConfig(raw, where) {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new Error(`${where}: expected a JSON object; re-export the model`);
   }
+  checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
@@ -48,5 +51,5 @@ export function parseConfig(raw, where) {
   if (!Number.isInteger(config.dim) || config.dim < 1) {
     throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
   }
-  return config;
+  return validateConfig(config, where);
 }

@@ -7,6 +7,7 @@ import { parseConfig } from "./config.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
+import { checkTopK, validateExport } from "./validate.js";
 
 const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 let wasmSetup = null;
@@ -101,6 +102,7 @@ export class StaticOnnxModel {
       });
     }
     const session = await createSession(files.model, files.where.model, setup);
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     return new StaticOnnxModel(session, tokenizer, config, {
       threads: setup.threads,
@@ -176,6 +178,7 @@ export class StaticOnnxModel {
       throw new TypeError(`query must be a string, got ${query === null ? "null" : typeof query}`);
     }
     const { items } = checkTexts(documents);
+    checkTopK(topK);
     if (items.length === 0) return [];
     const vectors = await this.encode([query, ...items]);
     return rank(vectors[0], vectors.slice(1), items, topK);
