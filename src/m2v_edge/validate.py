@@ -63,6 +63,18 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
     return config
 
 
+def check_source_config(config: dict[str, Any], file: Path | str) -> None:
+    """Check the keys of a Model2Vec source ``config.json`` that change vectors (``max_length``, ``normalize``).
+
+    :raises ValueError: naming ``file`` and the key.
+    """
+    value = config.get("max_length")
+    if value is not None and (not _is_int(value) or value < 1):
+        raise ValueError(f"{file}: max_length must be a positive integer or null, got {value!r}; fix the source config")
+    if "normalize" in config and not isinstance(config["normalize"], bool):
+        raise ValueError(f"{file}: normalize must be true or false, got {config['normalize']!r}; fix the source config")
+
+
 def tokenizer_id_count(tokenizer_json: str) -> int:
     """One more than the largest id ``tokenizer.json`` can produce (vocabulary and added tokens)."""
     data = json.loads(tokenizer_json)

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.validate import check_source_config
+
 # (config, tensors, tokenizer, embedding tensor name), in model2vec's order of preference.
 _LAYOUTS = (
     ("config.json", "model.safetensors", "tokenizer.json", "embeddings"),
@@ -131,6 +133,7 @@ def load_source(path: str | Path) -> SourceModel:
         raise ValueError(f"{tokenizer_file}: unreadable tokenizer ({reason}); re-download the model") from None
     if not isinstance(config, dict):
         raise ValueError(f"{config_file}: expected a JSON object")
+    check_source_config(config, config_file)
 
     tensors = _read_tensors(tensor_file, name)
     table = tensors[name]
