@@ -121,6 +121,8 @@ class StaticOnnxModel:
             bar = tqdm(total=len(items), desc="encoding", unit="text")
         for positions, ids, mask in self.tokenizer.batches(items, rows, limit):
             vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
+            if not np.isfinite(vectors).all():  # a tampered table: an error, never a NaN vector (~0.5% of a call)
+                raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
             if len(positions) == len(items):  # the whole input in one batch, in order
                 out = vectors
             else:
