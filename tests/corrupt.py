@@ -49,7 +49,8 @@ def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
 def _rename_output(model: Any) -> None:
     import onnx
 
-    model.graph.node.append(onnx.helper.make_node("Identity", [model.graph.output[0].name], ["renamed_output"], name="rename_output"))
+    old = model.graph.output[0].name
+    model.graph.node.append(onnx.helper.make_node("Identity", [old], ["renamed_output"], name="rename_output"))
     model.graph.output[0].name = "renamed_output"
 
 
