@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import os
 import secrets
 import socket
@@ -66,8 +67,10 @@ def check_argv(args: argparse.Namespace, names: tuple[str, ...]) -> None:
 def check_host(host: str, port: int) -> None:
     """:raises ValueError: if ``host`` is neither an address nor a name this machine can resolve."""
     try:
+        if host.replace(".", "").isdigit():  # looks like IPv4: check it here, not through DNS
+            ipaddress.IPv4Address(host)
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, ValueError):
         raise ValueError(
             f"--host {host!r} is not a valid address or a known host name; use 127.0.0.1 (this machine) or 0.0.0.0"
         ) from None

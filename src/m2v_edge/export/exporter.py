@@ -139,7 +139,7 @@ def _check_finite(stored: StoredTable, token_scale: np.ndarray | None) -> None:
         if values is not None and values.dtype != np.int8 and not np.isfinite(values).all():
             raise ValueError(
                 f"the stored {name} would contain NaN or inf (values beyond the storage type's range); "
-                "nothing was written. Rescale the source table or export with --dtype float32"
+                "nothing was written. Rescale the source table"
             )
 
 
@@ -206,9 +206,9 @@ def export_model(
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
     out = output_path(output)
+    check_not_source(out, source.path if isinstance(source, SourceModel) else Path(source))
     check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
-    check_not_source(out, src.path)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
     plan = plan_pruning(
@@ -218,6 +218,8 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
+    if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
+        raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
     stored = store_table(src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     _check_finite(stored, token_scale)
