@@ -111,10 +111,10 @@ def test_demo_invalid_host(capsys) -> None:
 
 def test_unexpected_error_is_one_line_naming_the_file(tiny, monkeypatch, capsys) -> None:
     def boom(args: object) -> int:
-        raise RuntimeError("something nobody expected\nsecond line")
+        raise TypeError("something nobody expected\nsecond line")
 
-    monkeypatch.setitem(cli_module.COMMANDS, "info", (cli_module.COMMANDS["info"][0], boom))
-    err = _one_line_error(capsys, ["info", str(tiny[1])], str(tiny[1]), "internal error", "RuntimeError", code=1)
+    monkeypatch.setattr(cli_module.COMMANDS["info"], "run", boom)
+    err = _one_line_error(capsys, ["info", str(tiny[1])], str(tiny[1]), "internal error", "TypeError", code=70)
     assert "second line" not in err
 
 

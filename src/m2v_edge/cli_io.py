@@ -1,7 +1,6 @@
 """CLI guards: bounded ``--threads``, UTF-8 arguments, atomic output files, ``-`` for stdout, the last-resort line.
 
-Exit codes (README "Command line"): 0 ok, 2 usage or input error (one line naming the thing and the remedy),
-1 unexpected internal error (one line naming the file being processed; please report), 130 interrupted.
+Exit codes: see :mod:`m2v_edge.errors` (2 usage or input, 70 unexpected: one line naming the file either way).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-EXIT_INTERNAL = 1
 # The arguments that name the file a command works on, in the order the last-resort line prefers them.
 _FILE_ARGS = ("model", "source", "input", "output")
 

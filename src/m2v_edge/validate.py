@@ -1,8 +1,9 @@
 """One validation of an exported folder at load (the JS runtime's ``web/src/validate.js`` checks the same).
 
-A folder that does not match its contract is a ``ValueError`` naming the file and the remedy, never a vector:
-config types and ranges, the graph's inputs (int64 ``input_ids``/``attention_mask``), its ``embeddings`` output
-and its width (= ``dim``), and a table row for every id the tokenizer can produce.
+A folder that does not match its contract is a ``ValueError`` naming the file and the remedy, never a vector.
+Config types and ranges are checked by ``m2v_edge.format.check_config`` (run by ``read_config``); this module
+checks the graph's inputs (int64 ``input_ids``/``attention_mask``), its ``embeddings`` output and its width
+(= ``dim``), and that the table has a row for every id the tokenizer can produce.
 """
 
 from __future__ import annotations
@@ -13,54 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.format import ATTENTION_MASK, FORMAT_VERSION, INPUT_IDS, OUTPUT, REQUIRED_KEYS, DType
+from m2v_edge.errors import one_line
+from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT
 
 _REEXPORT = "re-export the model with `m2v-edge export`"
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_config(config: object, file: Path | str) -> dict[str, Any]:
-    """Check a parsed ``config.json``: ``format_version`` first, then every key's type and range.
-
-    :raises ValueError: naming ``file``, the key and the remedy.
-    """
-    if not isinstance(config, dict):
-        raise ValueError(f"{file}: expected a JSON object, got {type(config).__name__}; {_REEXPORT}")
-    version = config.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{file}: format_version must be a positive integer, got {version!r}; {_REEXPORT}")
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{file}: format_version {version} is newer than this m2v-edge reads ({FORMAT_VERSION}); upgrade m2v-edge"
-        )
-    missing = [key for key in REQUIRED_KEYS if key not in config]
-    if missing:
-        raise ValueError(f"{file}: missing keys {missing}; re-export the model with this version")
-
-    def bad(key: str, expected: str) -> ValueError:
-        return ValueError(f"{file}: {key} must be {expected}, got {config[key]!r}; {_REEXPORT}")
-
-    for key in ("dim", "vocab_size", "median_token_length"):
-        if not _is_int(config[key]) or config[key] < 1:
-            raise bad(key, "a positive integer")
-    if config["max_length"] is not None and (not _is_int(config["max_length"]) or config["max_length"] < 1):
-        raise bad("max_length", "a positive integer or null")
-    if not isinstance(config["normalize"], bool):
-        raise bad("normalize", "true or false")
-    if config["dtype"] not in {d.value for d in DType}:
-        raise bad("dtype", f"one of {[d.value for d in DType]}")
-    vocab = config["vocab_size"]
-    if not _is_int(config["pad_token_id"]) or not 0 <= config["pad_token_id"] < vocab:
-        raise bad("pad_token_id", f"an integer in 0..{vocab - 1}")
-    unk = config["unk_token_id"]
-    if unk is not None and (not _is_int(unk) or not 0 <= unk < vocab):
-        raise bad("unk_token_id", f"null or an integer in 0..{vocab - 1}")
-    if "output" in config and config["output"] != OUTPUT:
-        raise bad("output", repr(OUTPUT))
-    return config
 
 
 def check_source_config(config: dict[str, Any], file: Path | str) -> None:
@@ -117,7 +78,7 @@ def check_export(config: dict[str, Any], tokenizer_json: str, session: Any, wher
     try:
         (out,) = session.run([OUTPUT], {k: v for k, v in feeds.items() if k in inputs})
     except Exception as err:  # onnxruntime's own error types: e.g. an index beyond the table
-        reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+        reason = one_line(err)
         raise ValueError(f"{where}: the graph fails on ids 0..{vocab - 1} ({reason}); {_REEXPORT}") from None
     if out.shape != (1, config["dim"]):
         raise ValueError(f"{where}: the graph outputs vectors of shape {out.shape[1:]} but dim is {config['dim']}")
