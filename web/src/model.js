@@ -7,7 +7,7 @@ import { parseConfig } from "./config.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
-import { checkTopK, validateExport } from "./validate.js";
+import { checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
 const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 let wasmSetup = null;
@@ -133,6 +133,7 @@ export class StaticOnnxModel {
    */
   async encodeMatrix(texts, options = {}) {
     const { items } = checkTexts(texts);
+    checkMaxLength(options.maxLength);
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new TypeError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);

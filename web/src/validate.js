@@ -145,3 +145,14 @@ export function checkTopK(topK) {
     throw new TypeError(`topK must be a positive integer or null, got ${show(topK)}`);
   }
 }
+
+/**
+ * `maxLength` must be a positive integer, null (no limit) or undefined (the model's); Python: `max_length`.
+ *
+ * @param {unknown} maxLength
+ */
+export function checkMaxLength(maxLength) {
+  if (maxLength !== undefined && maxLength !== null && (!Number.isInteger(maxLength) || maxLength < 1)) {
+    throw new TypeError(`maxLength must be a positive integer or null, got ${show(maxLength)}`);
+  }
+}

@@ -106,6 +106,9 @@ test("search topK must be a positive integer or null; lone surrogates are clear 
     await assert.rejects(model.search("q", ["a", "b"], bad), /topK must be a positive integer or null/);
   }
   await assert.rejects(model.search("q", [], -1), /topK/);
+  for (const bad of ["5", 0, -3, 1.5, true]) {
+    await assert.rejects(model.encode(["a"], { maxLength: bad }), /maxLength must be a positive integer or null/);
+  }
   assert.equal((await model.search("q", ["a", "b"], 1)).length, 1);
   await assert.rejects(model.encode(["fine", "ab\ud800c"]), /texts\[1\] holds a lone surrogate U\+D800 at position 2, not valid/);
   await assert.rejects(model.encode("\udcff"), /text holds a lone surrogate U\+DCFF at position 0/);
