@@ -19,6 +19,7 @@ from m2v_edge import export_model
 from m2v_edge.cli import main
 from m2v_edge.export import exporter
 from m2v_edge.export.publish import MARKER, OutputError
+from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,22 +36,13 @@ def _user_folder(path: Path) -> Path:
     return path
 
 
-def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str, code: int = 2) -> str:
-    assert main(argv) == code
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, err
-    return err
-
-
 def _hidden(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
 
 
 def test_force_refuses_a_user_folder(src: Path, tmp_path: Path, capsys) -> None:
     docs = _user_folder(tmp_path / "Documents")
-    _one_line_error(capsys, ["export", str(src), "-o", str(docs), "--force"], str(docs), "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", str(docs), "--force"], str(docs), "not an m2v-edge export")
     assert (docs / "thesis.docx").read_bytes() == b"years of work"
 
 
@@ -64,7 +56,7 @@ def test_output_equal_inside_or_parent_of_source_is_refused(where: str, tmp_path
     for target in (out, link):
         if where == "inside" and target == link:
             continue
-        err = _one_line_error(capsys, ["export", str(source), "-o", str(target), "--force", "-q"])
+        err = one_line_error(capsys, ["export", str(source), "-o", str(target), "--force", "-q"])
         assert "source folder" in err
     assert (source / "model.safetensors").is_file() and (tmp_path / "models" / "sibling.txt").is_file()
 
@@ -159,12 +151,12 @@ def test_missing_parent_folders_are_created(src: Path, tmp_path: Path, monkeypat
 def test_dot_as_output_is_a_sane_error(src: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     _user_folder(tmp_path / "cwd")
     monkeypatch.chdir(tmp_path / "cwd")
-    err = _one_line_error(capsys, ["export", str(src), "-o", "."], "already exists")
+    err = one_line_error(capsys, ["export", str(src), "-o", "."], "already exists")
     assert "empty name" not in err and str(tmp_path / "cwd") in err
-    _one_line_error(capsys, ["export", str(src), "-o", ".", "--force"], "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", ".", "--force"], "not an m2v-edge export")
     assert (tmp_path / "cwd" / "thesis.docx").is_file()
     (tmp_path / "file").write_text("x")
-    _one_line_error(capsys, ["export", str(src), "-o", str(tmp_path / "file"), "--force"], "is a file")
+    one_line_error(capsys, ["export", str(src), "-o", str(tmp_path / "file"), "--force"], "is a file")
 
 
 def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path: Path, capsys) -> None:
@@ -178,7 +170,7 @@ def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path
     assert _hidden(tmp_path) == [], "no stale .old-* link"
     user_link = tmp_path / "docs-link"
     user_link.symlink_to(_user_folder(tmp_path / "docs"))
-    _one_line_error(capsys, ["export", str(src), "-o", str(user_link), "--force"], "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", str(user_link), "--force"], "not an m2v-edge export")
 
 
 def test_stale_partial_folders_of_ours_are_cleaned(src: Path, tmp_path: Path) -> None:
@@ -211,7 +203,7 @@ def test_tables_that_overflow_when_stored_are_refused(dtype: str, tmp_path: Path
     table = tensors["embeddings"].astype(np.float64)
     table[250] = 1e300  # finite in float64, inf in float32; a token no probe text uses
     save_file({"embeddings": table}, str(source / "model.safetensors"))
-    _one_line_error(
+    one_line_error(
         capsys, ["export", str(source), "-o", str(tmp_path / "out"), "--dtype", dtype, "-q"], "float32's range"
     )
     assert not (tmp_path / "out").exists() and _hidden(tmp_path) == []
