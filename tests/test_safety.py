@@ -17,7 +17,7 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import export_model
 from m2v_edge.cli import main
-from m2v_edge.export import exporter
+from m2v_edge.export import exporter, publish
 from m2v_edge.export.publish import MARKER, OutputError
 from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
@@ -28,6 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model("wordpiece", tmp_path_factory.mktemp("safety") / "src")
+
+
+@pytest.fixture(params=["renameat2", "portable"])
+def primitive(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with Linux renameat2 and with the portable fallback (mkdir claim + rename; move aside)."""
+    if request.param == "portable":
+        monkeypatch.setattr(publish, "_libc", lambda: None)
+    elif publish._libc() is None:
+        pytest.skip("renameat2 is not available here")
+    return str(request.param)
 
 
 def _user_folder(path: Path) -> Path:
@@ -61,7 +71,7 @@ def test_output_equal_inside_or_parent_of_source_is_refused(where: str, tmp_path
     assert (source / "model.safetensors").is_file() and (tmp_path / "models" / "sibling.txt").is_file()
 
 
-def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_path: Path) -> None:
+def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_path: Path, primitive: str) -> None:
     out = tmp_path / "out"
     out.mkdir()
     assert main(["export", str(src), "-o", str(out), "--force", "-q"]) == 0
@@ -70,7 +80,7 @@ def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_pat
     assert not (out / MARKER).exists() and _hidden(tmp_path) == []
 
 
-def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch) -> None:
+def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch, primitive: str) -> None:
     out = tmp_path / "out"
     barrier = threading.Barrier(4, timeout=60)
     real = exporter.publish
@@ -112,7 +122,9 @@ def test_four_concurrent_cli_exports_exit_0_once_and_2_otherwise(src: Path, tmp_
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_user_folder_appearing_mid_export_survives(force: bool, src: Path, tmp_path: Path, monkeypatch) -> None:
+def test_user_folder_appearing_mid_export_survives(
+    force: bool, src: Path, tmp_path: Path, monkeypatch, primitive: str
+) -> None:
     out = tmp_path / "out"
     if force:
         export_model(src, out)  # an earlier export: --force may replace it...
@@ -159,7 +171,7 @@ def test_dot_as_output_is_a_sane_error(src: Path, tmp_path: Path, monkeypatch, c
     one_line_error(capsys, ["export", str(src), "-o", str(tmp_path / "file"), "--force"], "is a file")
 
 
-def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path: Path, capsys) -> None:
+def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path: Path, capsys, primitive: str) -> None:
     target = tmp_path / "v1"
     export_model(src, target)
     link = tmp_path / "current"
