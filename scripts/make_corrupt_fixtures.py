@@ -1,4 +1,4 @@
-"""Write broken exported folders for web/test/safety.test.js (the same catalogue Python tests, tests/corrupt.py).
+"""Write broken exported folders for web/test/safety.test.js (the catalogue of m2v_edge.testing_corrupt).
 
 Creates ``web/.fixtures/corrupt/``: ``base/`` (a tiny WordPiece model exported to int8), one folder per case, and
 ``cases.json``: ``{case: regex the load error must match, or null (loads, same vectors as base)}`` plus the
@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from m2v_edge.testing import make_tiny_model
+from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export
 
-from tests.corrupt import PROBES, catalogue, copy_export  # noqa: E402
-from tests.fixtures import make_tiny_model  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:

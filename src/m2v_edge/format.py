@@ -140,7 +140,7 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
         raise bad("max_length", "a positive integer or null")
     if not isinstance(config["normalize"], bool):
         raise bad("normalize", "true or false")
-    if config["dtype"] not in {d.value for d in DType}:
+    if not isinstance(config["dtype"], str) or config["dtype"] not in {d.value for d in DType}:
         raise bad("dtype", f"one of {[d.value for d in DType]}")
     vocab = config["vocab_size"]
     if not _is_int(config["pad_token_id"]) or not 0 <= config["pad_token_id"] < vocab:

@@ -4,12 +4,13 @@
 import * as ort from "onnxruntime-web";
 
 import { parseConfig } from "./config.js";
+import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
+import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
 import { checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
-const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 let wasmSetup = null;
 
 /**
@@ -213,12 +214,12 @@ export class StaticOnnxModel {
     });
     const feeds = {};
     const names = this.session.inputNames;
-    if (names.includes("input_ids")) feeds.input_ids = new ort.Tensor("int64", idBuffer, [rows.length, width]);
-    if (names.includes("attention_mask")) {
-      feeds.attention_mask = new ort.Tensor("int64", maskBuffer, [rows.length, width]);
+    if (names.includes(INPUT_IDS)) feeds[INPUT_IDS] = new ort.Tensor("int64", idBuffer, [rows.length, width]);
+    if (names.includes(ATTENTION_MASK)) {
+      feeds[ATTENTION_MASK] = new ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
     const results = await this.session.run(feeds);
-    const name = this.config.output ?? "embeddings";
+    const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
     return tensor.data;
   }

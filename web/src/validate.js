@@ -6,10 +6,9 @@
  */
 import * as ort from "onnxruntime-web";
 
-import { FORMAT_VERSION } from "./config.js";
+import { ATTENTION_MASK, DTYPES, FORMAT_VERSION, INPUT_IDS, OUTPUT } from "./contract.js";
 
 const REEXPORT = "re-export the model with `m2v-edge export`";
-const DTYPES = ["int8", "float16", "float32"];
 const show = (value) => (value === undefined ? "undefined" : JSON.stringify(value));
 const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
 
@@ -52,7 +51,7 @@ export function validateConfig(config, where) {
   if (config.unk_token_id !== null && !inRange(config.unk_token_id)) {
     throw bad("unk_token_id", `null or an integer in 0..${vocab - 1}`);
   }
-  if ("output" in config && config.output !== "embeddings") throw bad("output", '"embeddings"');
+  if ("output" in config && config.output !== OUTPUT) throw bad("output", JSON.stringify(OUTPUT));
   return config;
 }
 
@@ -85,23 +84,25 @@ export async function validateExport({ config, tokenizerJson, session, where }) 
     );
   }
   const inputs = session.inputNames;
-  if (!inputs.includes("input_ids") || inputs.some((name) => name !== "input_ids" && name !== "attention_mask")) {
-    throw new Error(`${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "input_ids" (+ "attention_mask")`);
+  if (!inputs.includes(INPUT_IDS) || inputs.some((name) => name !== INPUT_IDS && name !== ATTENTION_MASK)) {
+    throw new Error(
+      `${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "${INPUT_IDS}" (+ "${ATTENTION_MASK}")`,
+    );
   }
   const wrong = (session.inputMetadata ?? []).filter((meta) => meta.isTensor && meta.type !== "int64");
   if (wrong.length > 0) {
     const got = Object.fromEntries(wrong.map((meta) => [meta.name, meta.type]));
     throw new Error(`${where}: graph inputs must be int64, got ${JSON.stringify(got)}; ${REEXPORT}`);
   }
-  if (!session.outputNames.includes("embeddings")) {
-    throw new Error(`${where}: the graph has no "embeddings" output (it has ${JSON.stringify(session.outputNames)}); ${REEXPORT}`);
+  if (!session.outputNames.includes(OUTPUT)) {
+    throw new Error(`${where}: the graph has no "${OUTPUT}" output (it has ${JSON.stringify(session.outputNames)}); ${REEXPORT}`);
   }
   const probe = BigInt64Array.from([BigInt(config.pad_token_id), BigInt(vocab - 1)]);
-  const feeds = { input_ids: new ort.Tensor("int64", probe, [1, 2]) };
-  if (inputs.includes("attention_mask")) feeds.attention_mask = new ort.Tensor("int64", BigInt64Array.from([1n, 1n]), [1, 2]);
+  const feeds = { [INPUT_IDS]: new ort.Tensor("int64", probe, [1, 2]) };
+  if (inputs.includes(ATTENTION_MASK)) feeds[ATTENTION_MASK] = new ort.Tensor("int64", BigInt64Array.from([1n, 1n]), [1, 2]);
   let output;
   try {
-    output = (await session.run(feeds)).embeddings;
+    output = (await session.run(feeds))[OUTPUT];
   } catch (err) {
     const why = (String(err?.message ?? err).split("\n")[0] || "unknown error").slice(0, 200);
     throw new Error(`${where}: the graph fails on ids 0..${vocab - 1} (${why}); ${REEXPORT}`, { cause: err });

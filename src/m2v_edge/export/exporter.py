@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from m2v_edge._version import __version__
-from m2v_edge.export.budget import format_size, parse_size, plan_pruning
+from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
@@ -39,6 +39,7 @@ from m2v_edge.format import (
     write_config,
 )
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.sizes import format_size
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Corruptions of an exported folder, shared by tests/test_safety_*.py and scripts/make_corrupt_fixtures.py (Node).
+"""Test support: corruptions of an exported folder, for tests/test_safety_load.py and scripts/make_corrupt_fixtures.py.
 
 Each corruption is ``name -> (change(folder), expected)``: ``expected`` is a regex the load error must match,
 or ``None`` when the folder must still load and give the original vectors.
@@ -34,6 +34,7 @@ def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any]) -> None:
 
 
 def set_key(key: str, value: Any) -> Callable[[Path], None]:
+    """A change that sets ``config[key] = value``."""
     return lambda folder: edit_config(folder, lambda c: c.__setitem__(key, value))
 
 
@@ -87,6 +88,7 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "max_length_negative": (set_key("max_length", -1), "max_length must be a positive integer or null"),
         "median_token_length_zero": (set_key("median_token_length", 0), "median_token_length must be a positive"),
         "normalize_string": (set_key("normalize", "yes"), "normalize must be true or false"),
+        "dtype_list": (set_key("dtype", []), "dtype must be one of"),
         "pad_out_of_range": (set_key("pad_token_id", vocab + 10), "pad_token_id must be an integer in"),
         "unk_out_of_range": (set_key("unk_token_id", -3), "unk_token_id must be null or an integer in"),
         "vocab_size_too_big": (set_key("vocab_size", vocab + 1000), "the graph fails on ids"),
