@@ -72,7 +72,7 @@ class StaticOnnxModel:
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
-        check_export(config, tokenizer_json, session.session, files.root)
+        check_export(config, tokenizer.tokenizer, session.session, files.root)
         return cls(files, config, tokenizer, session)
 
     @property
