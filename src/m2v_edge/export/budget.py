@@ -82,9 +82,11 @@ def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int
     pruning = {"vocab_kept": big, "vocab_total": big, "dims_kept": big, "dims_total": big, "by": "corpus"}
     probe = dict(config, pruning=pruning)
     one = np.zeros(1, dtype=np.float32)
+    bias = np.zeros(int(config["dim"]), dtype=np.float32)  # an isotropy shift (--isotropy on a weighted model)
     model = build_graph(
-        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one
-    )
+        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one,
+        bias=bias,
+    )  # fmt: skip
     tiny_data = table.values.nbytes + 3 * 4
     return len(model.SerializeToString()) - tiny_data + _MARGIN_BYTES
 

@@ -63,4 +63,28 @@ def write_card(path: Path, config: dict[str, Any], report: ExportReport) -> None
         mean_cos=report.mean_cosine,
         probes=len(PROBE_TEXTS),
     )
+    if report.isotropy is not None:
+        text += _isotropy_section(report)
     path.write_text(text, encoding="utf-8")
+
+
+def _isotropy_section(report: ExportReport) -> str:
+    """Before/after figures of ``--isotropy`` and what was chosen."""
+    assert report.isotropy is not None
+    iso = report.isotropy
+    lines = ["", "## Isotropy (all-but-the-top)", "", iso.summary() + ".", ""]
+    if iso.dev_spearman:
+        lines += ["| map | STS-B dev Spearman × 100 |", "|---|---:|"]
+        chosen = "none" if iso.chosen is None else f"abtt:{iso.chosen.k}"
+        for key, value in iso.dev_spearman.items():
+            mark = " (chosen)" if key == chosen else ""
+            lines.append(f"| {key}{mark} | {value:.2f} |")
+        lines.append("")
+    if iso.chosen is not None:
+        lines += [
+            f"Every pooled vector x becomes (x − μ) − (x − μ)PᵀP (μ: mean, P: top {iso.chosen.k} principal directions",
+            f"of pooled vectors of the fitting corpus) before normalization, folded into the {iso.where}.",
+            "Vectors differ from the source model2vec's: compare exports with exports.",
+            "",
+        ]
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ from m2v_edge import __version__
 from m2v_edge.export.budget import format_size, parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.quantize import StoredTable, store_table
@@ -69,6 +70,7 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
+    isotropy: IsotropyResult | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -138,7 +140,7 @@ def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None
     from m2v_edge.runtime.model import StaticOnnxModel
 
     texts = list(PROBE_TEXTS)
-    expected = ReferenceModel(source).encode(texts)
+    expected = ReferenceModel(source, None if report.isotropy is None else report.isotropy.chosen).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
     nonzero = np.linalg.norm(expected, axis=1) > 0
     cos = np.where(nonzero, row_cosine(expected, got), 1.0)
@@ -164,6 +166,8 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
+    isotropy: str = "none",
+    isotropy_corpus: str | Path | None = None,
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -180,6 +184,9 @@ def export_model(
     :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
     :param dims: keep the first ``dims`` columns.
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
+        vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+    :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
@@ -190,11 +197,13 @@ def export_model(
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
+    iso_request = check_request(isotropy, isotropy_corpus)
     out = Path(output)
     _check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
+    reserve(config, iso_request)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -202,15 +211,18 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
-    stored = store_table(src.embeddings, kind, show_progress_bar)
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config)
+    stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     keep = None if src.keep is None else src.keep.astype(np.float32)
     model = build_graph(
-        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
-    )
+        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
+        bias=bias,
+    )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
     report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
+    report.isotropy = iso_result
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         files = ExportFiles(staging)
