@@ -36,6 +36,7 @@ MARGIN = 3.0  # Spearman x 100 points `auto` must gain over no map on STS-B dev 
 MIN_SENTENCES = 100
 MAX_SENTENCES = 50_000
 _CHUNK_ROWS = 16384
+_NO_CORPUS = "no such --isotropy-corpus file; give a UTF-8 text file, one sentence a line"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
     file = DEFAULT_CORPUS if path is None else Path(path)
     name = "STS-B train sentences (packaged)" if path is None else file.name
     if not file.is_file():
-        raise FileNotFoundError(f"{file}: no such --isotropy-corpus file; give a UTF-8 text file, one sentence a line")
+        raise FileNotFoundError(f"{file}: {_NO_CORPUS}")
     try:
         lines = [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     except UnicodeDecodeError as err:
@@ -158,7 +159,7 @@ def fit(vectors: np.ndarray, k: int) -> IsotropyMap:
     return IsotropyMap(mean, vt[:k].copy())
 
 
-def _spearman(source: SourceModel, mapping: IsotropyMap | None, left: np.ndarray, right: np.ndarray, gold: Any) -> float:
+def _spearman(mapping: IsotropyMap | None, left: np.ndarray, right: np.ndarray, gold: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
     if mapping is not None:
@@ -192,9 +193,9 @@ def choose(source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path 
     gold = np.array([p.label for p in pairs])
     ks = [k for k in AUTO_KS if k < source.dim]
     widest = fit(vectors, max(ks))
-    scores = {"none": _spearman(source, None, left, right, gold)}
+    scores = {"none": _spearman(None, left, right, gold)}
     maps = {k: IsotropyMap(widest.mean, widest.directions[:k]) for k in ks}
-    scores.update({f"abtt:{k}": _spearman(source, m, left, right, gold) for k, m in maps.items()})
+    scores.update({f"abtt:{k}": _spearman(m, left, right, gold) for k, m in maps.items()})
     best = max(ks, key=lambda k: scores[f"abtt:{k}"])
     keep = scores[f"abtt:{best}"] - scores["none"] >= MARGIN
     chosen = maps[best] if keep else None
@@ -217,8 +218,9 @@ def fold(source: SourceModel, mapping: IsotropyMap) -> tuple[SourceModel, np.nda
     linear = mapping.linear
     shift = -(mapping.mean @ linear)
     bias = None if placement(source) == "table" else shift.astype(np.float32)
-    folded = np.empty(source.embeddings.shape, dtype=np.float32)
-    for start in range(0, folded.shape[0], _CHUNK_ROWS):  # float64 math, float32 result, bounded memory
+    n_rows = int(source.embeddings.shape[0])
+    folded = np.empty((n_rows, source.dim), dtype=np.float32)
+    for start in range(0, n_rows, _CHUNK_ROWS):  # float64 math, float32 result, bounded memory
         rows = source.embeddings[start : start + _CHUNK_ROWS].astype(np.float64) @ linear
         folded[start : start + _CHUNK_ROWS] = rows if bias is not None else rows + shift
     return dataclasses.replace(source, embeddings=folded), bias
@@ -231,7 +233,7 @@ def check_request(spec: str | None, corpus: str | Path | None) -> IsotropyReques
         if request.method == "none":
             raise ValueError("--isotropy-corpus is only used with --isotropy auto or abtt:K; add one or drop it")
         if not Path(corpus).is_file():
-            raise FileNotFoundError(f"{corpus}: no such --isotropy-corpus file; give a UTF-8 text file, one sentence a line")
+            raise FileNotFoundError(f"{corpus}: {_NO_CORPUS}")
     return request
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from m2v_edge.export.source import SourceModel
 from m2v_edge.export.isotropy import IsotropyMap
+from m2v_edge.export.source import SourceModel
 from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
 
 
