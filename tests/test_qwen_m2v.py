@@ -11,6 +11,7 @@ import pytest
 from m2v_edge import StaticOnnxModel
 from m2v_edge.demo.backend import DemoBackend
 from m2v_edge.demo.cache import cache_folder, open_models
+from m2v_edge.eval.runner import evaluate
 from m2v_edge.export.exporter import export_model
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import load_source
@@ -57,12 +58,14 @@ def test_isotropic_export_keeps_empty_texts_zero(qwen_m2v_isotropic: Path, texts
 
 
 def test_max_size_65mb_keeps_all_of_int8(qwen_m2v: Path, qwen_m2v_int8: Path, tmp_path: Path):
-    """int8 (39.5 MB) already fits 65 MB: the budget cuts nothing; a 20 MB budget cuts tokens, not sense."""
+    """int8 (39.5 MB) already fits 65 MB, so the budget cuts nothing; 20 MB cuts, at no STS-B cost here."""
     assert (qwen_m2v_int8 / "model.onnx").stat().st_size < 65e6
     report = export_model(qwen_m2v, tmp_path / "q20", max_size="20MB")
     assert report.model_bytes <= 20e6 and report.pruning is not None
-    assert report.pruning.dims_kept == 256 and report.pruning.vocab_kept < 151_934
     assert report.min_cosine >= 0.99  # against the source pruned the same way
+    full = evaluate(qwen_m2v_int8, dimensions=[])["sts_benchmark"]["spearman"]
+    cut = evaluate(report.output, dimensions=[])["sts_benchmark"]["spearman"]
+    assert cut >= full - 1.0  # measured: 52.99 -> 53.14 (127 of 256 PCA-ordered dims kept)
 
 
 def test_demo_serves_the_qwen_model(qwen_m2v: Path, qwen_m2v_int8: Path, tmp_path: Path):
