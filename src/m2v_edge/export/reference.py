@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
-from m2v_edge.export.isotropy import IsotropyMap
 from m2v_edge.export.source import SourceModel
 from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+
+
+class PooledMap(Protocol):
+    """A map of pooled vectors before normalization (``export.isotropy.IsotropyMap``)."""
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """Map row vectors ``[n, dim]``."""
+        ...
 
 
 class ReferenceModel:
     """Encodes like model2vec 0.10 ``StaticModel.encode``, from a :class:`SourceModel`, in numpy."""
 
-    def __init__(self, source: SourceModel, isotropy: IsotropyMap | None = None) -> None:
+    def __init__(self, source: SourceModel, isotropy: PooledMap | None = None) -> None:
         self.source = source
         self.isotropy = isotropy  # applied to every pooled vector that has a token, before normalization
         self.tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)
