@@ -16,7 +16,7 @@ from m2v_edge.export.exporter import export_model
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import load_source
 from m2v_edge.format import read_config
-from tests.checks import assert_parity, cosines
+from tests.checks import cosines
 from tests.texts import parity_texts
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,12 @@ def m2v_vectors(qwen_m2v: Path, texts: list[str]) -> np.ndarray:
 
 
 def test_reference_equals_model2vec(qwen_m2v: Path, texts: list[str], m2v_vectors: np.ndarray):
-    assert_parity(ReferenceModel(load_source(qwen_m2v)).encode(texts), m2v_vectors)
+    """model2vec returns this float16 model's vectors in float16: equal to ours up to float16 rounding."""
+    assert m2v_vectors.dtype == np.float16
+    ours = ReferenceModel(load_source(qwen_m2v)).encode(texts)
+    worst = np.abs(ours - m2v_vectors.astype(np.float32)).max()
+    assert worst <= 2.0**-11  # half a float16 step below 1 (measured 2.5e-4)
+    assert cosines(m2v_vectors.astype(np.float32), ours).min() >= 0.99999
 
 
 def test_int8_export_close_to_model2vec(qwen_m2v_int8: Path, texts: list[str], m2v_vectors: np.ndarray):
