@@ -146,3 +146,14 @@ def test_qwen_auto_lifts_stsb(qwen_m2v_isotropic, qwen_m2v_int8):
     card = ExportFiles(qwen_m2v_isotropic).card.read_text(encoding="utf-8")
     assert "(chosen)" in card and "none" in card
     assert json.loads(ExportFiles(qwen_m2v_isotropic).config.read_text())["source"]["has_weights"] is False
+
+
+@pytest.mark.parametrize("kind", ["bpe", "quantized"])
+def test_max_size_counts_the_isotropy_bytes(kind, corpus_file, tmp_path):
+    """The budget reserves the config entry and the graph shift: a tight --max-size still fits."""
+    tiny = make_tiny_model(kind, tmp_path / "src", dim=256)
+    full = export_model(tiny, tmp_path / "full", isotropy="abtt:2", isotropy_corpus=corpus_file)
+    budget = full.model_bytes - 100
+    cut = export_model(tiny, tmp_path / "cut", isotropy="abtt:2", isotropy_corpus=corpus_file, max_size=budget)
+    assert cut.pruning is not None and cut.model_bytes <= budget
+    assert read_config(cut.output)["isotropy"]["method"] == "abtt"

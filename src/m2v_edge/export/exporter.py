@@ -171,7 +171,7 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
-    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config)
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar)
     stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     keep = None if src.keep is None else src.keep.astype(np.float32)

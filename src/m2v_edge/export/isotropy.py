@@ -135,12 +135,12 @@ def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
     return name, lines[:MAX_SENTENCES]
 
 
-def pooled(source: SourceModel, texts: list[str]) -> np.ndarray:
+def pooled(source: SourceModel, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
     """Mean-pooled, not normalized vectors, exactly as the graph computes them before normalization."""
     from m2v_edge.export.reference import ReferenceModel
 
     raw = dataclasses.replace(source, config=dict(source.config, normalize=False))
-    return ReferenceModel(raw).encode(texts)
+    return ReferenceModel(raw).encode(texts, show_progress_bar=show_progress_bar)
 
 
 def fit(vectors: np.ndarray, k: int) -> IsotropyMap:
@@ -168,7 +168,9 @@ def _spearman(mapping: IsotropyMap | None, left: np.ndarray, right: np.ndarray, 
     return 100.0 * float(spearmanr(cos, gold).statistic)
 
 
-def choose(source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path | None = None) -> IsotropyResult | None:
+def choose(
+    source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path | None = None, show_progress_bar: bool = False
+) -> IsotropyResult | None:
     """Fit (and for ``auto``, select) the map for ``source``; ``None`` for ``none``.
 
     :raises ValueError, FileNotFoundError: bad spec, bad corpus, or K too large.
@@ -177,7 +179,7 @@ def choose(source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path 
     if request.method == "none":
         return None
     name, sentences = read_corpus(corpus)
-    vectors = pooled(source, sentences)
+    vectors = pooled(source, sentences, show_progress_bar)
     if request.method == "abtt":
         assert request.k is not None
         return IsotropyResult(request, name, len(sentences), fit(vectors, request.k), where=placement(source))
@@ -188,8 +190,8 @@ def choose(source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path 
     from m2v_edge.eval.datasets import load_stsb
 
     pairs = load_stsb(HELD_OUT)
-    left = pooled(source, [p.text1 for p in pairs])
-    right = pooled(source, [p.text2 for p in pairs])
+    left = pooled(source, [p.text1 for p in pairs], show_progress_bar)
+    right = pooled(source, [p.text2 for p in pairs], show_progress_bar)
     gold = np.array([p.label for p in pairs])
     ks = [k for k in AUTO_KS if k < source.dim]
     widest = fit(vectors, max(ks))
@@ -248,11 +250,15 @@ def reserve(config: dict[str, Any], request: IsotropyRequest) -> None:
 
 
 def prepare(
-    source: SourceModel, request: IsotropyRequest, corpus: str | Path | None, config: dict[str, Any]
+    source: SourceModel,
+    request: IsotropyRequest,
+    corpus: str | Path | None,
+    config: dict[str, Any],
+    show_progress_bar: bool = False,
 ) -> tuple[SourceModel, np.ndarray | None, IsotropyResult | None]:
     """Fit/choose the map, record it in ``config`` and fold it: (table source, graph bias, result)."""
     config.pop("isotropy", None)
-    result = choose(source, request, corpus)
+    result = choose(source, request, corpus, show_progress_bar)
     if result is None:
         return source, None, None
     config["isotropy"] = result.describe()
