@@ -101,15 +101,16 @@ def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_sour
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_missing_output_parent(capsys, tmp_path, tiny_source):
-    _cli_error(capsys, ["export", str(tiny_source), "-o", str(tmp_path / "a" / "b")], "parent folder does not exist")
+def test_missing_output_parent_is_created(capsys, tmp_path, tiny_source):
+    assert main(["export", str(tiny_source), "-o", str(tmp_path / "a" / "b"), "-q"]) == 0
+    assert (tmp_path / "a" / "b" / "config.json").is_file()
 
 
 def test_runtime_errors(tmp_path, potion_int8):
     model = StaticOnnxModel.from_pretrained(potion_int8)
     with pytest.raises(ValueError, match=r"texts\[1\] is int"):
         model.encode(["ok", 3])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="string or a list of strings"):
+    with pytest.raises(ValueError, match="string or an iterable of strings"):
         model.encode(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="batch_size"):
         model.encode(["a"], batch_size=0)

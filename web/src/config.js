@@ -3,6 +3,7 @@
  */
 
 import { FORMAT_VERSION, REQUIRED_KEYS } from "./contract.js";
+import { checkFormatVersion, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
 
@@ -26,18 +27,10 @@ export function parseConfig(raw, where) {
     throw new Error(`${where}: expected a JSON object; re-export the model`);
   }
   // The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
-  if (config.format_version > FORMAT_VERSION) {
-    throw new Error(
-      `${where}: format_version ${config.format_version} is newer than this m2v-edge reads (${FORMAT_VERSION}); ` +
-        "upgrade m2v-edge",
-    );
-  }
+  checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
   }
-  if (!Number.isInteger(config.dim) || config.dim < 1) {
-    throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
-  }
-  return config;
+  return validateConfig(config, where);
 }

@@ -55,6 +55,12 @@ def self_check(source: SourceModel, folder: Path) -> SelfCheck:
     texts = list(PROBE_TEXTS)
     expected = ReferenceModel(source).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
+    bad = np.flatnonzero(~np.isfinite(got).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"self-check failed: the exported graph gives NaN or inf for probe text {int(bad[0])} "
+            f"({texts[int(bad[0])][:40]!r}); nothing was written. Try --dtype float32"
+        )
     cos = row_cosine(expected, got, both_zero=1.0)  # both zero (empty or all-unknown text): agreement
     check = SelfCheck(
         min_cosine=float(cos.min()),
