@@ -32,8 +32,5 @@ export function parseConfig(raw, where) {
   if (missing.length > 0) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
   }
-  if (!Number.isInteger(config.dim) || config.dim < 1) {
-    throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
-  }
   return validateConfig(config, where);
 }

@@ -103,7 +103,7 @@ export class StaticOnnxModel {
       });
     }
     const session = await createSession(files.model, files.where.model, setup);
-    await validateExport({ config, tokenizerJson: files.tokenizer, session, where: files.where.model });
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     return new StaticOnnxModel(session, tokenizer, config, {
       threads: setup.threads,

@@ -4,8 +4,6 @@
  * width is `dim`, and a table row for every id the tokenizer can produce. A mismatch is an Error naming the
  * file and the remedy, never a vector.
  */
-import * as ort from "onnxruntime-web";
-
 import { ATTENTION_MASK, DTYPES, FORMAT_VERSION, INPUT_IDS, OUTPUT } from "./contract.js";
 
 const REEXPORT = "re-export the model with `m2v-edge export`";
@@ -73,9 +71,10 @@ export function tokenizerIdCount(tokenizerJson) {
 /**
  * Check the tokenizer and the graph against the config: run once on a probe row [pad, vocab_size - 1].
  *
- * @param {{config: object, tokenizerJson: object, session: ort.InferenceSession, where: string}} parts
+ * @param {{config: object, tokenizerJson: object, session: any, ort: any, where: string}} parts `ort` is the
+ *   onnxruntime module the session came from (for its Tensor class).
  */
-export async function validateExport({ config, tokenizerJson, session, where }) {
+export async function validateExport({ config, tokenizerJson, session, ort, where }) {
   const vocab = config.vocab_size;
   const ids = tokenizerIdCount(tokenizerJson);
   if (ids > vocab) {
@@ -85,9 +84,7 @@ export async function validateExport({ config, tokenizerJson, session, where }) 
   }
   const inputs = session.inputNames;
   if (!inputs.includes(INPUT_IDS) || inputs.some((name) => name !== INPUT_IDS && name !== ATTENTION_MASK)) {
-    throw new Error(
-      `${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "${INPUT_IDS}" (+ "${ATTENTION_MASK}")`,
-    );
+    throw new Error(`${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "${INPUT_IDS}" (+ "${ATTENTION_MASK}")`);
   }
   const wrong = (session.inputMetadata ?? []).filter((meta) => meta.isTensor && meta.type !== "int64");
   if (wrong.length > 0) {
