@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, edit_config
+from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, edit_config, poison_tokens
 from tests.fixtures import make_tiny_model
 
 
@@ -91,21 +91,12 @@ def test_source_config_max_length_negative_is_refused(tmp_path: Path, capsys) ->
 
 
 def test_graph_nan_output_is_refused_at_encode(tiny_export: Path, tmp_path: Path) -> None:
-    import onnx
-    from onnx import numpy_helper
-
     folder = copy_export(tiny_export, tmp_path / "nan")
-    model = onnx.load(str(folder / "model.onnx"))
-    for init in model.graph.initializer:
-        if init.name == "token_scale":
-            values = numpy_helper.to_array(init).copy()
-            hello = StaticOnnxModel.from_pretrained(tiny_export).tokenizer.encode_ids(["hello"])[0]
-            values[hello] = np.nan
-            init.CopyFrom(numpy_helper.from_array(values, "token_scale"))
-    onnx.save_model(model, str(folder / "model.onnx"))
-    model_nan = StaticOnnxModel.from_pretrained(folder)
+    poison_tokens(folder, StaticOnnxModel.from_pretrained(tiny_export).tokenizer.encode_ids(["quick"])[0])
+    model_nan = StaticOnnxModel.from_pretrained(folder)  # the load probe does not use these tokens
+    assert np.isfinite(model_nan.encode(["fox"])).all()
     with pytest.raises(ValueError, match="NaN or inf"):
-        model_nan.encode(["hello world"])
+        model_nan.encode(["the quick fox"])
 
 
 # --- property: random corruptions ------------------------------------------------------------------------

@@ -47,6 +47,23 @@ def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
     onnx.save_model(model, str(folder / "model.onnx"))
 
 
+def poison_tokens(folder: Path, ids: list[int]) -> None:
+    """Set the int8 export's ``token_scale`` of ``ids`` to NaN: loads fine, but texts with them give NaN rows."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    def change(model: Any) -> None:
+        for init in model.graph.initializer:
+            if init.name == "token_scale":
+                values = numpy_helper.to_array(init).copy()
+                values[ids] = np.nan
+                init.CopyFrom(numpy_helper.from_array(values, "token_scale"))
+                return
+        raise ValueError(f"{folder}: no token_scale initializer (export with --dtype int8)")
+
+    edit_graph(folder, change)
+
+
 def _rename_output(model: Any) -> None:
     import onnx
 

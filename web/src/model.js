@@ -9,7 +9,7 @@ import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
-import { checkMaxLength, checkTopK, validateExport } from "./validate.js";
+import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
 let wasmSetup = null;
 
@@ -221,6 +221,7 @@ export class StaticOnnxModel {
     const results = await this.session.run(feeds);
     const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
+    checkFinite(tensor.data, this.info?.modelFile ?? "model.onnx");
     return tensor.data;
   }
 }

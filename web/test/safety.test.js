@@ -60,6 +60,14 @@ for (const [name, expected] of Object.entries(MANIFEST.cases)) {
   });
 }
 
+test("a graph that gives NaN for some tokens is an error at encode, never a NaN vector", async () => {
+  const { folder, bad_text: badText, good_text: goodText } = MANIFEST.nan_rows;
+  const model = await StaticOnnxModel.load(join(CORRUPT, folder)); // the load probe does not use those tokens
+  assert.ok((await model.encode(goodText)).every(Number.isFinite));
+  await assert.rejects(model.encode([goodText, badText]), /the graph gave NaN or inf; the file is corrupt/);
+  await model.dispose();
+});
+
 /** A small seeded PRNG (mulberry32): the same corruptions on every run. */
 function prng(seed) {
   let a = seed;
