@@ -4,7 +4,7 @@
 import * as ort from "onnxruntime-web";
 
 import { parseConfig } from "./config.js";
-import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
+import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
 import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
@@ -221,7 +221,7 @@ export class StaticOnnxModel {
     const results = await this.session.run(feeds);
     const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
-    checkFinite(tensor.data, this.info?.modelFile ?? "model.onnx");
+    checkFinite(tensor.data, this.info?.modelFile ?? FILES.model);
     return tensor.data;
   }
 }
