@@ -46,8 +46,13 @@ def _read_lines(source: str) -> list[str]:
 
 
 def _add_export(sub: Any) -> None:
-    p = sub.add_parser("export", help="export a Model2Vec folder to an ONNX folder")
-    p.add_argument("source", help="local Model2Vec model folder")
+    p = sub.add_parser("export", help="export a Model2Vec model (folder or Hub id) to an ONNX folder")
+    p.add_argument("source", help="Model2Vec model: a local folder or a Hub id such as minishlab/potion-base-8M")
+    p.add_argument("--revision", help="Hub branch, tag or commit (Hub ids only; default main)")
+    p.add_argument(
+        "--layout", default="hf", choices=["hf", "flat"],
+        help="hf (default): onnx/model_quantized.onnx etc., loads in transformers.js; flat: model.onnx at the top",
+    )  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="folder to write")
     p.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"], help="table storage")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
@@ -61,23 +66,28 @@ def _add_export(sub: Any) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from m2v_edge.export.exporter import export_model
+    from m2v_edge.extras import require
+    from m2v_edge.hub import resolve_model
 
+    require("export", "onnx", "safetensors", what="m2v-edge export")
+    source = resolve_model(args.source, args.revision)
     report = export_model(
-        args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
+        source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
         target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
-        max_size=args.max_size,
+        max_size=args.max_size, layout=args.layout,
     )  # fmt: skip
     print(f"exported {args.source} -> {report.output} ({report.dtype.value})")
     width = max(map(len, report.files), default=0)
     for name, size in report.files.items():
         print(f"  {name:<{width}} {size / 1e6:9.2f} MB")
     ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
-    print(f"  model.onnx is {ratio:.1%} of the source table file ({report.source_bytes / 1e6:.2f} MB)")
+    print(f"  {report.model_file} is {ratio:.1%} of the source table file ({report.source_bytes / 1e6:.2f} MB)")
     print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
     if report.pruning is not None:
         print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
     if report.ort_max_abs_diff is not None:
-        print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
+        ort_file = str(Path(report.model_file).with_suffix(".ort").as_posix())
+        print(f"  {ort_file}: same vectors as {report.model_file} (max abs diff {report.ort_max_abs_diff:.1e})")
     return 0
 
 
@@ -117,12 +127,12 @@ def _run_info(args: argparse.Namespace) -> int:
     files = ExportFiles(Path(args.model))
     if files.is_export():
         cfg = read_config(files.config)
-        sizes = {p.name: p.stat().st_size for p in sorted(files.root.iterdir()) if p.is_file()}
+        sizes, graph = files.sizes(), files.model_name
         rows = [
             ("dims", cfg["dim"]),
             ("vocab", cfg["vocab_size"]),
             ("dtype", cfg["dtype"]),
-            ("size", f"{sizes.get('model.onnx', 0) / 1e6:.2f} MB model.onnx, {sum(sizes.values()) / 1e6:.2f} MB total"),
+            ("size", f"{sizes.get(graph, 0) / 1e6:.2f} MB {graph}, {sum(sizes.values()) / 1e6:.2f} MB total"),
             ("normalize", cfg["normalize"]),
             ("max_length", cfg["max_length"]),
             ("opset", cfg.get("opset")),

@@ -185,8 +185,8 @@ class DemoBackend:
     def model_facts(self) -> list[tuple[str, str]]:
         """The Model tab: dims, vocab, dtype, file sizes, normalize, source, opset (from ``config.json``)."""
         config: dict[str, Any] = self.models.onnx.config
-        root = ExportFiles(self.models.export_dir).root
-        sizes = {p.name: p.stat().st_size for p in sorted(root.iterdir()) if p.is_file()}
+        files = ExportFiles(self.models.export_dir)
+        root, sizes = files.root, files.sizes()
         source = config.get("source", {})
         rows = [
             ("dims", str(config["dim"])),

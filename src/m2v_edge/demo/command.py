@@ -15,7 +15,10 @@ def _add_demo(sub: Any) -> None:
         description="Launch the Gradio demo. With no MODEL it uses the embedded potion-base-8M, exported to int8 "
         "into $M2V_EDGE_CACHE (default ~/.cache/m2v-edge) on first run.",
     )
-    p.add_argument("model", nargs="?", default=None, help="exported folder or Model2Vec folder (default: embedded)")
+    p.add_argument(
+        "model", nargs="?", default=None, help="exported folder, Model2Vec folder or Hub id (default: embedded)"
+    )
+    p.add_argument("--revision", help="Hub branch, tag or commit of MODEL (Hub ids only)")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument("--max-documents", type=int, default=DEFAULT_MAX_DOCUMENTS, help="documents per request")
@@ -31,7 +34,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
     if not 1 <= args.port <= 65535:
         raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
-    models = open_models(args.model)
+    from m2v_edge.hub import resolve_model
+
+    model = None if args.model is None else resolve_model(args.model, args.revision, exported=True)
+    models = open_models(model)
     try:
         app = build_app(DemoBackend(models, limits))
     except ImportError as err:  # the demo extra is missing: one line, exit code 2

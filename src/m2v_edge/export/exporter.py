@@ -15,11 +15,13 @@ from m2v_edge import __version__
 from m2v_edge.export.budget import format_size, parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.hf import layout_config, tokenizer_files
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.quantize import StoredTable, store_table
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import SourceModel, load_source
+from m2v_edge.extras import require
 from m2v_edge.format import (
     ATTENTION_MASK,
     FORMAT_VERSION,
@@ -28,6 +30,7 @@ from m2v_edge.format import (
     OUTPUT,
     DType,
     ExportFiles,
+    model_file_name,
     write_config,
 )
 from m2v_edge.runtime.similarity import row_cosine
@@ -69,11 +72,12 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
+    model_file: str = "onnx/model_quantized.onnx"
 
     @property
     def model_bytes(self) -> int:
-        """Size of ``model.onnx``."""
-        return self.files.get("model.onnx", 0)
+        """Size of the ONNX graph (``model_file``)."""
+        return self.files.get(self.model_file, 0)
 
 
 def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -89,7 +93,7 @@ def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray |
     return scale, row_map
 
 
-def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType) -> dict[str, Any]:
+def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType, layout: str = "hf") -> dict[str, Any]:
     """The exported ``config.json``: everything a runtime needs (see docs/format.md)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -114,14 +118,20 @@ def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType) -> 
             "has_mapping": source.mapping is not None,
         },
         "m2v_edge_version": __version__,
+        **layout_config(dtype, layout),
     }
 
 
 def clean_tokenizer_json(tokenizer_json: str) -> str:
-    """The source tokenizer with padding and truncation removed (runtimes apply the config's rules)."""
+    """The source tokenizer with padding, truncation and the post-processor removed.
+
+    Runtimes apply the config's rules; without the post-processor, a tokenizer's default call adds no
+    special tokens, so any caller (transformers.js, fastembed, a mobile app) gets the ids model2vec uses.
+    """
     data = json.loads(tokenizer_json)
     data["padding"] = None
     data["truncation"] = None
+    data["post_processor"] = None
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -164,6 +174,7 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
+    layout: str = "hf",
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -180,12 +191,16 @@ def export_model(
     :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
     :param dims: keep the first ``dims`` columns.
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :param layout: ``"hf"`` (default: ``onnx/model_quantized.onnx`` etc., what transformers.js and the Hub
+        expect) or ``"flat"`` (``model.onnx`` at the top, the format-1 layout).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
+    require("export", "onnx", "safetensors", what="m2v-edge export")
     import onnx
 
     kind = DType.parse(dtype)
+    model_file = model_file_name(kind, layout)
     mobile = parse_target(target)
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
@@ -194,7 +209,7 @@ def export_model(
     _check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
-    config = make_config(src, tokenizer, kind)
+    config = make_config(src, tokenizer, kind, layout)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -205,28 +220,40 @@ def export_model(
     stored = store_table(src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     keep = None if src.keep is None else src.keep.astype(np.float32)
+    unk = tokenizer.unk_token_id
+    if keep is not None and unk is not None:
+        keep[unk] = 0.0  # the graph drops the unknown token (format 2)
     model = build_graph(
-        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
-    )
+        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
+        unk_token_id=unk,
+    )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
-    report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
+    report = ExportReport(
+        output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan, model_file=model_file
+    )
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        files = ExportFiles(staging)
+        files = ExportFiles(staging, model_file)
+        files.model.parent.mkdir(parents=True, exist_ok=True)
         onnx.save_model(model, str(files.model))
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
+        tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
+        write_config(files.tokenizer_config, tok_config)
+        write_config(files.special_tokens_map, special)
         _self_check(src, staging, report)
         if budget is not None and files.model.stat().st_size > budget:
             size = files.model.stat().st_size
-            raise ValueError(f"model.onnx is {format_size(size)}, over --max-size {format_size(budget)}; please report")
+            raise ValueError(
+                f"{model_file} is {format_size(size)}, over --max-size {format_size(budget)}; please report"
+            )
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, report)
-        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
+        write_card(files.card, config, report, source_dir=src.path)
+        report.files = files.sizes()
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
