@@ -7,6 +7,11 @@ Creates, under ``web/.fixtures/`` (gitignored):
 - ``qwen-1024-int8/``: the Qwen-sized model of ``tests/qwen_sized.py`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
 - ``unigram-int8/``: the tiny Unigram model of ``tests/fixtures.make_tiny_model``, exported to int8;
+  these three in the ``flat`` layout (``model.onnx`` at the top);
+- ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
+  ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
+  (``onnx/model_quantized.onnx``), for transformers.js;
+- golden files also for ``tests/data/v1-wordpiece/export`` (a format-1 export, read in place);
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -28,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.format import FORMAT_VERSION
+
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
@@ -35,6 +42,8 @@ DEFAULT_OUT = ROOT / "web" / ".fixtures"
 QWEN_DIM = 1024
 QWEN_SEED = 1024
 STAMP = "m2v_edge_fixture.json"
+V1_EXPORT = ROOT / "tests" / "data" / "v1-wordpiece" / "export"
+V1_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"
 
 
 def _sha256_bytes(data: bytes) -> str:
@@ -43,7 +52,9 @@ def _sha256_bytes(data: bytes) -> str:
 
 def _stamp_ok(folder: Path, stamp: dict[str, Any]) -> bool:
     file = folder / STAMP
-    needed = ["config.json", "model.onnx"] + (["model.ort"] if stamp.get("target") == "mobile" else [])
+    needed = ["config.json", stamp.get("model_file", "model.onnx")]
+    if stamp.get("target") == "mobile":
+        needed.append(needed[1].replace(".onnx", ".ort"))
     if not all((folder / name).is_file() for name in needed) or not file.is_file():
         return False
     return json.loads(file.read_text(encoding="utf-8")) == stamp
@@ -54,11 +65,14 @@ def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
 
     started = time.perf_counter()
     target = stamp.get("target", "default")
-    report = export_model(source, folder, dtype="int8", force=True, show_progress_bar=True, target=target)
+    layout = "hf" if "model_file" in stamp else "flat"
+    report = export_model(
+        source, folder, dtype="int8", force=True, show_progress_bar=True, target=target, layout=layout
+    )
     (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""
     print(
-        f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB{ort}, "
+        f"exported {folder.name}: {report.model_file} {report.model_bytes / 1e6:.1f} MB{ort}, "
         f"min cosine {report.min_cosine:.4f}, {time.perf_counter() - started:.1f}s"
     )
 
@@ -70,10 +84,28 @@ def make_potion(out: Path, force: bool) -> Path:
         "source": "potion-base-8M",
         "sha256": _sha256_bytes((POTION / "model.safetensors").read_bytes()),
         "target": "mobile",
+        "format_version": FORMAT_VERSION,
     }
     if force or not _stamp_ok(folder, stamp):
         _export(POTION, folder, stamp)
     return folder
+
+
+def make_hf(out: Path, force: bool) -> list[Path]:
+    """potion-base-8M and the frozen tiny WordPiece model, int8, in the Hugging Face layout (transformers.js)."""
+    folders = []
+    for name, source in (("potion-hf", POTION), ("wordpiece-hf", V1_SOURCE)):
+        folder = out / name
+        stamp = {
+            "source": name,
+            "sha256": _sha256_bytes((source / "model.safetensors").read_bytes()),
+            "format_version": FORMAT_VERSION,
+            "model_file": "onnx/model_quantized.onnx",
+        }
+        if force or not _stamp_ok(folder, stamp):
+            _export(source, folder, stamp)
+        folders.append(folder)
+    return folders
 
 
 def make_qwen(out: Path, force: bool) -> Path:
@@ -87,6 +119,7 @@ def make_qwen(out: Path, force: bool) -> Path:
         "dim": QWEN_DIM,
         "seed": QWEN_SEED,
         "tokenizer": _sha256_bytes(QWEN_TOKENIZER.read_bytes()),
+        "format_version": FORMAT_VERSION,
     }
     if not force and _stamp_ok(folder, stamp):
         return folder
@@ -102,7 +135,7 @@ def make_unigram(out: Path, force: bool) -> Path:
     from tests.fixtures import make_tiny_model
 
     folder = out / "unigram-int8"
-    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0}
+    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0, "format_version": FORMAT_VERSION}
     if not force and _stamp_ok(folder, stamp):
         return folder
     with tempfile.TemporaryDirectory(prefix="unigram-source-", dir=out) as tmp:
@@ -137,15 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     texts = json.loads(TRICKY.read_text(encoding="utf-8"))
-    folders = [make_potion(out, args.force), make_unigram(out, args.force)]
+    folders = [make_potion(out, args.force), make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
     gold_dir = out / "golden"
     gold_dir.mkdir(exist_ok=True)
     for folder in folders:
         data = golden(folder, texts)
-        (gold_dir / f"{folder.name}.json").write_text(json.dumps(data), encoding="utf-8")
-        print(f"golden {folder.name}: {len(texts)} texts, dim {data['dim']}")
+        name = "v1-wordpiece" if folder == V1_EXPORT else folder.name
+        (gold_dir / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+        print(f"golden {name}: {len(texts)} texts, dim {data['dim']}")
     for stale in out.glob("*-source-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return 0

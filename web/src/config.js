@@ -2,7 +2,7 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 const REQUIRED_KEYS = [
   "format_version",
@@ -49,4 +49,22 @@ export function parseConfig(raw, where) {
     throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
   }
   return config;
+}
+
+/**
+ * The graph's path inside an exported folder, the one place the JS runtime resolves it (as Python's
+ * `ExportFiles`): config.json's `model_file` (format 2, e.g. `onnx/model_quantized.onnx`), else the format-1
+ * `model.onnx`. With `modelFile: "model.ort"` the ORT-format graph next to it (`onnx/model_quantized.ort`).
+ *
+ * @param {object} config the parsed config.json.
+ * @param {string} [modelFile] `"model.onnx"` (default) or `"model.ort"`.
+ * @param {string} [where] a name for error messages.
+ * @returns {string} a relative path with "/" separators.
+ */
+export function modelFilePath(config, modelFile = "model.onnx", where = "config.json") {
+  const name = typeof config?.model_file === "string" && config.model_file ? config.model_file : "model.onnx";
+  if (name.startsWith("/") || /^[a-z]+:/i.test(name) || name.split(/[/\\]/).includes("..") || !name.endsWith(".onnx")) {
+    throw new Error(`${where}: model_file ${JSON.stringify(name)} must be a relative .onnx path inside the folder`);
+  }
+  return modelFile === "model.ort" ? name.replace(/\.onnx$/, ".ort") : name;
 }
