@@ -69,7 +69,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from m2v_edge.extras import require
     from m2v_edge.hub import resolve_model
 
-    require("export", "onnx", "safetensors", what="m2v-edge export")
+    require("export", "onnx", "safetensors", what="export")
     source = resolve_model(args.source, args.revision)
     report = export_model(
         source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,

@@ -196,7 +196,7 @@ def export_model(
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
-    require("export", "onnx", "safetensors", what="m2v-edge export")
+    require("export", "onnx", "safetensors", what="export")
     import onnx
 
     kind = DType.parse(dtype)
