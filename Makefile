@@ -35,8 +35,8 @@ bench: setup
 test: setup lint test-python test-web check-arm64
 
 lint: setup
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check app.py src tests scripts benchmarks
+	$(BIN)/ruff format --check app.py src tests scripts benchmarks
 	$(BIN)/mypy
 
 test-python: setup

@@ -231,7 +231,7 @@ def test_cli_parses_demo_defaults_and_rejects_bad_input(tmp_path: Path, capsys: 
     from m2v_edge.cli import _parser
 
     args = _parser().parse_args(["demo"])
-    assert (args.model, args.host, args.port) == (None, "127.0.0.1", 7860)
+    assert (args.model, args.host, args.port) == (None, None, None)  # resolved by demo.server_address
     assert (args.max_documents, args.max_chars) == (1000, 10_000)
     assert main(["demo", str(tmp_path / "nope")]) == 2
     assert "nope: no such folder" in capsys.readouterr().err
