@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from m2v_edge.export.exporter import ExportReport
+from m2v_edge.export.selfcheck import SelfCheck
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
@@ -125,10 +124,8 @@ def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
     return "\n".join(lines)
 
 
-def write_card(path: Path, config: dict[str, Any], report: ExportReport, source_dir: Path | None = None) -> None:
+def write_card(path: Path, config: dict[str, Any], check: SelfCheck, source_dir: Path | None = None) -> None:
     """Write the card from the config, the source's metadata and the self-check figures."""
-    from m2v_edge.export.exporter import PROBE_TEXTS
-
     source = config["source"]
     license_id = source_metadata(source_dir).get("license")
     text = _TEMPLATE.format(
@@ -145,9 +142,9 @@ def write_card(path: Path, config: dict[str, Any], report: ExportReport, source_
         model_file=config.get("model_file", "model.onnx"),
         max_length=config["max_length"],
         opset=config["opset"],
-        min_cos=report.min_cosine,
-        mean_cos=report.mean_cosine,
-        probes=len(PROBE_TEXTS),
+        min_cos=check.min_cosine,
+        mean_cos=check.mean_cosine,
+        probes=check.probes,
         license_line=f"License: `{license_id}`, the source model's." if license_id else "The source's license applies.",
     )
     path.write_text(text, encoding="utf-8")

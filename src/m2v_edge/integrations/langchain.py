@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from m2v_edge.extras import require
+from m2v_edge.runtime.model import StaticOnnxModel
 
-require("langchain", "langchain_core", what="the LangChain adapter")
-
-from langchain_core.embeddings import Embeddings  # noqa: E402
-
-from m2v_edge.runtime.model import StaticOnnxModel  # noqa: E402
+try:
+    from langchain_core.embeddings import Embeddings
+except ImportError:
+    require("langchain", "langchain_core", what="the LangChain adapter")  # one line naming the extra
+    raise
 
 
 class M2VEdgeEmbeddings(Embeddings):
