@@ -76,7 +76,7 @@ def resolve_model(name: str | Path, revision: str | None = None, *, exported: bo
         return path
     if not is_repo_id(text):
         raise FileNotFoundError(f"{text}: no such folder (nor a Hub id like minishlab/potion-base-8M)")
-    require("hub", "huggingface_hub", what=f"loading {text} from the Hugging Face Hub")
+    require("hub", "huggingface_hub", what=f"{text}: no such folder; loading it as a Hub id")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -95,12 +95,12 @@ def resolve_model(name: str | Path, revision: str | None = None, *, exported: bo
         )
     except LocalEntryNotFoundError:
         raise FileNotFoundError(
-            f"{where}: not in the Hugging Face cache {cache} and the Hub is unreachable or offline "
-            "(HF_HUB_OFFLINE); download it once online, or give a local folder"
+            f"{where}: no such folder, and not in the Hugging Face cache {cache} while the Hub is offline or "
+            "unreachable (HF_HUB_OFFLINE); download it once online, or give a local folder"
         ) from None
     except (RepositoryNotFoundError, GatedRepoError):
         raise FileNotFoundError(
-            f"{text}: no such Hub model, or it is private/gated (log in with `hf auth login`)"
+            f"{text}: no such folder, and no such model on the Hub (private or gated ones need `hf auth login`)"
         ) from None
     except RevisionNotFoundError:
         raise FileNotFoundError(f"{where}: no such revision on the Hub; check --revision") from None
