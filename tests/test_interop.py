@@ -64,6 +64,11 @@ def test_raw_tokenizer_ids_give_model2vec_vectors(wordpiece_source, wordpiece_fp
     assert all("[CLS]" not in enc.tokens for enc in raw), "no post-processor: no special tokens by default"
     expected = StaticModel.from_pretrained(wordpiece_source).encode(UNK_TEXTS)
     assert_parity(_raw_run(wordpiece_fp32, UNK_TEXTS), expected)
+    # a source without tokenizer_config.json gets one transformers.js can load
+    tok_config = json.loads(ExportFiles(wordpiece_fp32).tokenizer_config.read_text(encoding="utf-8"))
+    assert not (wordpiece_source / "tokenizer_config.json").exists()
+    assert tok_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert (tok_config["unk_token"], tok_config["pad_token"]) == ("[UNK]", "[PAD]")
     assert_parity(StaticOnnxModel.from_pretrained(wordpiece_fp32).encode(UNK_TEXTS), expected)
 
 

@@ -70,7 +70,7 @@ def tokenizer_files(
         tok_config.pop(key, None)
     tok_config.setdefault("tokenizer_class", "PreTrainedTokenizerFast")
     tok_config["model_max_length"] = config["max_length"] if config["max_length"] is not None else 10**30
-    tok_config["clean_up_tokenization_spaces"] = tok_config.get("clean_up_tokenization_spaces", False)
+    tok_config.setdefault("clean_up_tokenization_spaces", False)
     named = {
         "unk_token": _token(data, config["unk_token_id"]),
         "pad_token": tok_config.get("pad_token") or _token(data, config["pad_token_id"]),
