@@ -10,7 +10,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
   these three in the ``flat`` layout (``model.onnx`` at the top);
 - ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
   ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
-  (``onnx/model_quantized.onnx``), for transformers.js;
+  (``onnx/model_quantized.onnx``), for transformers.js; ``wordpiece-fp16-hf/`` the latter in float16
+  (``onnx/model_fp16.onnx``);
 - golden files also for ``tests/data/v1-wordpiece/export`` (a format-1 export, read in place);
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
@@ -66,9 +67,8 @@ def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
     started = time.perf_counter()
     target = stamp.get("target", "default")
     layout = "hf" if "model_file" in stamp else "flat"
-    report = export_model(
-        source, folder, dtype="int8", force=True, show_progress_bar=True, target=target, layout=layout
-    )
+    dtype = stamp.get("dtype", "int8")
+    report = export_model(source, folder, dtype=dtype, force=True, show_progress_bar=True, target=target, layout=layout)
     (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""
     print(
@@ -92,15 +92,22 @@ def make_potion(out: Path, force: bool) -> Path:
 
 
 def make_hf(out: Path, force: bool) -> list[Path]:
-    """potion-base-8M and the frozen tiny WordPiece model, int8, in the Hugging Face layout (transformers.js)."""
+    """potion-base-8M and the frozen tiny WordPiece model in the Hugging Face layout (transformers.js): int8,
+    and the WordPiece model also as float16 (``onnx/model_fp16.onnx``)."""
     folders = []
-    for name, source in (("potion-hf", POTION), ("wordpiece-hf", V1_SOURCE)):
+    models = (
+        ("potion-hf", POTION, "int8", "onnx/model_quantized.onnx"),
+        ("wordpiece-hf", V1_SOURCE, "int8", "onnx/model_quantized.onnx"),
+        ("wordpiece-fp16-hf", V1_SOURCE, "float16", "onnx/model_fp16.onnx"),
+    )
+    for name, source, dtype, model_file in models:
         folder = out / name
         stamp = {
             "source": name,
             "sha256": _sha256_bytes((source / "model.safetensors").read_bytes()),
             "format_version": FORMAT_VERSION,
-            "model_file": "onnx/model_quantized.onnx",
+            "dtype": dtype,
+            "model_file": model_file,
         }
         if force or not _stamp_ok(folder, stamp):
             _export(source, folder, stamp)

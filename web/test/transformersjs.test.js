@@ -15,7 +15,7 @@ import { StaticOnnxModel } from "../src/index.js";
 import { FIXTURES, ROOT, label, maxAbsDiff, trickyTexts } from "./helpers.js";
 
 const TOLERANCE = 1e-5;
-const HF_MODELS = ["potion-hf", "wordpiece-hf"];
+const HF_MODELS = ["potion-hf", "wordpiece-hf", "wordpiece-fp16-hf"];
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -23,7 +23,7 @@ env.localModelPath = FIXTURES;
 
 function hfFixture(name) {
   const folder = join(FIXTURES, name);
-  if (!existsSync(join(folder, "onnx", "model_quantized.onnx"))) {
+  if (!existsSync(join(folder, "config.json")) || !existsSync(join(folder, modelFilePath(readConfig(folder))))) {
     throw new Error(`${folder}: fixture missing; run \`.venv/bin/python scripts/make_web_fixtures.py\` first`);
   }
   return folder;
@@ -74,11 +74,14 @@ for (const name of HF_MODELS) {
 
   test(`m2v-edge's JS runtime reads the Hugging Face layout (${name})`, async () => {
     const folder = hfFixture(name);
-    assert.equal(modelFilePath(readConfig(folder)), "onnx/model_quantized.onnx");
+    const config = readConfig(folder);
+    const graph = { int8: "onnx/model_quantized.onnx", float16: "onnx/model_fp16.onnx" }[config.dtype];
+    assert.equal(modelFilePath(config), graph);
+    assert.equal(config["transformers.js_config"].dtype, { int8: "q8", float16: "fp16" }[config.dtype]);
     const model = await StaticOnnxModel.load(folder);
     const gold = golden(name);
     const vectors = await model.encode(trickyTexts());
-    assert.equal(model.info.modelBytes, readFileSync(join(folder, "onnx", "model_quantized.onnx")).length);
+    assert.equal(model.info.modelBytes, readFileSync(join(folder, graph)).length);
     assert.ok(maxAbsDiff(vectors.flat().flatMap((v) => Array.from(v)), gold.vectors.flat()) <= TOLERANCE);
     await model.dispose();
   });
