@@ -149,4 +149,4 @@ def test_cli_layout_flag_and_info(wordpiece_source, tmp_path, capsys):
     assert main(["export", str(wordpiece_source), "-o", str(out), "--layout", "flat", "-q"]) == 0
     assert (out / "model.onnx").is_file() and not (out / "onnx").exists()
     assert main(["info", str(out)]) == 0
-    assert "MB model.onnx" in capsys.readouterr().out
+    assert "file model.onnx" in capsys.readouterr().out

@@ -4,10 +4,12 @@
  */
 
 import { modelFilePath } from "./config.js";
+import { FILES as EXPORT_FILES } from "./contract.js";
+import { isNode } from "./env.js";
 
-export const FILES = { model: "model.onnx", tokenizer: "tokenizer.json", config: "config.json" };
+export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
 /** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
-export const MODEL_FILES = ["model.onnx", "model.ort"];
+export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
 
 /**
  * Check the `modelFile` option.
@@ -19,7 +21,7 @@ export function checkModelFile(modelFile) {
   if (modelFile === undefined) return FILES.model;
   if (!MODEL_FILES.includes(modelFile)) {
     throw new TypeError(
-      `modelFile must be "model.onnx" or "model.ort", got ${JSON.stringify(modelFile)}; ` +
+      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
         "model.ort is written by `m2v-edge export --target mobile`",
     );
   }
@@ -30,8 +32,6 @@ export function checkModelFile(modelFile) {
 export function isOrtFormat(bytes) {
   return bytes.length >= 8 && String.fromCharCode(bytes[4], bytes[5], bytes[6], bytes[7]) === "ORTM";
 }
-
-const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 
 function isUrlLike(text) {
   return /^(https?|blob|data):/i.test(text) || (!isNode && !/^file:/i.test(text));
@@ -113,7 +113,7 @@ export async function readSource(source, options = {}) {
       }
     }
     const model = asBytes(source.model, "source.model");
-    const detected = isOrtFormat(model) ? "model.ort" : "model.onnx";
+    const detected = isOrtFormat(model) ? EXPORT_FILES.ortModel : EXPORT_FILES.model;
     return {
       model,
       modelFile: detected,

@@ -40,12 +40,14 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
         max_size=args.max_size, layout=args.layout,
     )  # fmt: skip
+    from m2v_edge.sizes import format_size
+
     print(f"exported {args.source} -> {report.output} ({report.dtype.value})")
     width = max(map(len, report.files), default=0)
     for name, size in report.files.items():
-        print(f"  {name:<{width}} {size / 1e6:9.2f} MB")
+        print(f"  {name:<{width}} {format_size(size):>10}")
     ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
-    print(f"  {report.model_file} is {ratio:.1%} of the source table file ({report.source_bytes / 1e6:.2f} MB)")
+    print(f"  {report.model_file} is {ratio:.1%} of the source table file ({format_size(report.source_bytes)})")
     print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
     if report.pruning is not None:
         print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")

@@ -46,7 +46,7 @@ class SelfCheck:
 def self_check(source: SourceModel, folder: Path) -> SelfCheck:
     """Encode :data:`PROBE_TEXTS` with ``folder`` (onnxruntime) and with ``source`` (numpy) and compare.
 
-    Texts whose source vector is zero (empty, all unknown) count as cosine 1.
+    Texts for which both give the zero vector (empty, all unknown) count as cosine 1.
 
     :raises ValueError: if a vector is not finite or the min cosine is below :data:`MIN_COSINE`.
     """
@@ -55,8 +55,13 @@ def self_check(source: SourceModel, folder: Path) -> SelfCheck:
     texts = list(PROBE_TEXTS)
     expected = ReferenceModel(source).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
-    nonzero = np.linalg.norm(expected, axis=1) > 0
-    cos = np.where(nonzero, row_cosine(expected, got), 1.0)
+    bad = np.flatnonzero(~np.isfinite(got).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"self-check failed: the exported graph gives NaN or inf for probe text {int(bad[0])} "
+            f"({texts[int(bad[0])][:40]!r}); nothing was written. Try --dtype float32"
+        )
+    cos = row_cosine(expected, got, both_zero=1.0)  # both zero (empty or all-unknown text): agreement
     check = SelfCheck(
         min_cosine=float(cos.min()),
         mean_cosine=float(cos.mean()),
