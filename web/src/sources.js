@@ -3,7 +3,7 @@
  * or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
 
-import { modelFilePath } from "./config.js";
+import { modelFilePath, parseConfig } from "./config.js";
 import { FILES as EXPORT_FILES } from "./contract.js";
 import { isNode } from "./env.js";
 
@@ -137,7 +137,8 @@ export async function readSource(source, options = {}) {
   // config.json first (it names the graph file), then the other two in parallel; a failure is reported for the
   // first file in this fixed order, whatever finished first.
   const config = await read(FILES.config, "text");
-  const graph = modelFilePath(asJson(config.value, config.where), modelFile, config.where);
+  // A broken config.json is reported as such (parseConfig), not as a missing graph.
+  const graph = modelFilePath(parseConfig(config.value, config.where), modelFile, config.where);
   const settled = await Promise.allSettled([read(FILES.tokenizer, "text"), read(graph, "bytes")]);
   const failed = settled.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
