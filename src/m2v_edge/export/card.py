@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -124,7 +125,13 @@ def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
     return "\n".join(lines)
 
 
-def write_card(path: Path, config: dict[str, Any], check: SelfCheck, source_dir: Path | None = None) -> None:
+def write_card(
+    path: Path,
+    config: dict[str, Any],
+    check: SelfCheck,
+    isotropy: IsotropyResult | None = None,
+    source_dir: Path | None = None,
+) -> None:
     """Write the card from the config, the source's metadata and the self-check figures."""
     source = config["source"]
     license_id = source_metadata(source_dir).get("license")
@@ -147,4 +154,26 @@ def write_card(path: Path, config: dict[str, Any], check: SelfCheck, source_dir:
         probes=check.probes,
         license_line=f"License: `{license_id}`, the source model's." if license_id else "The source's license applies.",
     )
+    if isotropy is not None:
+        text += _isotropy_section(isotropy)
     path.write_text(text, encoding="utf-8")
+
+
+def _isotropy_section(iso: IsotropyResult) -> str:
+    """Before/after figures of ``--isotropy`` and what was chosen."""
+    lines = ["", "## Isotropy (all-but-the-top)", "", iso.summary() + ".", ""]
+    if iso.dev_spearman:
+        lines += ["| map | STS-B dev Spearman × 100 |", "|---|---:|"]
+        chosen = "none" if iso.chosen is None else f"abtt:{iso.chosen.k}"
+        for key, value in iso.dev_spearman.items():
+            mark = " (chosen)" if key == chosen else ""
+            lines.append(f"| {key}{mark} | {value:.2f} |")
+        lines.append("")
+    if iso.chosen is not None:
+        lines += [
+            f"Every pooled vector x becomes (x − μ) − (x − μ)PᵀP (μ: mean, P: top {iso.chosen.k} principal directions",
+            f"of pooled vectors of the fitting corpus) before normalization, folded into the {iso.where}.",
+            "Vectors differ from the source model2vec's: compare exports with exports.",
+            "",
+        ]
+    return "\n".join(lines)

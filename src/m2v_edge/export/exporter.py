@@ -15,6 +15,7 @@ from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
 from m2v_edge.export.hf import layout_config, tokenizer_files
+from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.publish import (
@@ -60,6 +61,7 @@ class ExportReport:
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
     model_file: str = "onnx/model_quantized.onnx"
+    isotropy: IsotropyResult | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -144,6 +146,8 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
+    isotropy: str = "none",
+    isotropy_corpus: str | Path | None = None,
     layout: str = "hf",
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
@@ -163,6 +167,9 @@ def export_model(
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
     :param layout: ``"hf"`` (default: ``onnx/model_quantized.onnx`` etc., what transformers.js and the Hub
         expect) or ``"flat"`` (``model.onnx`` at the top, the format-1 layout).
+    :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
+        vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+    :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
@@ -175,12 +182,14 @@ def export_model(
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
+    iso_request = check_request(isotropy, isotropy_corpus)
     out = output_path(output)
     check_not_source(out, source.path if isinstance(source, SourceModel) else Path(source))
     check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind, layout)
+    reserve(config, iso_request)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -190,7 +199,8 @@ def export_model(
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
     if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
         raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
-    stored = store_table(src.embeddings, kind, show_progress_bar)
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar)
+    stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     _check_finite(stored, token_scale)
     keep = None if src.keep is None else src.keep.astype(np.float32)
@@ -199,13 +209,14 @@ def export_model(
         keep[unk] = 0.0  # the graph drops the unknown token (format 2)
     model = build_graph(
         stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
-        unk_token_id=unk,
+        unk_token_id=unk, bias=bias,
     )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
     report = ExportReport(
         output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan, model_file=model_file
     )
+    report.isotropy = iso_result
     clean_stale(out)
     staging = make_staging(out)
     try:
@@ -218,7 +229,7 @@ def export_model(
         tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
         write_config(files.tokenizer_config, tok_config)
         write_config(files.special_tokens_map, special)
-        check = self_check(src, staging)
+        check = self_check(src, staging, None if iso_result is None else iso_result.chosen)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
@@ -229,7 +240,7 @@ def export_model(
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, check, source_dir=src.path)
+        write_card(files.card, config, check, iso_result, source_dir=src.path)
         report.files = {name: size for name, size in files.sizes().items() if name != MARKER}
         publish(staging, out, force)
     except BaseException:
