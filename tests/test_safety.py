@@ -19,6 +19,7 @@ from m2v_edge import export_model
 from m2v_edge.cli import main
 from m2v_edge.export import exporter, publish
 from m2v_edge.export.publish import MARKER, OutputError
+from m2v_edge.format import ExportFiles
 from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 
@@ -106,7 +107,7 @@ def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch
     errors = [r for r in results if isinstance(r, OutputError)]
     assert len(results) == 4 and len(errors) == 3, results
     assert all("appeared while exporting" in str(e) and "nothing was replaced" in str(e) for e in errors)
-    assert (out / "model.onnx").is_file() and _hidden(tmp_path) == []
+    assert ExportFiles(out).model.is_file() and _hidden(tmp_path) == []
 
 
 def test_four_concurrent_cli_exports_exit_0_once_and_2_otherwise(src: Path, tmp_path: Path) -> None:
@@ -151,13 +152,15 @@ def test_exported_files_get_normal_permissions(src: Path, tmp_path: Path) -> Non
     finally:
         os.umask(old)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
-    assert {f.stat().st_mode & 0o777 for f in (tmp_path / "out").iterdir()} == {0o640}
+    entries = list((tmp_path / "out").rglob("*"))
+    assert {f.stat().st_mode & 0o777 for f in entries if f.is_file()} == {0o640}
+    assert {f.stat().st_mode & 0o777 for f in entries if f.is_dir()} <= {0o750}  # onnx/ in the hf layout
 
 
 def test_missing_parent_folders_are_created(src: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["export", str(src), "-o", "out/x", "-q"]) == 0
-    assert (tmp_path / "out" / "x" / "model.onnx").is_file()
+    assert ExportFiles(tmp_path / "out" / "x").model.is_file()
 
 
 def test_dot_as_output_is_a_sane_error(src: Path, tmp_path: Path, monkeypatch, capsys) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
+from m2v_edge.format import ExportFiles
 from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, edit_config, poison_tokens
 from tests.fixtures import make_tiny_model
 
@@ -136,6 +137,7 @@ def _apply(folder: Path, kind: str, arg: object) -> None:
         (folder / "config.json").write_text(json.dumps(arg), encoding="utf-8")
     elif kind in ("truncate", "flip_byte"):
         name, where = arg  # type: ignore[misc]
+        name = ExportFiles(folder).model_name if name == "model.onnx" else name  # the graph, in either layout
         data = bytearray((folder / name).read_bytes())
         at = min(int(where * len(data)), len(data) - 1)
         if kind == "truncate":

@@ -12,16 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.format import ExportFiles
+
 # Texts short enough that any valid max_length >= 16 leaves their tokens alone.
 PROBES = ["hello world", "The quick brown fox", "", "neural network training", "café naïve 🚀"]
 
 
 def copy_export(src: Path, dst: Path) -> Path:
-    """A copy of the export's files (no hidden files)."""
-    dst.mkdir(parents=True)
-    for file in src.iterdir():
-        if file.is_file():
-            shutil.copy(file, dst / file.name)
+    """A copy of the export's files, in either layout (no hidden files)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".*"))
     return dst
 
 
@@ -42,9 +41,10 @@ def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
     """Load model.onnx with onnx, apply ``change(model)``, save it back."""
     import onnx
 
-    model = onnx.load(str(folder / "model.onnx"))
+    graph = ExportFiles(folder).model
+    model = onnx.load(str(graph))
     change(model)
-    onnx.save_model(model, str(folder / "model.onnx"))
+    onnx.save_model(model, str(graph))
 
 
 def poison_tokens(folder: Path, ids: list[int]) -> None:
@@ -113,7 +113,7 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "tokenizer_more_tokens": (_add_token, "tokenizer.json can produce ids up to"),
         "output_renamed": (lambda f: edit_graph(f, _rename_output), "no 'embeddings' output|no \"embeddings\" output"),
         "inputs_int32": (lambda f: edit_graph(f, _int32_inputs), "int64|cannot load it"),
-        "model_truncated": (lambda f: _truncate(f / "model.onnx", 300), "cannot load it"),
+        "model_truncated": (lambda f: _truncate(ExportFiles(f).model, 300), "cannot load it"),
         "harmless_dtype_label": (set_key("dtype", "float32"), None),
         "harmless_max_length_bigger": (set_key("max_length", 4096), None),
         "harmless_extra_key": (set_key("comment", "hello"), None),
