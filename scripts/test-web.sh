@@ -4,6 +4,7 @@
 #   2. `npm ci` in web/, then `npm run lint` (ESLint, recommended rules);
 #   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/);
 #   4. the Node tests (token parity, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
+#      transformers.js 4.x on Hugging Face-layout exports,
 #      demo page screenshot into artifacts/) and tests/test_web_golden.py (the golden files' provenance).
 # Usage: scripts/test-web.sh            (PYTHON=/path/to/python to use another interpreter than .venv/bin/python)
 set -euo pipefail
@@ -31,6 +32,7 @@ if [[ ! -x "$CHROMIUM_PATH" ]]; then
 fi
 "$CHROMIUM_PATH" --version
 
+export ONNXRUNTIME_NODE_INSTALL=skip  # @huggingface/transformers (dev) pulls onnxruntime-node: its CPU binaries ship in the package
 echo "test-web: npm ci"
 (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -39,6 +41,7 @@ echo "test-web: eslint"
 
 echo "test-web: fixtures"
 "$PYTHON" "$ROOT/scripts/make_web_fixtures.py"
+"$PYTHON" "$ROOT/scripts/make_corrupt_fixtures.py"
 
 echo "test-web: golden files vs a fresh Python encode"
 "$PYTHON" -m pytest -q "$ROOT/tests/test_web_golden.py"

@@ -4,11 +4,12 @@
 import * as ort from "onnxruntime-web";
 
 import { parseConfig } from "./config.js";
-import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
+import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
 import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
+import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
 let wasmSetup = null;
 
@@ -102,6 +103,7 @@ export class StaticOnnxModel {
       });
     }
     const session = await createSession(files.model, files.where.model, setup);
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     return new StaticOnnxModel(session, tokenizer, config, {
       threads: setup.threads,
@@ -132,6 +134,7 @@ export class StaticOnnxModel {
    */
   async encodeMatrix(texts, options = {}) {
     const { items } = checkTexts(texts);
+    checkMaxLength(options.maxLength);
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new TypeError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
@@ -177,6 +180,7 @@ export class StaticOnnxModel {
       throw new TypeError(`query must be a string, got ${query === null ? "null" : typeof query}`);
     }
     const { items } = checkTexts(documents);
+    checkTopK(topK);
     if (items.length === 0) return [];
     const vectors = await this.encode([query, ...items]);
     return rank(vectors[0], vectors.slice(1), items, topK);
@@ -217,6 +221,7 @@ export class StaticOnnxModel {
     const results = await this.session.run(feeds);
     const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
+    checkFinite(tensor.data, this.info?.modelFile ?? FILES.model);
     return tensor.data;
   }
 }

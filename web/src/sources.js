@@ -3,6 +3,7 @@
  * or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
 
+import { modelFilePath, parseConfig } from "./config.js";
 import { FILES as EXPORT_FILES } from "./contract.js";
 import { isNode } from "./env.js";
 
@@ -70,7 +71,7 @@ async function fetchFile(base, name, fetchImpl, kind) {
     });
   }
   if (!response.ok) {
-    const hint = name === EXPORT_FILES.ortModel ? " (written by `m2v-edge export --target mobile`)" : "";
+    const hint = name.endsWith(".ort") ? " (written by `m2v-edge export --target mobile`)" : "";
     throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
   }
   if (kind === "bytes") return { where: url, value: new Uint8Array(await response.arrayBuffer()) };
@@ -88,7 +89,7 @@ async function readPath(folder, name, kind) {
     return { where: path, value: kind === "bytes" ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data.toString("utf-8") };
   } catch (err) {
     if (err.code === "ENOENT") {
-      const how = name === EXPORT_FILES.ortModel ? "m2v-edge export --target mobile" : "m2v-edge export";
+      const how = name.endsWith(".ort") ? "m2v-edge export --target mobile" : "m2v-edge export";
       throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
     }
     throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });
@@ -133,15 +134,15 @@ export async function readSource(source, options = {}) {
   } else {
     read = (name, kind) => readPath(source, name, kind);
   }
-  // Fetched in parallel; a failure is reported for the first file in this fixed order, whatever finished first.
-  const settled = await Promise.allSettled([
-    read(FILES.config, "text"),
-    read(FILES.tokenizer, "text"),
-    read(modelFile, "bytes"),
-  ]);
+  // config.json first (it names the graph file), then the other two in parallel; a failure is reported for the
+  // first file in this fixed order, whatever finished first.
+  const config = await read(FILES.config, "text");
+  // A broken config.json is reported as such (parseConfig), not as a missing graph.
+  const graph = modelFilePath(parseConfig(config.value, config.where), modelFile, config.where);
+  const settled = await Promise.allSettled([read(FILES.tokenizer, "text"), read(graph, "bytes")]);
   const failed = settled.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
-  const [config, tokenizer, model] = settled.map((result) => result.value);
+  const [tokenizer, model] = settled.map((result) => result.value);
   return {
     model: model.value,
     modelFile,

@@ -130,6 +130,7 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
 
     from m2v_edge.bench.coldstart import cold_start
     from m2v_edge.export.exporter import export_model
+    from m2v_edge.format import ExportFiles
 
     config.check()
     with tempfile.TemporaryDirectory(prefix="m2v-edge-bench-") as tmp:
@@ -160,10 +161,7 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
             run["removed_env"] = removed
             result["runs"].append(run)
             bar.update()
-        result["files"] = {
-            name: {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
-            for name, folder in exports.items()
-        }
+        result["files"] = {name: ExportFiles(folder).sizes() for name, folder in exports.items()}
         result["files"]["source"] = {
             p.name: p.stat().st_size for p in sorted(Path(config.source).iterdir()) if p.is_file()
         }

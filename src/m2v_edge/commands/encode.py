@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.cli_io import check_threads, output_file
 from m2v_edge.corpus.readers import INPUT_FORMATS
 from m2v_edge.corpus.stream import DEFAULT_CHUNK_ROWS
 from m2v_edge.corpus.writers import OUTPUT_FORMATS
@@ -26,7 +27,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_ROWS, help="texts per checkpointed chunk")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run (OUTPUT.progress.json)")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads, 1 to the number of cores")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from m2v_edge.corpus.stream import encode_corpus, work_paths
     from m2v_edge.runtime.model import StaticOnnxModel
 
-    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    output_file(args.output, inputs=(args.input,))  # '-': stdout; a folder or the input: refused
+    model = StaticOnnxModel.from_pretrained(args.model, threads=check_threads(args.threads))
     source = InputSpec(args.input, args.input_format, args.field, args.id_field)
     show = not args.quiet and sys.stderr.isatty()
     bar = None
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    resumed = f", resumed after {report.resumed_from}" if report.resumed_from else ""
-    where = "stdout" if args.output == "-" else args.output
-    summary = f"wrote {where} ({report.rows} x {report.dim} {report.dtype}, {report.format}{resumed})"
+    resumed = f", resumed after {report.resumed_from} rows" if report.resumed_from else ""
+    where = "<stdout>" if args.output == "-" else args.output
+    kind = "" if report.format == "npy" else f" as {report.format}"
+    summary = f"wrote {where} ({report.rows} x {report.dim} {report.dtype}){kind}{resumed}"
     print(summary, file=sys.stderr if args.output == "-" else sys.stdout)
     return 0

@@ -19,10 +19,11 @@ ID_COLUMN = "id"
 
 def require_pyarrow() -> Any:
     """Import pyarrow or say which extra installs it."""
-    try:
-        import pyarrow
-    except ImportError:
-        raise ValueError("Parquet needs pyarrow; install m2v-edge[parquet]") from None
+    from m2v_edge.extras import require
+
+    require("parquet", "pyarrow", what="Parquet")
+    import pyarrow
+
     return pyarrow
 
 

@@ -183,10 +183,11 @@ def _pick(record: dict[str, Any], spec: InputSpec, where: str, option: str, keys
 
 
 def _parquet_file(path: str) -> Any:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ValueError("reading Parquet needs pyarrow; install m2v-edge[parquet]") from None
+    from m2v_edge.extras import require
+
+    require("parquet", "pyarrow", what="reading Parquet")
+    import pyarrow.parquet as pq
+
     try:
         return pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises ArrowInvalid and friends

@@ -36,7 +36,7 @@ class Writer(Protocol):
 
 
 def output_format(path: str, given: str | None) -> str:
-    """The output format: ``given``, or the suffix of ``path`` (``-``, standard output, is ``.npy``)."""
+    """The output format: ``given``, or the suffix of ``path``; ``.npy`` for ``-`` (stdout) and other suffixes."""
     if given is not None:
         if given not in OUTPUT_FORMATS:
             raise ValueError(f"output format {given!r} is not supported; choose one of {OUTPUT_FORMATS}")
@@ -44,9 +44,7 @@ def output_format(path: str, given: str | None) -> str:
     if path == "-":
         return "npy"
     suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in OUTPUT_FORMATS:
-        raise ValueError(f"{path}: unknown output type; end the name in .npy, .parquet, .jsonl or .m2vec")
-    return suffix
+    return suffix if suffix in OUTPUT_FORMATS else "npy"  # written under exactly the name given
 
 
 def check_dtype(fmt: str, dtype: str | None) -> str:

@@ -105,13 +105,19 @@ class DemoHandlers:
             return _error(err), None
         return f"Encoded {len(items)} texts in **{ms:.2f} ms**.", heatmap(items, matrix)
 
-    def rank_api(self, query: str, documents: str) -> list[list[Any]]:
-        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; input errors become ``gr.Error``."""
+    def rank_api(self, query: Any = None, documents: Any = None) -> list[list[Any]]:
+        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; every bad payload becomes a ``gr.Error``."""
         gr = _import_gradio()
+        for name, value in (("query", query), ("documents", documents)):
+            if value is not None and not isinstance(value, str):
+                message = f"{name} must be a string (documents: one per line), got {type(value).__name__}"
+                raise gr.Error(message, print_exception=False)
         try:
             result = self.backend.rank(query, documents)
-        except DemoInputError as err:
+        except (DemoInputError, ValueError) as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:  # never {"error": null}: the client always gets a message
+            raise gr.Error(f"could not rank these inputs ({type(err).__name__})", print_exception=False) from None
         return [[hit.document, hit.score] for hit in result.hits]
 
 
@@ -156,7 +162,7 @@ def _wire_presets(buttons: list[tuple[Any, Preset]], query: Any, documents: Any,
         ).then(**run, api_visibility="private")
 
 
-def _search_tab(gr: Any, handlers: DemoHandlers) -> None:
+def _search_tab(gr: Any, handlers: DemoHandlers) -> dict[str, Any]:
     limits = handlers.backend.limits
     first = SEARCH_PRESETS[0]
     gr.Markdown("Rank documents by cosine similarity to a query. Presets come from the qwen25-deposium model card.")
@@ -179,6 +185,7 @@ def _search_tab(gr: Any, handlers: DemoHandlers) -> None:
     _wire_presets(presets, query, documents, run)
     button.click(**run, api_visibility="private")
     query.submit(**run, api_visibility="private")
+    return run
 
 
 def _compare_tab(gr: Any, handlers: DemoHandlers) -> None:
@@ -231,7 +238,7 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Search", id="search"):
-                _search_tab(gr, handlers)
+                search = _search_tab(gr, handlers)
             with gr.Tab("Compare", id="compare"):
                 _compare_tab(gr, handlers)
             with gr.Tab("Similarity matrix", id="matrix"):
@@ -239,6 +246,7 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
             with gr.Tab("Model", id="model"):
                 gr.Markdown(_model_markdown(backend), elem_id="model-facts")
         gr.api(handlers.rank_api, api_name="rank", api_description="Rank documents (one per line) by cosine.")
+        app.load(**search, api_visibility="private")  # the first preset's ranking shows on page load
     app.queue(max_size=256)
     return app
 
@@ -258,6 +266,7 @@ def launch(
         prevent_thread_lock=not block,
         ssr_mode=False,
         quiet=quiet,
-        show_error=False,
+        show_error=True,  # gradio's own payload checks (e.g. a missing value) reach the client as a message
+        max_file_size=0,  # no file inputs: uploads to /gradio_api/upload are refused (413) instead of stored
     )
     return str(url)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from m2v_edge.errors import one_line
+from m2v_edge.validate import check_source_config
 
 # (config, tensors, tokenizer, embedding tensor name), in model2vec's order of preference.
 _LAYOUTS = (
@@ -44,8 +45,10 @@ class SourceModel:
 
     @property
     def name(self) -> str:
-        """A human name: the folder's name."""
-        return self.path.resolve().name
+        """A human name: the Hub id for a folder in the Hugging Face cache, else the folder's name."""
+        from m2v_edge.hub import repo_id_from_path
+
+        return repo_id_from_path(self.path) or self.path.resolve().name
 
     @property
     def dim(self) -> int:
@@ -92,6 +95,9 @@ def _sha256(path: Path) -> str:
 
 
 def _read_tensors(file: Path, name: str) -> dict[str, np.ndarray]:
+    from m2v_edge.extras import require
+
+    require("export", "safetensors", what="reading a Model2Vec folder")
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -133,6 +139,7 @@ def load_source(path: str | Path) -> SourceModel:
         raise ValueError(f"{tokenizer_file}: unreadable tokenizer ({reason}); re-download the model") from None
     if not isinstance(config, dict):
         raise ValueError(f"{config_file}: expected a JSON object")
+    check_source_config(config, config_file)
 
     tensors = _read_tensors(tensor_file, name)
     table = tensors[name]

@@ -1,1 +1,1 @@
-"""Integrations with data-processing frameworks (each imports its framework only when used)."""
+"""Adapters to other libraries and frameworks (each behind its own extra, imported only when used)."""

@@ -41,10 +41,20 @@ def row_cosine(a: np.ndarray, b: np.ndarray, *, both_zero: float = 0.0) -> np.nd
     return cos
 
 
+def check_top_k(top_k: object) -> None:
+    """:raises ValueError: if ``top_k`` is not a positive integer or None."""
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
+
+
 def rank(
     query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None
 ) -> list[Hit]:
-    """Documents sorted by cosine to the query, best first (ties keep input order)."""
+    """Documents sorted by cosine to the query, best first (ties keep input order).
+
+    :raises ValueError: if ``top_k`` is not a positive integer or None.
+    """
+    check_top_k(top_k)
     scores = cosine_matrix(query_vector, doc_vectors)[0]
     order = np.argsort(-scores, kind="stable")
     if top_k is not None:
