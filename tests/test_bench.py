@@ -60,12 +60,13 @@ def test_measure_interleaves_and_covers_every_text() -> None:
 def _naive_batch(model: StaticOnnxModel, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     limit = model.max_length * model.tokenizer.median_token_length
     encodings = model.tokenizer.tokenizer.encode_batch_fast([t[:limit] for t in texts], add_special_tokens=False)
-    width = max([len(e.ids) for e in encodings] + [1])
+    rows = [enc.ids[: model.max_length] for enc in encodings]
+    width = max([len(r) for r in rows] + [1])
     ids = np.full((len(texts), width), model.tokenizer.pad_token_id, dtype=np.int64)
     mask = np.zeros((len(texts), width), dtype=np.int64)
-    for row, enc in enumerate(encodings):
-        ids[row, : len(enc.ids)] = enc.ids
-        mask[row, : len(enc.ids)] = [int(i != model.tokenizer.unk_token_id) for i in enc.ids]
+    for row, row_ids in enumerate(rows):
+        ids[row, : len(row_ids)] = row_ids
+        mask[row, : len(row_ids)] = [int(i != model.tokenizer.unk_token_id) for i in row_ids]
     return ids, mask
 
 

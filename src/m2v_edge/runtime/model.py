@@ -11,9 +11,8 @@ import numpy as np
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
-from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
 
-_UNSET = -1
 # Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows: smaller
 # calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
 # overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
@@ -88,7 +87,7 @@ class StaticOnnxModel:
         self,
         texts: str | Sequence[str],
         batch_size: int = 1024,
-        max_length: int | None = _UNSET,
+        max_length: MaxLength = MODEL_DEFAULT,
         show_progress_bar: bool = False,
     ) -> np.ndarray:
         """Encode texts to float32 vectors, like ``StaticModel.encode``.
@@ -96,14 +95,13 @@ class StaticOnnxModel:
         :param texts: a string (gives a 1-D vector) or a list of strings (gives ``[n, dim]``).
         :param batch_size: at most this many texts per graph call (never more than ``MAX_GRAPH_ROWS``, which
             measured fastest); texts are sorted by length first, so padding costs little.
-        :param max_length: token limit; default the model's (512), ``None`` for no limit.
+        :param max_length: token limit; default (``MODEL_DEFAULT``) the model's (512), ``None`` for no limit.
         :param show_progress_bar: show a tqdm bar over batches.
         :raises ValueError: if an item is not a string or ``batch_size`` is not positive.
         """
         items, single = check_texts(texts)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        limit = self.max_length if max_length == _UNSET else max_length
         out = np.empty((len(items), self.dim), dtype=np.float32)
         rows = min(batch_size, MAX_GRAPH_ROWS)
         bar = None
@@ -111,7 +109,7 @@ class StaticOnnxModel:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(items), desc="encoding", unit="text")
-        for positions, ids, mask in self.tokenizer.batches(items, rows, limit):
+        for positions, ids, mask in self.tokenizer.batches(items, rows, max_length):
             vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
             if len(positions) == len(items):  # the whole input in one batch, in order
                 out = vectors
@@ -122,6 +120,16 @@ class StaticOnnxModel:
         if bar is not None:
             bar.close()
         return out[0] if single else out
+
+    def close(self) -> None:
+        """Stop the tokenizer's prefetch thread (also done by ``with`` and when the model is collected)."""
+        self.tokenizer.close()
+
+    def __enter__(self) -> StaticOnnxModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def similarity(self, a: str | Sequence[str], b: str | Sequence[str]) -> np.ndarray | float:
         """Cosine similarity: a float for two strings, else a ``[len(a), len(b)]`` matrix."""

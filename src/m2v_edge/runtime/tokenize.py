@@ -10,13 +10,27 @@ The rules (shared with the JavaScript runtime, see ``docs/format.md``):
 
 from __future__ import annotations
 
+import enum
 import json
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from m2v_edge.runtime.cores import spare_cores
+
+
+class _Default(enum.Enum):
+    MODEL_DEFAULT = "the model's max_length"
+
+
+MODEL_DEFAULT = _Default.MODEL_DEFAULT
+"""``max_length`` value meaning "the model's own limit" (``None`` keeps meaning "no limit", as in model2vec)."""
+MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -57,7 +71,15 @@ def check_texts(texts: object) -> tuple[list[str], bool]:
 
 
 class TextTokenizer:
-    """A ``tokenizers.Tokenizer`` with model2vec's pre-cut, truncation and unknown-token rules."""
+    """A ``tokenizers.Tokenizer`` with model2vec's pre-cut, truncation and unknown-token rules.
+
+    Thread safety: an instance may be shared by threads. Every setting is fixed at construction and each
+    call gets its ``max_length`` as an argument; the HF tokenizer is never reconfigured after ``__init__``
+    (truncation is applied to the ids here, not through ``enable_truncation``), so concurrent calls with
+    different limits cannot see each other's settings. The prefetch thread pool is created lazily under a
+    lock and shut down by :meth:`close`, by ``with TextTokenizer(...)``, or when the instance is collected.
+    Calls made after :meth:`close` tokenize in the calling thread.
+    """
 
     def __init__(
         self,
@@ -72,13 +94,15 @@ class TextTokenizer:
 
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()  # never changed again: truncation is per call, on the ids
         self.max_length = max_length
         self.median_token_length = median_token_length
         self.unk_token_id = unk_token_id
         self.pad_token_id = pad_token_id
-        self._truncation: int | None = -1
-        self._set_truncation(max_length)
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        self._finalizer: weakref.finalize | None = None
 
     @classmethod
     def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
@@ -94,87 +118,115 @@ class TextTokenizer:
             pad_token_id=pad_token_id(tokenizer),
         )
 
+    def __enter__(self) -> TextTokenizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the prefetch thread down (waits for a running batch). Later calls still work, unthreaded."""
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     @property
     def vocab_size(self) -> int:
         """Number of token ids, added tokens included."""
         return int(self.tokenizer.get_vocab_size(with_added_tokens=True))
 
-    def _set_truncation(self, max_length: int | None) -> None:
-        if max_length == self._truncation:
-            return
-        if max_length is None:
-            self.tokenizer.no_truncation()
-        else:
-            self.tokenizer.enable_truncation(max_length)
-        self._truncation = max_length
+    def resolve(self, max_length: MaxLength) -> int | None:
+        """The token limit a call uses: the model's for :data:`MODEL_DEFAULT`, else ``max_length``."""
+        if max_length is MODEL_DEFAULT:
+            return self.max_length
+        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+            raise ValueError(f"max_length must be a positive integer or None (no limit), got {max_length!r}")
+        return max_length
 
-    def _encode(self, texts: Sequence[str], max_length: int | None) -> list[Any]:
+    def tokenize(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Flat token ids of all texts and the count per text, truncated to ``max_length`` (unknown ids kept).
+
+        :return: ``(flat, counts)``, int64: ``flat`` holds text 0's ids, then text 1's, ...
+        """
         if max_length is not None:
-            limit = max_length * self.median_token_length
-            texts = [text[:limit] for text in texts]
+            cut = max_length * self.median_token_length
+            texts = [text[:cut] for text in texts]
         elif not isinstance(texts, list):
             texts = list(texts)
-        self._set_truncation(max_length)
-        return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        ids = [enc.ids for enc in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+        if max_length is not None and len(counts) and int(counts.max()) > max_length:
+            starts = np.cumsum(counts) - counts
+            flat = flat[np.arange(len(flat)) - np.repeat(starts, counts) < max_length]
+            counts = np.minimum(counts, max_length)
+        return flat, counts
 
-    def encode_ids(self, texts: Sequence[str], max_length: int | None = -1) -> list[list[int]]:
+    def encode_ids(self, texts: Sequence[str], max_length: MaxLength = MODEL_DEFAULT) -> list[list[int]]:
         """Token ids per text, exactly as model2vec uses them (unknown ids dropped).
 
-        :param max_length: token limit; ``-1`` uses the model's, ``None`` disables cutting.
+        :param max_length: token limit; :data:`MODEL_DEFAULT` uses the model's, ``None`` disables cutting.
         """
-        limit = self.max_length if max_length == -1 else max_length
+        flat, counts = self.tokenize(texts, self.resolve(max_length))
         unk = self.unk_token_id
-        return [[i for i in enc.ids if i != unk] for enc in self._encode(texts, limit)]
+        rows = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
+        return [[i for i in row.tolist() if i != unk] for row in rows]
 
     def batches(
-        self, texts: Sequence[str], batch_size: int, max_length: int | None = -1
+        self, texts: Sequence[str], batch_size: int, max_length: MaxLength = MODEL_DEFAULT
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches.
 
         Texts are sorted by length in characters (a close proxy for their token count, so padding costs
         little) and cut into batches of ``batch_size``; ``positions`` says where each row belongs in ``texts``.
-        The next batch is tokenized in a helper thread while the caller works on the current one
-        (``tokenizers`` and onnxruntime both release the GIL). Arrays are int64 ``[batch, seq]``, ``seq >= 1``.
+        When a core is free (see :func:`spare_cores`), the next batch is tokenized in a helper thread while
+        the caller works on the current one (``tokenizers`` and onnxruntime both release the GIL); on a busy
+        machine that thread would only compete with the caller, so batches are then tokenized in turn.
+        Arrays are int64 ``[batch, seq]``, ``seq >= 1``; unknown ids have ``attention_mask`` 0.
         """
-        limit = self.max_length if max_length == -1 else max_length
+        limit = self.resolve(max_length)
         if len(texts) <= batch_size:  # one batch: no sorting, no thread
             if texts:
-                yield np.arange(len(texts)), *self._pad(self._ids(texts, limit))
+                yield np.arange(len(texts)), *self._pad(*self.tokenize(texts, limit))
             return
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         order = np.argsort(lengths, kind="stable")
         groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        pool = self._prefetcher()
-        job = pool.submit(self._ids, [texts[i] for i in groups[0].tolist()], limit)
+        pool = self._prefetcher() if spare_cores() >= 0.5 else None
+        if pool is None:
+            for positions in groups:
+                yield positions, *self._pad(*self.tokenize([texts[i] for i in positions.tolist()], limit))
+            return
+        job = pool.submit(self.tokenize, [texts[i] for i in groups[0].tolist()], limit)
         for index, positions in enumerate(groups):
-            ids = job.result()
+            flat, counts = job.result()
             if index + 1 < len(groups):
-                job = pool.submit(self._ids, [texts[i] for i in groups[index + 1].tolist()], limit)
-            yield positions, *self._pad(ids)
+                job = pool.submit(self.tokenize, [texts[i] for i in groups[index + 1].tolist()], limit)
+            yield positions, *self._pad(flat, counts)
 
-    def _ids(self, texts: Sequence[str], max_length: int | None) -> list[list[int]]:
-        return [enc.ids for enc in self._encode(texts, max_length)]
+    def _prefetcher(self) -> ThreadPoolExecutor | None:
+        with self._pool_lock:
+            if self._pool is None and not self._closed:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
+                self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
+            return self._pool
 
-    def _prefetcher(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
-        return self._pool
-
-    def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Pack token id lists into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
-        lengths = [len(row) for row in ids]
-        width = max(lengths, default=0)
-        if width and min(lengths) == width:  # every row full (always so for one text): no padding
-            out_ids = np.array(ids, dtype=np.int64)
+    def _pad(self, flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pack flat ids into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
+        width = int(counts.max(initial=0))
+        if width and int(counts.min()) == width:  # every row full (always so for one text): no padding
+            out_ids = flat.reshape(len(counts), width)
             mask = np.ones(out_ids.shape, dtype=np.int64)
         else:
-            counts = np.array(lengths, dtype=np.int64)
-            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
             filled = np.arange(max(width, 1)) < counts[:, None]
             out_ids = np.full(filled.shape, self.pad_token_id, dtype=np.int64)
             out_ids[filled] = flat  # boolean assignment fills row by row, left to right
             mask = filled.astype(np.int64)
         unk = self.unk_token_id
-        if unk is not None and any(unk in row for row in ids):
+        if unk is not None and (flat == unk).any():
             mask[out_ids == unk] = 0
         return out_ids, mask
