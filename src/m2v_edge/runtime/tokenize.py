@@ -31,6 +31,9 @@ class _Default(enum.Enum):
 MODEL_DEFAULT = _Default.MODEL_DEFAULT
 """``max_length`` value meaning "the model's own limit" (``None`` keeps meaning "no limit", as in model2vec)."""
 MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
+# Texts tokenized per ``encode_batch_fast`` call, in graph batches: sorting each such chunk by token count leaves
+# almost no padding, and the next chunk can be tokenized while the graph runs on this one.
+CHUNK_BATCHES = 4
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -181,32 +184,52 @@ class TextTokenizer:
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches.
 
-        Texts are sorted by length in characters (a close proxy for their token count, so padding costs
-        little) and cut into batches of ``batch_size``; ``positions`` says where each row belongs in ``texts``.
-        When a core is free (see :func:`spare_cores`), the next batch is tokenized in a helper thread while
-        the caller works on the current one (``tokenizers`` and onnxruntime both release the GIL); on a busy
-        machine that thread would only compete with the caller, so batches are then tokenized in turn.
+        Texts are tokenized in chunks of ``CHUNK_BATCHES * batch_size``; each chunk is sorted by token count
+        (so padding costs almost nothing) and cut into batches of ``batch_size``; ``positions`` says where
+        each row belongs in ``texts``. When a core is free (see :func:`spare_cores`), the next chunk is
+        tokenized in a helper thread while the caller works on this one (``tokenizers`` and onnxruntime both
+        release the GIL); on a busy machine that thread would only compete with the caller, so chunks are
+        then tokenized in turn.
         Arrays are int64 ``[batch, seq]``, ``seq >= 1``; unknown ids have ``attention_mask`` 0.
         """
         limit = self.resolve(max_length)
+        if len(texts) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
+            yield np.zeros(1, dtype=np.int64), *self._one(texts[0], limit)
+            return
         if len(texts) <= batch_size:  # one batch: no sorting, no thread
             if texts:
                 yield np.arange(len(texts)), *self._pad(*self.tokenize(texts, limit))
             return
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        order = np.argsort(lengths, kind="stable")
-        groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        pool = self._prefetcher() if spare_cores() >= 0.5 else None
-        if pool is None:
-            for positions in groups:
-                yield positions, *self._pad(*self.tokenize([texts[i] for i in positions.tolist()], limit))
-            return
-        job = pool.submit(self.tokenize, [texts[i] for i in groups[0].tolist()], limit)
-        for index, positions in enumerate(groups):
-            flat, counts = job.result()
-            if index + 1 < len(groups):
-                job = pool.submit(self.tokenize, [texts[i] for i in groups[index + 1].tolist()], limit)
-            yield positions, *self._pad(flat, counts)
+        chunk = batch_size * CHUNK_BATCHES
+        parts = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
+        pool = self._prefetcher() if len(parts) > 1 and spare_cores() >= 0.5 else None
+        job = pool.submit(self.tokenize, parts[0], limit) if pool is not None else None
+        for index, part in enumerate(parts):
+            flat, counts = job.result() if job is not None else self.tokenize(part, limit)
+            if pool is not None and index + 1 < len(parts):
+                job = pool.submit(self.tokenize, parts[index + 1], limit)
+            for rows, ids, mask in self._sorted(flat, counts, batch_size):
+                yield rows + index * chunk, ids, mask
+
+    def _sorted(
+        self, flat: np.ndarray, counts: np.ndarray, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Cut tokenized texts into padded batches of ``batch_size`` rows, sorted by token count."""
+        order = np.argsort(counts, kind="stable")
+        begins = np.cumsum(counts) - counts
+        source = np.append(flat, self.pad_token_id)  # index len(flat) reads the pad id
+        unk = self.unk_token_id
+        has_unk = unk is not None and bool((flat == unk).any())
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            lengths = counts[rows]
+            columns = np.arange(max(int(lengths[-1]), 1))  # sorted: the last row is the longest
+            filled = columns < lengths[:, None]
+            ids = source[np.where(filled, begins[rows][:, None] + columns, len(flat))]
+            mask = filled.astype(np.int64)
+            if has_unk:
+                mask[ids == unk] = 0
+            yield rows, ids, mask
 
     def _prefetcher(self) -> ThreadPoolExecutor | None:
         with self._pool_lock:
@@ -214,6 +237,18 @@ class TextTokenizer:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
                 self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
             return self._pool
+
+    def _one(self, text: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(input_ids, attention_mask)`` ``[1, seq]`` for one text, straight from its id list."""
+        cut = text if limit is None else text[: limit * self.median_token_length]
+        ids = self.tokenizer.encode_batch_fast([cut], add_special_tokens=False)[0].ids
+        if limit is not None:
+            ids = ids[:limit]
+        unk = self.unk_token_id
+        mask = [int(i != unk) for i in ids] if unk is not None and unk in ids else [1] * len(ids)
+        if not ids:
+            ids, mask = [self.pad_token_id], [0]
+        return np.array([ids], dtype=np.int64), np.array([mask], dtype=np.int64)
 
     def _pad(self, flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pack flat ids into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
