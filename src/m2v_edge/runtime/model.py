@@ -35,6 +35,7 @@ class StaticOnnxModel:
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         use_ort_format: bool = False,
+        fast_tokenizer: bool | None = None,
     ) -> StaticOnnxModel:
         """Load an exported folder.
 
@@ -42,6 +43,10 @@ class StaticOnnxModel:
         :param threads: onnxruntime intra-op threads (``None``: 1, measured fastest; see ``OrtSession``).
         :param providers: onnxruntime execution providers (default CPU).
         :param use_ort_format: load ``model.ort`` instead of ``model.onnx``.
+        :param fast_tokenizer: tokenize byte-level BPE models with onnxruntime-extensions (``m2v-edge[fast]``):
+            ``None``: when installed and exact for this model (else logged and off), built in a background
+            thread so loading stays fast (``tokenizer.wait_fast()`` waits for it); ``True``: now, or an error;
+            ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
         :raises FileNotFoundError: if the folder or one of its files is missing.
         :raises ValueError: if a file is corrupt or from a newer format.
         """
@@ -63,6 +68,8 @@ class StaticOnnxModel:
         except Exception as err:  # tokenizers raises a bare Exception on a bad file
             reason = (str(err).splitlines() or ["unknown error"])[0][:200]
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
+        if fast_tokenizer is not False:
+            tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), background=fast_tokenizer is None)
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
         return cls(files, config, tokenizer, session)

@@ -34,6 +34,8 @@ MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
 # Texts tokenized per ``encode_batch_fast`` call, in graph batches: sorting each such chunk by token count leaves
 # almost no padding, and the next chunk can be tokenized while the graph runs on this one.
 CHUNK_BATCHES = 4
+# Fewest texts worth splitting between two threads (a hand-off costs tens of microseconds).
+SPLIT_MIN = 32
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -106,6 +108,41 @@ class TextTokenizer:
         self._pool_lock = threading.Lock()
         self._closed = False
         self._finalizer: weakref.finalize | None = None
+        self.fast: Any = None  # a runtime.fast.FastTokenizer, set by use_fast() when it is exact for this model
+        self.fast_reason = "not requested"
+        self._fast_thread: threading.Thread | None = None
+
+    def use_fast(self, tokenizer_json: str, required: bool = False, background: bool = False) -> bool:
+        """Tokenize with onnxruntime-extensions when it gives the same ids (see :mod:`m2v_edge.runtime.fast`).
+
+        :param required: raise ``ValueError`` (with the reason) instead of logging it and staying on tokenizers.
+        :param background: build and check the op in a daemon thread (it takes seconds for a 150k vocabulary)
+            and switch to it when ready; calls meanwhile use ``tokenizers``. :meth:`wait_fast` joins it.
+        :return: whether the fast path is on (``False`` while building in the background); ``fast_reason``
+            says why (not).
+        """
+        from m2v_edge.runtime import fast
+
+        if not required and not fast.is_candidate(self.tokenizer):
+            self.fast_reason = "not a BPE tokenizer, or onnxruntime-extensions not installed"
+            return False
+
+        def build() -> None:
+            self.fast, self.fast_reason = fast.load_fast(tokenizer_json, self, required)
+
+        if background and not required:
+            self.fast_reason = "building"
+            self._fast_thread = threading.Thread(target=build, name="m2v-edge-fast-tokenizer", daemon=True)
+            self._fast_thread.start()
+            return False
+        build()
+        return self.fast is not None
+
+    def wait_fast(self, timeout: float | None = None) -> bool:
+        """Wait for a background :meth:`use_fast`; return whether the fast path is on."""
+        if self._fast_thread is not None:
+            self._fast_thread.join(timeout)
+        return self.fast is not None
 
     @classmethod
     def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
@@ -160,9 +197,12 @@ class TextTokenizer:
             texts = [text[:cut] for text in texts]
         elif not isinstance(texts, list):
             texts = list(texts)
-        ids = [enc.ids for enc in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
-        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+        if self.fast is not None and self.fast.supports(texts):
+            flat, counts = self.fast.tokenize(texts)
+        else:
+            ids = [enc.ids for enc in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+            counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
         if max_length is not None and len(counts) and int(counts.max()) > max_length:
             starts = np.cumsum(counts) - counts
             flat = flat[np.arange(len(flat)) - np.repeat(starts, counts) < max_length]
@@ -196,12 +236,17 @@ class TextTokenizer:
         if len(texts) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
             yield np.zeros(1, dtype=np.int64), *self._one(texts[0], limit)
             return
-        if len(texts) <= batch_size:  # one batch: no sorting, no thread
+        if len(texts) <= batch_size:  # one batch: no sorting, no prefetch
             if texts:
-                yield np.arange(len(texts)), *self._pad(*self.tokenize(texts, limit))
+                yield np.arange(len(texts)), *self._pad(*self._tokenize_here(texts, limit))
             return
         chunk = batch_size * CHUNK_BATCHES
         parts = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
+        if self.fast is not None:  # the op is single-threaded: the helper takes half of each chunk instead
+            for index, part in enumerate(parts):
+                for rows, ids, mask in self._sorted(*self._tokenize_here(part, limit), batch_size):
+                    yield rows + index * chunk, ids, mask
+            return
         pool = self._prefetcher() if len(parts) > 1 and spare_cores() >= 0.5 else None
         job = pool.submit(self.tokenize, parts[0], limit) if pool is not None else None
         for index, part in enumerate(parts):
@@ -230,6 +275,21 @@ class TextTokenizer:
             if has_unk:
                 mask[ids == unk] = 0
             yield rows, ids, mask
+
+    def _tokenize_here(self, texts: Sequence[str], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`tokenize`, split with the helper thread when the fast path is on and a core is free.
+
+        ``tokenizers`` spreads a batch over its own thread pool; the onnxruntime-extensions op does not.
+        """
+        split = self.fast is not None and len(texts) >= SPLIT_MIN and spare_cores() >= 0.5
+        pool = self._prefetcher() if split else None
+        if pool is None:
+            return self.tokenize(texts, limit)
+        half = len(texts) // 2
+        job = pool.submit(self.tokenize, texts[:half], limit)
+        flat_b, counts_b = self.tokenize(texts[half:], limit)
+        flat_a, counts_a = job.result()
+        return np.concatenate([flat_a, flat_b]), np.concatenate([counts_a, counts_b])
 
     def _prefetcher(self) -> ThreadPoolExecutor | None:
         with self._pool_lock:
