@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[demo,eval,test]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[demo,eval,test,fast]"
 	touch $(STAMP)
 
 # The main job: the Gradio demo on the embedded potion-base-8M (exported to int8 on first run).
