@@ -227,9 +227,9 @@ def test_model_facts_come_from_the_export(demo_models: DemoModels) -> None:
 
 
 def test_cli_parses_demo_defaults_and_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from m2v_edge.cli import _parser
+    from m2v_edge.cli import build_parser
 
-    args = _parser().parse_args(["demo"])
+    args = build_parser().parse_args(["demo"])
     assert (args.model, args.host, args.port) == (None, "127.0.0.1", 7860)
     assert (args.max_documents, args.max_chars) == (1000, 10_000)
     assert main(["demo", str(tmp_path / "nope")]) == 2

@@ -12,7 +12,7 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.export import exporter
+from m2v_edge.export import selfcheck
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -90,7 +90,7 @@ def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_sour
     assert main(["export", str(tiny_source), "-o", str(out), "-q"]) == 0
     before = (out / "model.onnx").read_bytes()
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out)], "already exists", "--force")
-    monkeypatch.setattr(exporter, "MIN_COSINE", 1.5)
+    monkeypatch.setattr(selfcheck, "MIN_COSINE", 1.5)
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out), "--force", "-q"], "self-check failed")
     assert (out / "model.onnx").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no temp folder left behind"

@@ -1,4 +1,4 @@
-"""``m2v-edge bench``: the CLI pair wired into :data:`m2v_edge.cli.COMMANDS`."""
+"""``m2v-edge bench``: throughput, latency, cold start and memory vs model2vec."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _int_list(value: str) -> tuple[int, ...]:
     return numbers
 
 
-def _add_bench(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
     p.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"Model2Vec source folder (default {DEFAULT_MODEL})")
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
@@ -40,7 +40,7 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _run_bench(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from m2v_edge.bench.report import markdown, write
     from m2v_edge.bench.runner import BenchConfig, run_bench
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge import __version__
+from m2v_edge._version import __version__
 from m2v_edge.export.budget import format_size, parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.quantize import StoredTable, store_table
-from m2v_edge.export.reference import ReferenceModel
+from m2v_edge.export.selfcheck import PROBE_TEXTS, self_check
 from m2v_edge.export.source import SourceModel, load_source
 from m2v_edge.format import (
     ATTENTION_MASK,
@@ -30,29 +30,7 @@ from m2v_edge.format import (
     ExportFiles,
     write_config,
 )
-from m2v_edge.runtime.similarity import row_cosine
 from m2v_edge.runtime.tokenize import TextTokenizer
-
-MIN_COSINE = 0.99
-PROBE_TEXTS = (
-    "How do I train a neural network?",
-    "Neural network training tutorial and guide",
-    "The quick brown fox jumps over the lazy dog.",
-    "Explain quantum computing in simple terms",
-    "def add(a, b):\n    return a + b",
-    "SELECT name FROM users WHERE age > 30;",
-    "It's raining cats and dogs.",
-    "Le chat est assis sur le tapis.",
-    "Der schnelle braune Fuchs springt über den faulen Hund.",
-    "机器学习是人工智能的一个分支。",
-    "مرحبا بالعالم",
-    "Привет, как дела?",
-    "Emoji test 🚀🔥👍🏽 and café naïve résumé",
-    "[CLS] literal special tokens [SEP] <|endoftext|>",
-    "a " * 700,
-    "",
-    "   ",
-)
 
 
 @dataclass
@@ -134,24 +112,6 @@ def _check_output(output: Path, force: bool) -> None:
         raise FileNotFoundError(f"{output.parent}: parent folder does not exist; create it first")
 
 
-def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None:
-    from m2v_edge.runtime.model import StaticOnnxModel
-
-    texts = list(PROBE_TEXTS)
-    expected = ReferenceModel(source).encode(texts)
-    got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
-    nonzero = np.linalg.norm(expected, axis=1) > 0
-    cos = np.where(nonzero, row_cosine(expected, got), 1.0)
-    report.min_cosine = float(cos.min())
-    report.mean_cosine = float(cos.mean())
-    report.max_abs_diff = float(np.abs(expected - got).max())
-    if not np.isfinite(got).all() or report.min_cosine < MIN_COSINE:
-        raise ValueError(
-            f"self-check failed: min cosine to the source is {report.min_cosine:.4f} (< {MIN_COSINE}); "
-            "nothing was written. Try --dtype float16 or float32"
-        )
-
-
 def export_model(
     source: str | Path | SourceModel,
     output: str | Path,
@@ -218,14 +178,16 @@ def export_model(
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
-        _self_check(src, staging, report)
+        check = self_check(src, staging)
+        report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
+        report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
             size = files.model.stat().st_size
             raise ValueError(f"model.onnx is {format_size(size)}, over --max-size {format_size(budget)}; please report")
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, report)
+        write_card(files.card, config, check)
         report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
         _replace(staging, out)
     except BaseException:

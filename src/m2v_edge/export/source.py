@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
+
 # (config, tensors, tokenizer, embedding tensor name), in model2vec's order of preference.
 _LAYOUTS = (
     ("config.json", "model.safetensors", "tokenizer.json", "embeddings"),
@@ -127,7 +129,7 @@ def load_source(path: str | Path) -> SourceModel:
         tokenizer_json = tokenizer_file.read_text(encoding="utf-8")
         tokenizer = Tokenizer.from_str(tokenizer_json)
     except Exception as err:  # tokenizers raises a bare Exception on a bad file
-        reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+        reason = one_line(err)
         raise ValueError(f"{tokenizer_file}: unreadable tokenizer ({reason}); re-download the model") from None
     if not isinstance(config, dict):
         raise ValueError(f"{config_file}: expected a JSON object")

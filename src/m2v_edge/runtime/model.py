@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
@@ -66,7 +67,7 @@ class StaticOnnxModel:
                 pad_token_id=int(config["pad_token_id"]),
             )
         except Exception as err:  # tokenizers raises a bare Exception on a bad file
-            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+            reason = one_line(err)
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
         if fast_tokenizer is not False:
             tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), background=fast_tokenizer is None)
