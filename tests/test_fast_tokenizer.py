@@ -12,7 +12,7 @@ from m2v_edge.bench.data import stsb_sentences
 from m2v_edge.export.exporter import export_model
 from m2v_edge.runtime.fast import unsupported_reason
 from m2v_edge.runtime.model import StaticOnnxModel
-from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.runtime.tokenize import FAST_MIN_TEXTS, TextTokenizer
 from tests.conftest import POTION, ROOT
 from tests.fixtures import _train_tokenizer, make_tiny_model
 
@@ -82,7 +82,11 @@ def test_model_encodes_the_same_with_and_without_the_op(tmp_path: Path) -> None:
     quick = StaticOnnxModel.from_pretrained(out, fast_tokenizer=True)
     auto = StaticOnnxModel.from_pretrained(out)
     assert plain.tokenizer.fast is None and quick.tokenizer.fast is not None
-    assert auto.tokenizer.wait_fast(timeout=60) and "identical" in auto.tokenizer.fast_reason
+    assert auto.tokenizer.fast is None and "deferred" in auto.tokenizer.fast_reason
+    auto.encode(stsb_sentences()[: FAST_MIN_TEXTS - 1])
+    assert auto.tokenizer.fast is None  # a short call does not pay for building the op
+    auto.encode((stsb_sentences() * 2)[:FAST_MIN_TEXTS])
+    assert auto.tokenizer.fast is not None and "identical" in auto.tokenizer.fast_reason
     texts = TRICKY + EXTRA + stsb_sentences()[:700]
     for batch_size in (1, 32, 1024):
         want = plain.encode(texts, batch_size=batch_size)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
+
 logger = logging.getLogger("m2v_edge")
 
 EXTRA_HINT = "install m2v-edge[fast] (onnxruntime-extensions>=0.15)"
@@ -119,8 +121,7 @@ class FastTokenizer:
         try:
             self.session = ort.InferenceSession(model.SerializeToString(), sess_options=options)
         except Exception as err:  # onnxruntime wraps the op's own load errors
-            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
-            raise ValueError(f"onnxruntime-extensions cannot load this tokenizer ({reason})") from None
+            raise ValueError(f"onnxruntime-extensions cannot load this tokenizer ({one_line(err)})") from None
 
     @staticmethod
     def supports(texts: Sequence[str]) -> bool:

@@ -45,8 +45,8 @@ class StaticOnnxModel:
         :param providers: onnxruntime execution providers (default CPU).
         :param use_ort_format: load ``model.ort`` instead of ``model.onnx``.
         :param fast_tokenizer: tokenize byte-level BPE models with onnxruntime-extensions (``m2v-edge[fast]``):
-            ``None``: when installed and exact for this model (else logged and off), built in a background
-            thread so loading stays fast (``tokenizer.wait_fast()`` waits for it); ``True``: now, or an error;
+            ``None``: when installed and exact for this model (else logged and off), built at the first call
+            with ``FAST_MIN_TEXTS`` texts so loading and short runs stay fast; ``True``: now, or an error;
             ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
         :raises FileNotFoundError: if the folder or one of its files is missing.
         :raises ValueError: if a file is corrupt or from a newer format.
@@ -70,7 +70,7 @@ class StaticOnnxModel:
             reason = one_line(err)
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
         if fast_tokenizer is not False:
-            tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), background=fast_tokenizer is None)
+            tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), lazy=fast_tokenizer is None)
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
         return cls(files, config, tokenizer, session)

@@ -34,6 +34,8 @@ MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
 # Texts tokenized per ``encode_batch_fast`` call, in graph batches: sorting each such chunk by token count leaves
 # almost no padding, and the next chunk can be tokenized while the graph runs on this one.
 CHUNK_BATCHES = 4
+# Fewest texts in one call that make a deferred fast tokenizer worth building (see ``use_fast``).
+FAST_MIN_TEXTS = 4096
 # Fewest texts worth splitting between two threads (a hand-off costs tens of microseconds).
 SPLIT_MIN = 32
 
@@ -110,39 +112,35 @@ class TextTokenizer:
         self._finalizer: weakref.finalize | None = None
         self.fast: Any = None  # a runtime.fast.FastTokenizer, set by use_fast() when it is exact for this model
         self.fast_reason = "not requested"
-        self._fast_thread: threading.Thread | None = None
+        self._fast_pending: str | None = None
 
-    def use_fast(self, tokenizer_json: str, required: bool = False, background: bool = False) -> bool:
+    def use_fast(self, tokenizer_json: str, required: bool = False, lazy: bool = False) -> bool:
         """Tokenize with onnxruntime-extensions when it gives the same ids (see :mod:`m2v_edge.runtime.fast`).
 
         :param required: raise ``ValueError`` (with the reason) instead of logging it and staying on tokenizers.
-        :param background: build and check the op in a daemon thread (it takes seconds for a 150k vocabulary)
-            and switch to it when ready; calls meanwhile use ``tokenizers``. :meth:`wait_fast` joins it.
-        :return: whether the fast path is on (``False`` while building in the background); ``fast_reason``
-            says why (not).
+        :param lazy: build and check the op only when a call first brings ``FAST_MIN_TEXTS`` texts (building
+            takes about 2 s for a 150k vocabulary: worth it for a corpus, not for a query or a short script).
+        :return: whether the fast path is on (``False`` while deferred); ``fast_reason`` says why (not).
         """
         from m2v_edge.runtime import fast
 
         if not required and not fast.is_candidate(self.tokenizer):
             self.fast_reason = "not a BPE tokenizer, or onnxruntime-extensions not installed"
             return False
-
-        def build() -> None:
-            self.fast, self.fast_reason = fast.load_fast(tokenizer_json, self, required)
-
-        if background and not required:
-            self.fast_reason = "building"
-            self._fast_thread = threading.Thread(target=build, name="m2v-edge-fast-tokenizer", daemon=True)
-            self._fast_thread.start()
+        if lazy and not required:
+            self._fast_pending = tokenizer_json
+            self.fast_reason = f"deferred until a call brings {FAST_MIN_TEXTS} texts"
             return False
-        build()
+        self.fast, self.fast_reason = fast.load_fast(tokenizer_json, self, required)
         return self.fast is not None
 
-    def wait_fast(self, timeout: float | None = None) -> bool:
-        """Wait for a background :meth:`use_fast`; return whether the fast path is on."""
-        if self._fast_thread is not None:
-            self._fast_thread.join(timeout)
-        return self.fast is not None
+    def _maybe_build_fast(self, count: int) -> None:
+        if self._fast_pending is None or count < FAST_MIN_TEXTS:
+            return
+        with self._pool_lock:  # one build, even when threads arrive together
+            pending, self._fast_pending = self._fast_pending, None
+            if pending is not None:
+                self.use_fast(pending)
 
     @classmethod
     def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
@@ -233,6 +231,7 @@ class TextTokenizer:
         Arrays are int64 ``[batch, seq]``, ``seq >= 1``; unknown ids have ``attention_mask`` 0.
         """
         limit = self.resolve(max_length)
+        self._maybe_build_fast(len(texts))
         if len(texts) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
             yield np.zeros(1, dtype=np.int64), *self._one(texts[0], limit)
             return
