@@ -30,7 +30,7 @@ example: setup
 
 # Benchmarks vs model2vec, side by side in one run (tables + plot in bench-results/).
 bench: setup
-	$(BIN)/m2v-edge bench models/potion-base-8M -o bench-results
+	$(BIN)/m2v-edge bench models/potion-base-8M --qwen-sized tests/data/qwen/tokenizer.json --busy-core -o bench-results
 
 test: setup lint test-python test-web check-arm64
 
