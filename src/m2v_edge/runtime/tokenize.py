@@ -36,6 +36,8 @@ MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
 CHUNK_BATCHES = 4
 # Fewest texts in one call that make a deferred fast tokenizer worth building (see ``use_fast``).
 FAST_MIN_TEXTS = 4096
+# Fewest rows per graph call when batches are cut by length (a call costs ~20 us besides its rows).
+MIN_ROWS = 16
 # Fewest texts worth splitting between two threads (a hand-off costs tens of microseconds).
 SPLIT_MIN = 32
 
@@ -264,8 +266,15 @@ class TextTokenizer:
         source = np.append(flat, self.pad_token_id)  # index len(flat) reads the pad id
         unk = self.unk_token_id
         has_unk = unk is not None and bool((flat == unk).any())
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        sorted_counts = counts[order]
+        start = 0
+        while start < len(order):
+            # At most batch_size rows, fewer where the lengths grow fast: a row at most ~25 % longer than the
+            # group's first, so the long tail does not pad a whole batch to its longest text.
+            longest = int(sorted_counts[start]) * 5 // 4 + 2
+            stop = min(start + batch_size, max(start + MIN_ROWS, int(np.searchsorted(sorted_counts, longest, "right"))))
+            rows = order[start:stop]
+            start = stop
             lengths = counts[rows]
             columns = np.arange(max(int(lengths[-1]), 1))  # sorted: the last row is the longest
             filled = columns < lengths[:, None]
