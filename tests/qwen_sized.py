@@ -1,16 +1,17 @@
-"""The Qwen-sized test model: :mod:`m2v_edge.bench.qwen_sized` with the vendored real Qwen tokenizer."""
+"""A Qwen-sized Model2Vec folder: the vendored real Qwen tokenizer (151,669 ids) and a seeded random table."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from m2v_edge.bench import qwen_sized
+from m2v_edge import testing
+from m2v_edge.testing import QWEN_DIM, QWEN_VOCAB
 
 QWEN_TOKENIZER = Path(__file__).resolve().parent / "data" / "qwen" / "tokenizer.json"
-QWEN_VOCAB = 151_669
-QWEN_DIM = qwen_sized.QWEN_DIM
+
+__all__ = ["QWEN_DIM", "QWEN_TOKENIZER", "QWEN_VOCAB", "make_qwen_sized_model"]
 
 
 def make_qwen_sized_model(folder: Path, dim: int = QWEN_DIM, seed: int = 0) -> Path:
-    """Write the Qwen-sized Model2Vec folder (see :func:`m2v_edge.bench.qwen_sized.make_qwen_sized_model`)."""
-    return qwen_sized.make_qwen_sized_model(folder, QWEN_TOKENIZER, dim=dim, seed=seed)
+    """:func:`m2v_edge.testing.make_qwen_sized_model` with the tokenizer vendored in ``tests/data/qwen``."""
+    return testing.make_qwen_sized_model(folder, QWEN_TOKENIZER, dim=dim, seed=seed)

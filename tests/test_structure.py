@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from m2v_edge.cli import COMMANDS, build_parser, main
-from m2v_edge.errors import EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
+from m2v_edge.errors import EXIT_INTERNAL, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "m2v_edge"
@@ -182,5 +182,9 @@ def test_cli_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
         out = capsys.readouterr().err
         assert out == f"m2v-edge info: error: {str(err).splitlines()[0]}\n"
     fail_with(KeyError("a bug"))
-    with pytest.raises(KeyError):  # a bug keeps its traceback
+    assert main(["info", "anything"]) == EXIT_INTERNAL  # issue 10: a bug is one line too, naming the file
+    out = capsys.readouterr().err
+    assert out.count("\n") == 1 and "internal error while processing anything: KeyError" in out
+    monkeypatch.setenv("M2V_EDGE_DEBUG", "1")
+    with pytest.raises(KeyError):  # the traceback on request
         main(["info", "anything"])

@@ -7,14 +7,16 @@ Each subcommand is a module with a public ``add_parser(subparsers)`` and ``run(a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 
 from m2v_edge._version import __version__
 from m2v_edge.bench import command as bench_command
+from m2v_edge.cli_io import internal_error
 from m2v_edge.commands import encode, info, similarity
 from m2v_edge.demo import command as demo_command
-from m2v_edge.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
+from m2v_edge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
 from m2v_edge.eval import command as eval_command
 from m2v_edge.export import command as export_command
 
@@ -67,5 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("m2v-edge: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:  # last resort: a bug is one line naming the file too, never a traceback
+        if os.environ.get("M2V_EDGE_DEBUG"):
+            raise
+        print(internal_error(args.command, args, err), file=sys.stderr)
+        return EXIT_INTERNAL
     print(f"m2v-edge {args.command}: error: {one_line(error, limit=None)}", file=sys.stderr)
     return code

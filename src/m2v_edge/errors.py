@@ -8,9 +8,9 @@ Exit codes of the ``m2v-edge`` command:
 - ``2`` (:data:`EXIT_USAGE`): usage or input errors: a bad argument, a missing or corrupt file, an output
   that already exists, a missing extra (``OSError``, ``ValueError``, :class:`CliError`). Printed as one line
   naming the thing and the remedy.
+- ``70`` (:data:`EXIT_INTERNAL`, sysexits' ``EX_SOFTWARE``): any other exception, i.e. a bug or a file no check
+  foresaw. Printed as one line naming the file being processed (no traceback; ``M2V_EDGE_DEBUG=1`` shows it).
 - ``130`` (:data:`EXIT_INTERRUPTED`): Ctrl+C.
-
-Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 MAX_REASON_CHARS = 200

@@ -2,19 +2,10 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-export const FORMAT_VERSION = 1;
+import { FORMAT_VERSION, REQUIRED_KEYS } from "./contract.js";
+import { checkFormatVersion, validateConfig } from "./validate.js";
 
-const REQUIRED_KEYS = [
-  "format_version",
-  "dim",
-  "vocab_size",
-  "dtype",
-  "normalize",
-  "max_length",
-  "median_token_length",
-  "unk_token_id",
-  "pad_token_id",
-];
+export { FORMAT_VERSION };
 
 /**
  * Parse and validate config.json.
@@ -35,18 +26,11 @@ export function parseConfig(raw, where) {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new Error(`${where}: expected a JSON object; re-export the model`);
   }
+  // The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
+  checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
   }
-  if (config.format_version > FORMAT_VERSION) {
-    throw new Error(
-      `${where}: format_version ${config.format_version} is newer than this m2v-edge reads (${FORMAT_VERSION}); ` +
-        "upgrade m2v-edge",
-    );
-  }
-  if (!Number.isInteger(config.dim) || config.dim < 1) {
-    throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
-  }
-  return config;
+  return validateConfig(config, where);
 }

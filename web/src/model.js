@@ -4,11 +4,13 @@
 import * as ort from "onnxruntime-web";
 
 import { parseConfig } from "./config.js";
+import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
+import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
+import { checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
-const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 let wasmSetup = null;
 
 /**
@@ -101,6 +103,7 @@ export class StaticOnnxModel {
       });
     }
     const session = await createSession(files.model, files.where.model, setup);
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     return new StaticOnnxModel(session, tokenizer, config, {
       threads: setup.threads,
@@ -131,6 +134,7 @@ export class StaticOnnxModel {
    */
   async encodeMatrix(texts, options = {}) {
     const { items } = checkTexts(texts);
+    checkMaxLength(options.maxLength);
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new TypeError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
@@ -176,6 +180,7 @@ export class StaticOnnxModel {
       throw new TypeError(`query must be a string, got ${query === null ? "null" : typeof query}`);
     }
     const { items } = checkTexts(documents);
+    checkTopK(topK);
     if (items.length === 0) return [];
     const vectors = await this.encode([query, ...items]);
     return rank(vectors[0], vectors.slice(1), items, topK);
@@ -209,12 +214,12 @@ export class StaticOnnxModel {
     });
     const feeds = {};
     const names = this.session.inputNames;
-    if (names.includes("input_ids")) feeds.input_ids = new ort.Tensor("int64", idBuffer, [rows.length, width]);
-    if (names.includes("attention_mask")) {
-      feeds.attention_mask = new ort.Tensor("int64", maskBuffer, [rows.length, width]);
+    if (names.includes(INPUT_IDS)) feeds[INPUT_IDS] = new ort.Tensor("int64", idBuffer, [rows.length, width]);
+    if (names.includes(ATTENTION_MASK)) {
+      feeds[ATTENTION_MASK] = new ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
     const results = await this.session.run(feeds);
-    const name = this.config.output ?? "embeddings";
+    const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
     return tensor.data;
   }

@@ -3,9 +3,12 @@
  * or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
 
-export const FILES = { model: "model.onnx", tokenizer: "tokenizer.json", config: "config.json" };
+import { FILES as EXPORT_FILES } from "./contract.js";
+import { isNode } from "./env.js";
+
+export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
 /** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
-export const MODEL_FILES = ["model.onnx", "model.ort"];
+export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
 
 /**
  * Check the `modelFile` option.
@@ -17,7 +20,7 @@ export function checkModelFile(modelFile) {
   if (modelFile === undefined) return FILES.model;
   if (!MODEL_FILES.includes(modelFile)) {
     throw new TypeError(
-      `modelFile must be "model.onnx" or "model.ort", got ${JSON.stringify(modelFile)}; ` +
+      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
         "model.ort is written by `m2v-edge export --target mobile`",
     );
   }
@@ -28,8 +31,6 @@ export function checkModelFile(modelFile) {
 export function isOrtFormat(bytes) {
   return bytes.length >= 8 && String.fromCharCode(bytes[4], bytes[5], bytes[6], bytes[7]) === "ORTM";
 }
-
-const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 
 function isUrlLike(text) {
   return /^(https?|blob|data):/i.test(text) || (!isNode && !/^file:/i.test(text));
@@ -69,7 +70,7 @@ async function fetchFile(base, name, fetchImpl, kind) {
     });
   }
   if (!response.ok) {
-    const hint = name === "model.ort" ? " (written by `m2v-edge export --target mobile`)" : "";
+    const hint = name === EXPORT_FILES.ortModel ? " (written by `m2v-edge export --target mobile`)" : "";
     throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
   }
   if (kind === "bytes") return { where: url, value: new Uint8Array(await response.arrayBuffer()) };
@@ -87,7 +88,7 @@ async function readPath(folder, name, kind) {
     return { where: path, value: kind === "bytes" ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data.toString("utf-8") };
   } catch (err) {
     if (err.code === "ENOENT") {
-      const how = name === "model.ort" ? "m2v-edge export --target mobile" : "m2v-edge export";
+      const how = name === EXPORT_FILES.ortModel ? "m2v-edge export --target mobile" : "m2v-edge export";
       throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
     }
     throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });
@@ -111,7 +112,7 @@ export async function readSource(source, options = {}) {
       }
     }
     const model = asBytes(source.model, "source.model");
-    const detected = isOrtFormat(model) ? "model.ort" : "model.onnx";
+    const detected = isOrtFormat(model) ? EXPORT_FILES.ortModel : EXPORT_FILES.model;
     return {
       model,
       modelFile: detected,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = "models/potion-base-8M"
+from m2v_edge.bench.runner import BenchConfig  # stdlib-only at import time
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -21,9 +22,18 @@ def _int_list(value: str) -> tuple[int, ...]:
     return numbers
 
 
+def _default(name: str) -> Any:
+    """The :class:`BenchConfig` default of a field: the one place the bench's defaults are written."""
+    return next(f.default for f in fields(BenchConfig) if f.name == name)
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return ",".join(map(str, values))
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
-    p.add_argument("model", nargs="*", help=f"Model2Vec source folder(s) (default {DEFAULT_MODEL})")
+    p.add_argument("model", nargs="*", help="Model2Vec source folder(s) (default: the embedded potion-base-8M)")
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
     p.add_argument(
         "--qwen-sized",
@@ -34,12 +44,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--busy-core", action="store_true", help="also run each thread count with one core kept busy")
     p.add_argument("--no-fast", action="store_true", help="leave out the onnxruntime-extensions tokenizer contender")
     p.add_argument("--int8-only", action="store_true", help="skip the float32 export (600 MB for Qwen-sized)")
-    p.add_argument("--threads", type=_int_list, default=(1, 2), help="thread counts, comma-separated (default 1,2)")
-    p.add_argument("--batch-sizes", type=_int_list, default=(1, 32, 1024), help="texts per call (default 1,32,1024)")
-    p.add_argument("--repeats", type=int, default=7, help="interleaved repeats per cell; medians reported")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N STS-B sentences")
-    p.add_argument("--latency-texts", type=int, default=500, help="texts timed one call each at batch size 1")
-    p.add_argument("--cold-runs", type=int, default=5, help="fresh processes per contender for cold start (0: skip)")
+    threads, batches = _default("threads"), _default("batch_sizes")
+    p.add_argument("--threads", type=_int_list, default=threads, help=f"thread counts (default {_listed(threads)})")
+    p.add_argument(
+        "--batch-sizes", type=_int_list, default=batches, help=f"texts per call (default {_listed(batches)})"
+    )
+    p.add_argument("--repeats", type=int, default=_default("repeats"), help="interleaved repeats per cell; medians")
+    p.add_argument("--limit", type=int, default=_default("limit"), help="use only the first N STS-B sentences")
+    p.add_argument("--latency-texts", type=int, default=_default("latency_texts"), help="texts timed one call each")
+    p.add_argument(
+        "--cold-runs", type=int, default=_default("cold_runs"), help="fresh processes per contender (0: skip)"
+    )
     p.add_argument("--workdir", default=None, help="keep the int8/float32 exports here (default: temporary)")
     p.add_argument(
         "--keep-blas-env",
@@ -52,16 +67,17 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.bench.report import markdown, write
-    from m2v_edge.bench.runner import BenchConfig, run_bench
+    from m2v_edge.bench.runner import run_bench
+    from m2v_edge.embedded import embedded_model_dir
 
     if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
         raise ValueError("matplotlib is not installed; pip install 'm2v-edge[bench]' or pass --no-plot")
     sources = [(Path(m), ("int8",) if args.int8_only else ("int8", "float32")) for m in args.model]
     if not sources and not args.qwen_sized:
-        sources = [(Path(DEFAULT_MODEL), ("int8",) if args.int8_only else ("int8", "float32"))]
+        sources = [(embedded_model_dir(), ("int8",) if args.int8_only else ("int8", "float32"))]
     with tempfile.TemporaryDirectory(prefix="m2v-edge-qwen-sized-") as tmp:
         if args.qwen_sized:
-            from m2v_edge.bench.qwen_sized import make_qwen_sized_model
+            from m2v_edge.testing import make_qwen_sized_model
 
             sources.append((make_qwen_sized_model(Path(tmp) / "qwen-sized", Path(args.qwen_sized)), ("int8",)))
         for source, dtypes in sources:

@@ -7,15 +7,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.cli_io import check_threads, output_file, write_atomic
+
 
 def add_parser(sub: Any) -> None:
     """Add the ``encode`` subcommand to ``sub`` (an argparse subparsers object)."""
     p = sub.add_parser("encode", help="encode texts (one per line) to a .npy file")
     p.add_argument("model", help="exported folder")
     p.add_argument("--input", required=True, help="UTF-8 text file, one text per line ('-' for stdin)")
-    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim])")
+    p.add_argument("--output", required=True, help="output .npy file (float32 [n, dim]), written as named; '-': stdout")
     p.add_argument("--batch-size", type=int, default=1024)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads, 1 to the number of cores")
 
 
 def read_lines(source: str) -> list[str]:
@@ -37,17 +39,15 @@ def read_lines(source: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Encode the input lines and save them with ``np.save`` (no pickle)."""
+    """Encode the input lines and save them with ``np.save`` (no pickle), atomically, under the exact name given."""
     import numpy as np
 
     from m2v_edge.runtime.model import StaticOnnxModel
 
-    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    out = output_file(args.output, inputs=(args.input,))  # '-': stdout; a folder or the input: refused
+    model = StaticOnnxModel.from_pretrained(args.model, threads=check_threads(args.threads))
     texts = read_lines(args.input)
     vectors = model.encode(texts, batch_size=args.batch_size).reshape(len(texts), model.dim)
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-    np.save(out, vectors, allow_pickle=False)
-    print(f"wrote {out} ({len(texts)} x {model.dim} float32)")
+    name = write_atomic(out, lambda handle: np.save(handle, vectors, allow_pickle=False))
+    print(f"wrote {name} ({len(texts)} x {model.dim} float32)", file=sys.stdout if out else sys.stderr)
     return 0

@@ -16,8 +16,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print ``rank score document``, best first."""
+    from m2v_edge.cli_io import check_argv
     from m2v_edge.runtime.model import StaticOnnxModel
 
+    check_argv(args, ("query", "documents"))  # undecodable bytes in argv: a clear error, not a tokenizer TypeError
     model = StaticOnnxModel.from_pretrained(args.model)
     for rank, hit in enumerate(model.search(args.query, args.documents), start=1):
         print(f"{rank:>3}  {hit.score:7.4f}  {hit.document}")

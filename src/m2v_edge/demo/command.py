@@ -24,13 +24,17 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from m2v_edge.cli_io import check_host
+
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
+    check_host(args.host, args.port)  # before the slow imports and the first-run export
+
     from m2v_edge.demo.app import build_app, launch
     from m2v_edge.demo.backend import DemoBackend, Limits
     from m2v_edge.demo.cache import open_models
 
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
-    if not 1 <= args.port <= 65535:
-        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
     models = open_models(args.model)
     try:
         app = build_app(DemoBackend(models, limits))

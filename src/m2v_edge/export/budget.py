@@ -34,6 +34,7 @@ from m2v_edge.export.prune import PruningPlan, check_request, count_tokens, make
 from m2v_edge.export.source import SourceModel
 from m2v_edge.format import DType
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.sizes import format_size
 
 MIN_VOCAB_SHARE = 0.25
 MIN_DIMS = 32
@@ -60,13 +61,6 @@ def parse_size(value: str | int) -> int:
     return size
 
 
-def format_size(size: int) -> str:
-    """``65.00 MB``-style text (1000-based, as :func:`parse_size` reads it)."""
-    if size >= 10**6:
-        return f"{size / 1e6:.2f} MB"
-    return f"{size / 1e3:.1f} KB"
-
-
 def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int:
     """Bytes of ``model.onnx`` besides the initializers' data, measured on a one-row graph of the same shape.
 
@@ -82,9 +76,12 @@ def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int
     pruning = {"vocab_kept": big, "vocab_total": big, "dims_kept": big, "dims_total": big, "by": "corpus"}
     probe = dict(config, pruning=pruning)
     one = np.zeros(1, dtype=np.float32)
+    # --isotropy (reserved in the config) may add a [dim] shift to the graph (on a model with weights)
+    bias = np.zeros(int(config["dim"]), dtype=np.float32) if "isotropy" in config else None
     model = build_graph(
-        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one
-    )
+        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one,
+        bias=bias,
+    )  # fmt: skip
     tiny_data = table.values.nbytes + 3 * 4
     return len(model.SerializeToString()) - tiny_data + _MARGIN_BYTES
 

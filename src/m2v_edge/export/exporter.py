@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,21 @@ from typing import Any
 import numpy as np
 
 from m2v_edge._version import __version__
-from m2v_edge.export.budget import format_size, parse_size, plan_pruning
+from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
+from m2v_edge.export.publish import (
+    MARKER,
+    check_not_source,
+    check_output,
+    clean_stale,
+    make_staging,
+    output_path,
+    publish,
+)
 from m2v_edge.export.quantize import StoredTable, store_table
 from m2v_edge.export.selfcheck import PROBE_TEXTS, self_check
 from m2v_edge.export.source import SourceModel, load_source
@@ -31,6 +40,7 @@ from m2v_edge.format import (
     write_config,
 )
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.sizes import format_size
 
 
 @dataclass
@@ -47,6 +57,7 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
+    isotropy: IsotropyResult | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -103,13 +114,14 @@ def clean_tokenizer_json(tokenizer_json: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _check_output(output: Path, force: bool) -> None:
-    if output.exists() and not force:
-        raise FileExistsError(f"{output}: already exists; pass --force (force=True) to replace it")
-    if output.exists() and not output.is_dir():
-        raise FileExistsError(f"{output}: is a file; choose a folder path for the export")
-    if not output.parent.exists():
-        raise FileNotFoundError(f"{output.parent}: parent folder does not exist; create it first")
+def _check_finite(stored: StoredTable, token_scale: np.ndarray | None) -> None:
+    """Refuse a table that would hold NaN or inf once stored (e.g. float64 values beyond float32's range)."""
+    for name, values in (("table", stored.values), ("row scales", stored.scales), ("token weights", token_scale)):
+        if values is not None and values.dtype != np.int8 and not np.isfinite(values).all():
+            raise ValueError(
+                f"the stored {name} would contain NaN or inf (values beyond the storage type's range); "
+                "nothing was written. Rescale the source table"
+            )
 
 
 def export_model(
@@ -124,6 +136,8 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
+    isotropy: str = "none",
+    isotropy_corpus: str | Path | None = None,
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -140,6 +154,9 @@ def export_model(
     :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
     :param dims: keep the first ``dims`` columns.
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
+        vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+    :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
@@ -150,11 +167,14 @@ def export_model(
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
-    out = Path(output)
-    _check_output(out, force)
+    iso_request = check_request(isotropy, isotropy_corpus)
+    out = output_path(output)
+    check_not_source(out, source.path if isinstance(source, SourceModel) else Path(source))
+    check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
+    reserve(config, iso_request)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -162,23 +182,30 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
-    stored = store_table(src.embeddings, kind, show_progress_bar)
+    if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
+        raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar)
+    stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
+    _check_finite(stored, token_scale)
     keep = None if src.keep is None else src.keep.astype(np.float32)
     model = build_graph(
-        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
-    )
+        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
+        bias=bias,
+    )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
     report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    report.isotropy = iso_result
+    clean_stale(out)
+    staging = make_staging(out)
     try:
         files = ExportFiles(staging)
         onnx.save_model(model, str(files.model))
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
-        check = self_check(src, staging)
+        check = self_check(src, staging, None if iso_result is None else iso_result.chosen)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
@@ -187,25 +214,10 @@ def export_model(
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, check)
-        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
-        _replace(staging, out)
+        write_card(files.card, config, check, iso_result)
+        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir()) if p.name != MARKER}
+        publish(staging, out, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Rename ``staging`` to ``out``; an old ``out`` is moved aside first and removed only after."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = out.with_name(f".{out.name}.old-{staging.name[-8:]}")
-    out.rename(old)
-    try:
-        staging.rename(out)
-    except OSError:
-        old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from m2v_edge.errors import one_line
+from m2v_edge.validate import check_source_config
 
 # (config, tensors, tokenizer, embedding tensor name), in model2vec's order of preference.
 _LAYOUTS = (
@@ -133,6 +134,7 @@ def load_source(path: str | Path) -> SourceModel:
         raise ValueError(f"{tokenizer_file}: unreadable tokenizer ({reason}); re-download the model") from None
     if not isinstance(config, dict):
         raise ValueError(f"{config_file}: expected a JSON object")
+    check_source_config(config, config_file)
 
     tensors = _read_tensors(tensor_file, name)
     table = tensors[name]
