@@ -14,7 +14,7 @@ from m2v_edge.runtime.fast import unsupported_reason
 from m2v_edge.runtime.model import StaticOnnxModel
 from m2v_edge.runtime.tokenize import FAST_MIN_TEXTS, TextTokenizer
 from tests.conftest import POTION, ROOT
-from tests.fixtures import _train_tokenizer, make_tiny_model
+from tests.fixtures import make_tiny_model
 
 pytest.importorskip("onnxruntime_extensions", reason="m2v-edge[fast] not installed")
 
@@ -22,13 +22,23 @@ TRICKY = json.loads((ROOT / "tests" / "data" / "tricky_texts.json").read_text(en
 EXTRA = ["nul \x00 inside", "cafe\u0301 decomposed", "", "   ", "a " * 600]
 
 
+@pytest.fixture(scope="module")
+def tiny_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """tokenizer.json of the tiny byte-level BPE and Unigram test models."""
+    out = {}
+    for kind in ("bpe", "unigram"):
+        folder = make_tiny_model(kind, tmp_path_factory.mktemp(f"fast-{kind}"))
+        out[kind] = (folder / "tokenizer.json").read_text(encoding="utf-8")
+    return out
+
+
 def _ids(tokenizer: TextTokenizer, texts: list[str], limit: int | None) -> list[list[int]]:
     flat, counts = tokenizer.tokenize(texts, limit)
     return [row.tolist() for row in np.split(flat, np.cumsum(counts)[:-1])]
 
 
-def test_byte_level_bpe_uses_the_op_with_identical_ids() -> None:
-    tokenizer_json = _train_tokenizer("bpe").to_str()  # type: ignore[attr-defined]
+def test_byte_level_bpe_uses_the_op_with_identical_ids(tiny_json: dict[str, str]) -> None:
+    tokenizer_json = tiny_json["bpe"]
     reference = TextTokenizer.from_tokenizer_json(tokenizer_json, 512)
     fast = TextTokenizer.from_tokenizer_json(tokenizer_json, 512)
     assert fast.use_fast(tokenizer_json, required=True), fast.fast_reason
@@ -48,21 +58,20 @@ def test_qwen_tokenizer_ids_identical_with_the_op() -> None:
     assert _ids(fast, texts, 512) == _ids(reference, texts, 512)
 
 
-def test_wordpiece_and_unigram_stay_on_tokenizers() -> None:
+def test_wordpiece_and_unigram_stay_on_tokenizers(tiny_json: dict[str, str]) -> None:
     potion_json = (POTION / "tokenizer.json").read_text(encoding="utf-8")
     assert "WordPiece" in (unsupported_reason(potion_json) or "")
     tokenizer = TextTokenizer.from_tokenizer_json(potion_json, 512)
     assert not tokenizer.use_fast(potion_json) and tokenizer.fast is None
     with pytest.raises(ValueError, match="fast tokenizer unavailable: the tokenizer is WordPiece"):
         tokenizer.use_fast(potion_json, required=True)
-    unigram_json = _train_tokenizer("unigram").to_str()  # type: ignore[attr-defined]
-    assert "Unigram" in (unsupported_reason(unigram_json) or "")
+    assert "Unigram" in (unsupported_reason(tiny_json["unigram"]) or "")
 
 
-def test_op_that_differs_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_op_that_differs_is_refused(monkeypatch: pytest.MonkeyPatch, tiny_json: dict[str, str]) -> None:
     from m2v_edge.runtime import fast
 
-    tokenizer_json = _train_tokenizer("bpe").to_str()  # type: ignore[attr-defined]
+    tokenizer_json = tiny_json["bpe"]
     real = fast.FastTokenizer.tokenize
 
     def off_by_one(self: fast.FastTokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
