@@ -204,9 +204,11 @@ class TextTokenizer:
         """The token limit a call uses: the model's for :data:`MODEL_DEFAULT`, else ``max_length``."""
         if max_length is MODEL_DEFAULT:
             return self.max_length
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        if max_length is None:
+            return None
+        if not isinstance(max_length, (int, np.integer)) or isinstance(max_length, bool) or max_length < 1:
             raise ValueError(f"max_length must be a positive integer or None (no limit), got {max_length!r}")
-        return max_length
+        return int(max_length)
 
     def tokenize(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Flat token ids of all texts and the count per text, truncated to ``max_length`` (unknown ids kept).
