@@ -4,6 +4,39 @@
 
 export const FORMAT_VERSION = 1;
 
+/** The file names of an exported folder (docs/format.md). */
+export const FILES = { model: "model.onnx", tokenizer: "tokenizer.json", config: "config.json" };
+/** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
+export const MODEL_FILES = ["model.onnx", "model.ort"];
+
+/**
+ * Check the `modelFile` option.
+ *
+ * @param {string | undefined} modelFile
+ * @returns {string} the graph file to read (default `model.onnx`).
+ */
+export function checkModelFile(modelFile) {
+  if (modelFile === undefined) return FILES.model;
+  if (!MODEL_FILES.includes(modelFile)) {
+    throw new TypeError(
+      `modelFile must be "model.onnx" or "model.ort", got ${JSON.stringify(modelFile)}; ` +
+        "model.ort is written by `m2v-edge export --target mobile`",
+    );
+  }
+  return modelFile;
+}
+
+/**
+ * The one place that decides which files of a folder to read once config.json is known.
+ *
+ * @param {object} config the folder's parsed config.json.
+ * @param {{modelFile?: string}} [options]
+ * @returns {{model: string, tokenizer: string}} file names relative to the folder.
+ */
+export function folderFiles(config, options = {}) {
+  return { model: checkModelFile(options.modelFile), tokenizer: FILES.tokenizer };
+}
+
 const REQUIRED_KEYS = [
   "format_version",
   "dim",
