@@ -102,10 +102,9 @@ function loadFileReader(folder, loadFile) {
         cause: err,
       });
     }
-    if (kind === "bytes") {
-      value = asBytes(value, path);
-      progress?.({ file: name, loaded: value.byteLength, total: value.byteLength });
-    }
+    if (kind !== "bytes") return { where: path, value: asText(value, path) };
+    value = asBytes(value, path);
+    progress?.({ file: name, loaded: value.byteLength, total: value.byteLength });
     return { where: path, value };
   };
 }
