@@ -7,10 +7,10 @@
  *   const model = await StaticOnnxModel.load("/models/potion-int8/", { cache: true });
  *   const [a, b] = await model.encode(["hello", "world"]);
  */
-import * as ort from "onnxruntime-web/wasm";
-
 import { setPlatform } from "./backend.js";
 
-setPlatform({ defaultOrt: async () => ort });
+// Imported on the first load, so bundlers put ORT in its own chunk: with WASM threads, onnxruntime-web starts its
+// worker threads from the script that holds it, and that must not be the app's entry (which touches the DOM).
+setPlatform({ defaultOrt: () => import("onnxruntime-web/wasm") });
 
 export * from "./core.js";

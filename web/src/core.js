@@ -7,6 +7,11 @@
  *   import { StaticOnnxModel } from "m2v-edge/core";
  *   const model = await StaticOnnxModel.load("potion-int8", { ort, loadFile });
  */
+/** @typedef {import("./model.js").LoadOptions} LoadOptions */
+/** @typedef {import("./model.js").LoadProgress} LoadProgress */
+/** @typedef {import("./model.js").LoadInfo} LoadInfo */
+/** @typedef {import("./model.js").ModelFiles} ModelFiles */
+
 export { FILES, FORMAT_VERSION, MODEL_FILES, parseConfig } from "./config.js";
 export { StaticOnnxModel, configureWasm, defaultThreads } from "./model.js";
 export { cosine, rank } from "./similarity.js";
