@@ -4,9 +4,9 @@ Creates, under ``web/.fixtures/`` (gitignored):
 
 - ``potion-int8/``: ``models/potion-base-8M`` exported to int8 (WordPiece) with ``target="mobile"``, so
   ``model.ort`` (ORT format) sits next to ``model.onnx``;
-- ``qwen-1024-int8/``: the Qwen-sized model of ``tests/qwen_sized.py`` (the real Qwen tokenizer, byte-level
+- ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.testing`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
-- ``unigram-int8/``: the tiny Unigram model of ``tests/fixtures.make_tiny_model``, exported to int8;
+- ``unigram-int8/``: the tiny Unigram model of ``m2v_edge.testing.make_tiny_model``, exported to int8;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
 DEFAULT_OUT = ROOT / "web" / ".fixtures"
+QWEN_TOKENIZER = ROOT / "tests" / "data" / "qwen" / "tokenizer.json"
 QWEN_DIM = 1024
 QWEN_SEED = 1024
 STAMP = "m2v_edge_fixture.json"
@@ -77,9 +77,8 @@ def make_potion(out: Path, force: bool) -> Path:
 
 
 def make_qwen(out: Path, force: bool) -> Path:
-    """The Qwen-sized test model of ``tests/qwen_sized.py`` (real Qwen tokenizer, seeded random table), int8."""
-    sys.path.insert(0, str(ROOT))
-    from tests.qwen_sized import QWEN_TOKENIZER, make_qwen_sized_model
+    """The Qwen-sized test model of ``m2v_edge.testing`` (real Qwen tokenizer, seeded random table), int8."""
+    from m2v_edge.testing import make_qwen_sized_model
 
     folder = out / "qwen-1024-int8"
     stamp = {
@@ -91,15 +90,14 @@ def make_qwen(out: Path, force: bool) -> Path:
     if not force and _stamp_ok(folder, stamp):
         return folder
     with tempfile.TemporaryDirectory(prefix="qwen-source-", dir=out) as tmp:
-        source = make_qwen_sized_model(Path(tmp) / "qwen-sized", dim=QWEN_DIM, seed=QWEN_SEED)
+        source = make_qwen_sized_model(Path(tmp) / "qwen-sized", QWEN_TOKENIZER, dim=QWEN_DIM, seed=QWEN_SEED)
         _export(source, folder, stamp)
     return folder
 
 
 def make_unigram(out: Path, force: bool) -> Path:
     """The tiny Unigram test model (NFKC + Metaspace), exported to int8."""
-    sys.path.insert(0, str(ROOT))
-    from tests.fixtures import make_tiny_model
+    from m2v_edge.testing import make_tiny_model
 
     folder = out / "unigram-int8"
     stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0}

@@ -45,6 +45,7 @@ echo "test-web: eslint"
 
 echo "test-web: fixtures"
 "$PYTHON" "$ROOT/scripts/make_web_fixtures.py"
+"$PYTHON" "$ROOT/scripts/make_corrupt_fixtures.py"
 
 echo "test-web: golden files vs a fresh Python encode"
 "$PYTHON" -m pytest -q "$ROOT/tests/test_web_golden.py"

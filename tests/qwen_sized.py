@@ -1,37 +1,17 @@
-"""A Qwen-sized Model2Vec folder: the real Qwen tokenizer (151,669 ids) and a seeded random 1024-d table."""
+"""A Qwen-sized Model2Vec folder: the vendored real Qwen tokenizer (151,669 ids) and a seeded random table."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
-import numpy as np
+from m2v_edge import testing
+from m2v_edge.testing import QWEN_DIM, QWEN_VOCAB
 
 QWEN_TOKENIZER = Path(__file__).resolve().parent / "data" / "qwen" / "tokenizer.json"
-QWEN_VOCAB = 151_669
-QWEN_DIM = 1024
-_CHUNK_ROWS = 16_384
+
+__all__ = ["QWEN_DIM", "QWEN_TOKENIZER", "QWEN_VOCAB", "make_qwen_sized_model"]
 
 
 def make_qwen_sized_model(folder: Path, dim: int = QWEN_DIM, seed: int = 0) -> Path:
-    """Write ``config.json`` (normalize true), ``tokenizer.json`` and a float16 ``model.safetensors``.
-
-    The table is float16 (310 MB instead of 621 MB as float32) and made in chunks to keep memory low;
-    rows match the tokenizer's vocabulary with its added tokens.
-    """
-    from safetensors.numpy import save_file
-    from tokenizers import Tokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(QWEN_TOKENIZER, folder / "tokenizer.json")
-    vocab = Tokenizer.from_file(str(QWEN_TOKENIZER)).get_vocab_size(with_added_tokens=True)
-    rng = np.random.default_rng(seed)
-    table = np.empty((vocab, dim), dtype=np.float16)
-    for start in range(0, vocab, _CHUNK_ROWS):
-        stop = min(start + _CHUNK_ROWS, vocab)
-        table[start:stop] = rng.standard_normal((stop - start, dim), dtype=np.float32)
-    save_file({"embeddings": table}, str(folder / "model.safetensors"))
-    config = {"model_type": "model2vec", "architectures": ["StaticModel"], "hidden_dim": dim, "normalize": True}
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
+    """:func:`m2v_edge.testing.make_qwen_sized_model` with the tokenizer vendored in ``tests/data/qwen``."""
+    return testing.make_qwen_sized_model(folder, QWEN_TOKENIZER, dim=dim, seed=seed)

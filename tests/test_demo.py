@@ -19,12 +19,13 @@ pytest.importorskip("gradio_client")
 
 from m2v_edge.cli import main  # noqa: E402
 from m2v_edge.demo import cache  # noqa: E402
-from m2v_edge.demo.backend import DemoBackend, DemoInputError, Limits, human_size  # noqa: E402
+from m2v_edge.demo.backend import DemoBackend, DemoInputError, Limits  # noqa: E402
 from m2v_edge.demo.cache import DemoModels, open_models  # noqa: E402
 from m2v_edge.demo.presets import MATRIX_PRESET, SEARCH_PRESETS, preset_by_label  # noqa: E402
 from m2v_edge.export.exporter import export_model  # noqa: E402
 from m2v_edge.runtime.model import StaticOnnxModel  # noqa: E402
 from m2v_edge.runtime.similarity import cosine_matrix  # noqa: E402
+from m2v_edge.sizes import format_size  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")  # gradio's own pandas 3 deprecations
 
@@ -87,8 +88,8 @@ def test_default_cache_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_embedded_model_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(cache, "REPO_ROOT", tmp_path)
-    with pytest.raises(FileNotFoundError, match="potion-base-8M model is missing.*pass MODEL"):
+    monkeypatch.setenv("M2V_EDGE_EMBEDDED_MODEL", str(tmp_path / "nope"))
+    with pytest.raises(FileNotFoundError, match="potion-base-8M model is missing.*nope.*pass MODEL"):
         open_models(None, cache_dir=tmp_path / "cache")
 
 
@@ -219,17 +220,18 @@ def test_model_facts_come_from_the_export(demo_models: DemoModels) -> None:
     assert facts["source sha256"] == config["source"]["sha256"]
     size = (demo_models.export_dir / "model.onnx").stat().st_size
     assert facts["file model.onnx"] == f"{size / 1e6:.2f} MB"
-    assert facts["file config.json"] == human_size((demo_models.export_dir / "config.json").stat().st_size)
-    assert (human_size(999), human_size(2_150), human_size(7_680_000)) == ("999 B", "2.1 kB", "7.68 MB")
+    assert facts["file config.json"] == format_size((demo_models.export_dir / "config.json").stat().st_size)
+    sizes = (999, 2_150, 7_680_000, 1_560_000_000)
+    assert tuple(map(format_size, sizes)) == ("999 B", "2.1 KB", "7.68 MB", "1.56 GB")
 
 
 # --- CLI ---------------------------------------------------------------------------------------------
 
 
 def test_cli_parses_demo_defaults_and_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from m2v_edge.cli import _parser
+    from m2v_edge.cli import build_parser
 
-    args = _parser().parse_args(["demo"])
+    args = build_parser().parse_args(["demo"])
     assert (args.model, args.host, args.port) == (None, "127.0.0.1", 7860)
     assert (args.max_documents, args.max_chars) == (1000, 10_000)
     assert main(["demo", str(tmp_path / "nope")]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.export import exporter
+from m2v_edge.export import selfcheck
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -90,7 +91,7 @@ def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_sour
     assert main(["export", str(tiny_source), "-o", str(out), "-q"]) == 0
     before = (out / "model.onnx").read_bytes()
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out)], "already exists", "--force")
-    monkeypatch.setattr(exporter, "MIN_COSINE", 1.5)
+    monkeypatch.setattr(selfcheck, "MIN_COSINE", 1.5)
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out), "--force", "-q"], "self-check failed")
     assert (out / "model.onnx").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no temp folder left behind"
@@ -100,15 +101,16 @@ def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_sour
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_missing_output_parent(capsys, tmp_path, tiny_source):
-    _cli_error(capsys, ["export", str(tiny_source), "-o", str(tmp_path / "a" / "b")], "parent folder does not exist")
+def test_missing_output_parent_is_created(capsys, tmp_path, tiny_source):
+    assert main(["export", str(tiny_source), "-o", str(tmp_path / "a" / "b"), "-q"]) == 0
+    assert (tmp_path / "a" / "b" / "config.json").is_file()
 
 
 def test_runtime_errors(tmp_path, potion_int8):
     model = StaticOnnxModel.from_pretrained(potion_int8)
     with pytest.raises(ValueError, match=r"texts\[1\] is int"):
         model.encode(["ok", 3])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="string or a list of strings"):
+    with pytest.raises(ValueError, match="string or an iterable of strings"):
         model.encode(42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="batch_size"):
         model.encode(["a"], batch_size=0)
@@ -121,6 +123,9 @@ def test_runtime_errors(tmp_path, potion_int8):
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         StaticOnnxModel.from_pretrained(broken)
     (broken / "config.json").write_text(json.dumps({"format_version": 99}), encoding="utf-8")
+    with pytest.raises(ValueError, match="format_version 99 is newer .*upgrade m2v-edge"):
+        StaticOnnxModel.from_pretrained(broken)  # the version is checked before the keys it may have renamed
+    (broken / "config.json").write_text(json.dumps({"format_version": 1}), encoding="utf-8")
     with pytest.raises(ValueError, match="missing keys"):
         StaticOnnxModel.from_pretrained(broken)
 
@@ -155,10 +160,12 @@ def test_encode_cli(capsys, tmp_path, potion_int8, monkeypatch):
 def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
     assert main(["info", str(potion_int8)]) == 0
     out = capsys.readouterr().out
-    for needle in ("dims        256", "vocab       29528", "dtype       int8", "normalize   True", "potion-base-8M"):
-        assert needle in out
+    facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines())
+    assert (facts["dims"], facts["vocab"], facts["dtype"], facts["normalize"]) == ("256", "29,528", "int8", "True")
+    assert facts["source"] == "potion-base-8M" and facts["format_version"] == "1"
     assert main(["info", str(potion_source)]) == 0
-    assert "float32 (Model2Vec source" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "float32 (Model2Vec source" in out and "file model.safetensors" in out
     docs = ["Machine learning frameworks", "Neural network training tutorial and guide"]
     assert main(["similarity", str(potion_int8), "How do I train a neural network?", *docs]) == 0
     lines = capsys.readouterr().out.splitlines()

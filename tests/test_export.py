@@ -104,7 +104,7 @@ def test_python_dash_m(tmp_path, potion_int8):
     result = subprocess.run(
         [sys.executable, "-m", "m2v_edge", "info", str(potion_int8)], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0 and "dims        256" in result.stdout
+    assert result.returncode == 0 and result.stdout.splitlines()[0].split() == ["dims", "256"]
     result = subprocess.run(
         [sys.executable, "-m", "m2v_edge", "info", str(tmp_path / "none")], capture_output=True, text=True, check=False
     )

@@ -1,11 +1,31 @@
-"""m2v-edge: ship static (Model2Vec) text-embedding models as small int8 ONNX files."""
+"""m2v-edge: ship static (Model2Vec) text-embedding models as small int8 ONNX files.
+
+The runtime is imported eagerly; the exporter (which needs ``onnx``) only when ``export_model`` is first used,
+so a runtime-only install (Raspberry Pi, servers) never loads it.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
-from m2v_edge.export.exporter import export_model  # noqa: E402
-from m2v_edge.loader import load_encoder  # noqa: E402
-from m2v_edge.runtime.model import StaticOnnxModel  # noqa: E402
+from m2v_edge._version import __version__
+from m2v_edge.loader import load_encoder
+from m2v_edge.runtime.model import StaticOnnxModel
+
+if TYPE_CHECKING:
+    from m2v_edge.export.exporter import export_model
 
 __all__ = ["StaticOnnxModel", "__version__", "export_model", "load_encoder"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``export_model`` on first use (PEP 562)."""
+    if name == "export_model":
+        from m2v_edge.export.exporter import export_model
+
+        return export_model
+    raise AttributeError(f"module 'm2v_edge' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -91,7 +91,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     :param path: the exported folder or its ``config.json``.
     :return: the config as a dict.
     :raises FileNotFoundError: if the file is missing.
-    :raises ValueError: if it is not valid JSON or lacks a required key.
+    :raises ValueError: if it is not valid JSON, lacks a required key or a value has the wrong type or range.
     """
     path = Path(path)
     file = path / "config.json" if path.is_dir() else path
@@ -101,15 +101,56 @@ def read_config(path: str | Path) -> dict[str, Any]:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{file}: not valid JSON ({err}); re-export the model") from None
+    check_config(config, file)
+    return dict(config)
+
+
+_REEXPORT = "re-export the model with `m2v-edge export`"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_config(config: object, file: Path | str) -> dict[str, Any]:
+    """Check a parsed ``config.json``: ``format_version`` first, then every key's type and range.
+
+    :raises ValueError: naming ``file``, the key and the remedy.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"{file}: expected a JSON object, got {type(config).__name__}; {_REEXPORT}")
+    version = config.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{file}: format_version must be a positive integer, got {version!r}; {_REEXPORT}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{file}: format_version {version} is newer than this m2v-edge reads ({FORMAT_VERSION}); upgrade m2v-edge"
+        )
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
         raise ValueError(f"{file}: missing keys {missing}; re-export the model with this version")
-    if config["format_version"] > FORMAT_VERSION:
-        raise ValueError(
-            f"{file}: format_version {config['format_version']} is newer than this m2v-edge reads "
-            f"({FORMAT_VERSION}); upgrade m2v-edge"
-        )
-    return dict(config)
+
+    def bad(key: str, expected: str) -> ValueError:
+        return ValueError(f"{file}: {key} must be {expected}, got {config[key]!r}; {_REEXPORT}")
+
+    for key in ("dim", "vocab_size", "median_token_length"):
+        if not _is_int(config[key]) or config[key] < 1:
+            raise bad(key, "a positive integer")
+    if config["max_length"] is not None and (not _is_int(config["max_length"]) or config["max_length"] < 1):
+        raise bad("max_length", "a positive integer or null")
+    if not isinstance(config["normalize"], bool):
+        raise bad("normalize", "true or false")
+    if config["dtype"] not in {d.value for d in DType}:
+        raise bad("dtype", f"one of {[d.value for d in DType]}")
+    vocab = config["vocab_size"]
+    if not _is_int(config["pad_token_id"]) or not 0 <= config["pad_token_id"] < vocab:
+        raise bad("pad_token_id", f"an integer in 0..{vocab - 1}")
+    unk = config["unk_token_id"]
+    if unk is not None and (not _is_int(unk) or not 0 <= unk < vocab):
+        raise bad("unk_token_id", f"null or an integer in 0..{vocab - 1}")
+    if "output" in config and config["output"] != OUTPUT:
+        raise bad("output", repr(OUTPUT))
+    return config
 
 
 def write_config(path: Path, config: dict[str, Any]) -> None:

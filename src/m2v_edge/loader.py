@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from m2v_edge.format import ExportFiles
+from m2v_edge.facts import is_export_folder
 
 
 class Encoder(Protocol):
@@ -40,6 +40,6 @@ def load_encoder(path: str | Path, threads: int | None = None) -> Encoder:
     from m2v_edge.runtime.model import StaticOnnxModel
 
     folder = Path(path)
-    if ExportFiles(folder).is_export():
+    if is_export_folder(folder):
         return StaticOnnxModel.from_pretrained(folder, threads=threads)
     return ReferenceModel(load_source(folder))

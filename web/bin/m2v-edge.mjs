@@ -5,8 +5,10 @@
  * One text per line, split on "\n" only (a final newline does not start an extra text), as the Python CLI;
  * writes a JSON array of arrays (one vector per line). User errors print one line and exit with code 2.
  */
-import { readFile, stat, writeFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { StaticOnnxModel } from "../src/index.js";
@@ -17,7 +19,8 @@ const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json 
 
   MODEL_DIR          a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
   --input FILE       UTF-8 text, one text per line ('-' for stdin)
-  --output FILE      JSON file to write: an array of vectors, one per line
+  --output FILE      JSON file to write (atomically): an array of vectors, one per line; '-' for stdout
+  --threads N        WASM threads, 1 to the number of cores
   --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)`;
 
 class UsageError extends Error {}
@@ -40,6 +43,34 @@ async function readLines(source) {
   if (text.length === 0) return [];
   const lines = text.split("\n");
   return text.endsWith("\n") ? lines.slice(0, -1) : lines;
+}
+
+/** Refuse an output that is a folder, in a missing folder, or the input itself. */
+async function checkOutput(output, input) {
+  const parent = await stat(dirname(output)).catch(() => null);
+  if (!parent?.isDirectory()) throw new UsageError(`${dirname(output)}: output folder does not exist`);
+  const info = await stat(output).catch(() => null);
+  if (info?.isDirectory()) throw new UsageError(`${output}: is a folder; give a file name, e.g. ${join(output, "vectors.json")}`);
+  const source = input === "-" ? null : await stat(input).catch(() => null);
+  if (info && source && info.dev === source.dev && info.ino === source.ino) {
+    throw new UsageError(`${output}: is also the input ${input}; choose another output file`);
+  }
+  return output;
+}
+
+/** Write to a temp file beside `output`, then rename: readers never see half a file. */
+async function writeAtomic(output, text) {
+  const tmp = join(dirname(output), `.${basename(output)}.tmp-${randomBytes(4).toString("hex")}`);
+  const handle = await open(tmp, "wx", 0o666);
+  try {
+    await handle.writeFile(text);
+    await handle.close();
+    await rename(tmp, output);
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 async function readStdin() {
@@ -68,20 +99,26 @@ async function encode(argv) {
     },
   });
   if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
-  const output = resolve(values.output);
-  const parent = await stat(dirname(output)).catch(() => null);
-  if (!parent?.isDirectory()) throw new UsageError(`${dirname(output)}: output folder does not exist`);
-  const texts = await readLines(values.input);
+  const output = values.output === "-" ? null : await checkOutput(resolve(values.output), values.input);
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 256;
   const threads = positiveInt(values.threads, "--threads");
+  const cores = availableParallelism();
+  if (threads > cores) throw new UsageError(`--threads ${threads} is out of range; this machine has ${cores} core(s): use 1-${cores}`);
+  const texts = await readLines(values.input);
   const modelFile = values["model-file"];
   if (modelFile !== undefined && !MODEL_FILES.includes(modelFile)) {
     throw new UsageError(`--model-file must be ${MODEL_FILES.join(" or ")}, got ${JSON.stringify(modelFile)}`);
   }
   const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile });
   const vectors = await model.encode(texts, { batchSize });
-  await writeFile(output, `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`);
-  console.log(`wrote ${values.output} (${texts.length} x ${model.dim} float32)`);
+  const json = `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`;
+  if (output === null) {
+    await new Promise((ok, fail) => process.stdout.write(json, (err) => (err ? fail(err) : ok())));
+    console.error(`wrote <stdout> (${texts.length} x ${model.dim} float32)`);
+  } else {
+    await writeAtomic(output, json);
+    console.log(`wrote ${values.output} (${texts.length} x ${model.dim} float32)`);
+  }
 }
 
 async function main(argv) {

@@ -50,13 +50,18 @@ export async function startServer(options = {}) {
   const mounts = { "/demo/": join(WEB, "demo"), "/src/": join(WEB, "src"), ...(options.mounts ?? {}) };
   if (options.modelDir) mounts["/model/"] = resolve(options.modelDir);
 
-  const server = createServer(async (request, response) => {
+  const serve = async (request, response) => {
     const headers = { "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin" };
     if (isolated) {
       headers["Cross-Origin-Opener-Policy"] = "same-origin";
       headers["Cross-Origin-Embedder-Policy"] = "require-corp";
     }
-    const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+    const path = requestPath(request.url);
+    if (path === null) {
+      response.writeHead(400, { ...headers, "Content-Type": "text/plain" });
+      response.end("bad request: malformed URL\n");
+      return;
+    }
     options.onRequest?.(path);
     const file = files[path] ?? locate(mounts, path);
     const info = file ? await stat(file).catch(() => null) : null;
@@ -69,7 +74,13 @@ export async function startServer(options = {}) {
     headers["Content-Length"] = info.size;
     response.writeHead(200, headers);
     if (request.method === "HEAD") response.end();
-    else createReadStream(file).pipe(response);
+    else createReadStream(file).on("error", () => response.destroy()).pipe(response);
+  };
+  const server = createServer((request, response) => {
+    serve(request, response).catch(() => {
+      if (!response.headersSent) response.writeHead(500, { "Content-Type": "text/plain" });
+      response.end("internal error\n");
+    });
   });
   await new Promise((ok, fail) => {
     server.once("error", fail);
@@ -82,6 +93,15 @@ export async function startServer(options = {}) {
   };
 }
 
+/** The decoded path of a request URL, or null when it is malformed (e.g. `/%`, a bad percent escape). */
+export function requestPath(url) {
+  try {
+    return decodeURIComponent(new URL(url, "http://localhost").pathname);
+  } catch {
+    return null;
+  }
+}
+
 function locate(mounts, path) {
   for (const [prefix, folder] of Object.entries(mounts)) {
     if (!path.startsWith(prefix)) continue;
@@ -91,11 +111,31 @@ function locate(mounts, path) {
   return null;
 }
 
+function fail(message) {
+  console.error(`m2v-edge demo: error: ${message}`);
+  process.exitCode = 2;
+}
+
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { port: { type: "string", default: "8080" }, "no-isolation": { type: "boolean", default: false } },
-  });
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      allowPositionals: true,
+      options: { port: { type: "string", default: "8080" }, "no-isolation": { type: "boolean", default: false } },
+    }));
+  } catch (err) {
+    fail(`${err.message.split("\n")[0]} (usage: npm run demo -- [MODEL_DIR] [--port 8080] [--no-isolation])`);
+    return;
+  }
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port) || port > 65535) {
+    fail(`--port ${JSON.stringify(values.port)} is not a TCP port; choose one in 0-65535`);
+    return;
+  }
+  if (positionals.length > 1) {
+    fail(`one MODEL_DIR expected, got ${positionals.length} (usage: npm run demo -- [MODEL_DIR] [--port 8080])`);
+    return;
+  }
   const modelDir = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
   const config = await stat(join(modelDir, "config.json")).catch(() => null);
   if (!config) {
@@ -106,7 +146,13 @@ async function main() {
     process.exitCode = 2;
     return;
   }
-  const { url } = await startServer({ port: Number(values.port), modelDir, isolated: !values["no-isolation"] });
+  let url;
+  try {
+    ({ url } = await startServer({ port, modelDir, isolated: !values["no-isolation"] }));
+  } catch (err) {
+    fail(`cannot serve on 127.0.0.1:${port} (${err.code ?? err.message}); choose another --port`);
+    return;
+  }
   console.log(`m2v-edge demo: ${url} (model ${modelDir}); Ctrl-C to stop`);
 }
 

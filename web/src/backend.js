@@ -4,9 +4,10 @@
  * `m2v-edge/core`, the React Native entry).
  */
 
+import { isNode } from "./env.js";
+
 const platform = { defaultOrt: null, readPath: null };
 let wasmSetup = null;
-const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
 
 /**
  * Set by the entry points (`index.js` for Node, `browser.js`): how to get the default ORT module, how to read

@@ -2,12 +2,15 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-export const FORMAT_VERSION = 1;
+import { FILES as EXPORT_FILES, FORMAT_VERSION, REQUIRED_KEYS } from "./contract.js";
+import { checkFormatVersion, validateConfig } from "./validate.js";
+
+export { FORMAT_VERSION };
 
 /** The file names of an exported folder (docs/format.md). */
-export const FILES = { model: "model.onnx", tokenizer: "tokenizer.json", config: "config.json" };
+export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
 /** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
-export const MODEL_FILES = ["model.onnx", "model.ort"];
+export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
 
 /**
  * Check the `modelFile` option.
@@ -19,7 +22,7 @@ export function checkModelFile(modelFile) {
   if (modelFile === undefined) return FILES.model;
   if (!MODEL_FILES.includes(modelFile)) {
     throw new TypeError(
-      `modelFile must be "model.onnx" or "model.ort", got ${JSON.stringify(modelFile)}; ` +
+      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
         "model.ort is written by `m2v-edge export --target mobile`",
     );
   }
@@ -36,18 +39,6 @@ export function checkModelFile(modelFile) {
 export function folderFiles(config, options = {}) {
   return { model: checkModelFile(options.modelFile), tokenizer: FILES.tokenizer };
 }
-
-const REQUIRED_KEYS = [
-  "format_version",
-  "dim",
-  "vocab_size",
-  "dtype",
-  "normalize",
-  "max_length",
-  "median_token_length",
-  "unk_token_id",
-  "pad_token_id",
-];
 
 /**
  * Parse and validate config.json.
@@ -68,18 +59,11 @@ export function parseConfig(raw, where) {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new Error(`${where}: expected a JSON object; re-export the model`);
   }
+  // The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
+  checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
   }
-  if (config.format_version > FORMAT_VERSION) {
-    throw new Error(
-      `${where}: format_version ${config.format_version} is newer than this m2v-edge reads (${FORMAT_VERSION}); ` +
-        "upgrade m2v-edge",
-    );
-  }
-  if (!Number.isInteger(config.dim) || config.dim < 1) {
-    throw new Error(`${where}: dim must be a positive integer, got ${JSON.stringify(config.dim)}`);
-  }
-  return config;
+  return validateConfig(config, where);
 }

@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { FILES } from "./contract.js";
+
 /**
  * @param {string | URL} folder
  * @param {string} name a file of the folder.
@@ -17,7 +19,7 @@ export async function readPath(folder, name, kind) {
     return { where: path, value: kind === "bytes" ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data.toString("utf-8") };
   } catch (err) {
     if (err.code === "ENOENT") {
-      const how = name === "model.ort" ? "m2v-edge export --target mobile" : "m2v-edge export";
+      const how = name === FILES.ortModel ? "m2v-edge export --target mobile" : "m2v-edge export";
       throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
     }
     throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });

@@ -4,9 +4,11 @@
  */
 import { createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
+import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
+import { checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
 export { configureWasm, defaultThreads } from "./backend.js";
 
@@ -100,6 +102,7 @@ export class StaticOnnxModel {
       });
     }
     const session = await createSession(backend, files.model, files.where.model);
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     const info = {
       backend: backend.name,
@@ -133,6 +136,7 @@ export class StaticOnnxModel {
    */
   async encodeMatrix(texts, options = {}) {
     const { items } = checkTexts(texts);
+    checkMaxLength(options.maxLength);
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new TypeError(`batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
@@ -178,6 +182,7 @@ export class StaticOnnxModel {
       throw new TypeError(`query must be a string, got ${query === null ? "null" : typeof query}`);
     }
     const { items } = checkTexts(documents);
+    checkTopK(topK);
     if (items.length === 0) return [];
     const vectors = await this.encode([query, ...items]);
     return rank(vectors[0], vectors.slice(1), items, topK);
@@ -211,12 +216,12 @@ export class StaticOnnxModel {
     });
     const feeds = {};
     const names = this.session.inputNames;
-    if (names.includes("input_ids")) feeds.input_ids = new this.ort.Tensor("int64", idBuffer, [rows.length, width]);
-    if (names.includes("attention_mask")) {
-      feeds.attention_mask = new this.ort.Tensor("int64", maskBuffer, [rows.length, width]);
+    if (names.includes(INPUT_IDS)) feeds[INPUT_IDS] = new this.ort.Tensor("int64", idBuffer, [rows.length, width]);
+    if (names.includes(ATTENTION_MASK)) {
+      feeds[ATTENTION_MASK] = new this.ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
     const results = await this.session.run(feeds);
-    const name = this.config.output ?? "embeddings";
+    const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
     return tensor.data;
   }

@@ -4,6 +4,7 @@
  * bundle), or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
 import { FILES, MODEL_FILES, checkModelFile, folderFiles } from "./config.js";
+import { FILES as EXPORT_FILES } from "./contract.js";
 import { getPlatform } from "./backend.js";
 import { cachedFetcher } from "./cache.js";
 
@@ -80,7 +81,7 @@ function fetchReader(base, options) {
       });
     }
     if (!response.ok) {
-      const hint = name === "model.ort" ? " (written by `m2v-edge export --target mobile`)" : "";
+      const hint = name === EXPORT_FILES.ortModel ? " (written by `m2v-edge export --target mobile`)" : "";
       throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
     }
     const cached = getResponse.hits.includes(url);

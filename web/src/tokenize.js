@@ -8,6 +8,8 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 
+import { checkUnicode } from "./validate.js";
+
 /**
  * The first `limit` code points of `text` (Python's `text[:limit]`).
  *
@@ -39,6 +41,7 @@ export function cutCodePoints(text, limit) {
  */
 export function checkTexts(texts) {
   if (typeof texts === "string") {
+    checkUnicode(texts, "text");
     return { items: [texts], single: true };
   }
   if (!Array.isArray(texts)) {
@@ -50,6 +53,7 @@ export function checkTexts(texts) {
       const kind = text === null ? "null" : typeof text;
       throw new TypeError(`texts[${index}] is ${kind}, expected a string; convert it first`);
     }
+    checkUnicode(text, `texts[${index}]`);
   });
   return { items: texts, single: false };
 }

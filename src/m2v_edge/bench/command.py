@@ -1,13 +1,14 @@
-"""``m2v-edge bench``: the CLI pair wired into :data:`m2v_edge.cli.COMMANDS`."""
+"""``m2v-edge bench``: throughput, latency, cold start and memory vs model2vec."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-DEFAULT_MODEL = "models/potion-base-8M"
+from m2v_edge.bench.runner import BenchConfig  # stdlib-only at import time
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -20,16 +21,32 @@ def _int_list(value: str) -> tuple[int, ...]:
     return numbers
 
 
-def _add_bench(sub: Any) -> None:
+def _default(name: str) -> Any:
+    """The :class:`BenchConfig` default of a field: the one place the bench's defaults are written."""
+    return next(f.default for f in fields(BenchConfig) if f.name == name)
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return ",".join(map(str, values))
+
+
+def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
-    p.add_argument("model", nargs="?", default=DEFAULT_MODEL, help=f"Model2Vec source folder (default {DEFAULT_MODEL})")
+    p.add_argument(
+        "model", nargs="?", default=None, help="Model2Vec source folder (default: the embedded potion-base-8M)"
+    )
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
-    p.add_argument("--threads", type=_int_list, default=(1, 2), help="thread counts, comma-separated (default 1,2)")
-    p.add_argument("--batch-sizes", type=_int_list, default=(1, 32, 1024), help="texts per call (default 1,32,1024)")
-    p.add_argument("--repeats", type=int, default=7, help="interleaved repeats per cell; medians reported")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N STS-B sentences")
-    p.add_argument("--latency-texts", type=int, default=500, help="texts timed one call each at batch size 1")
-    p.add_argument("--cold-runs", type=int, default=5, help="fresh processes per contender for cold start (0: skip)")
+    threads, batches = _default("threads"), _default("batch_sizes")
+    p.add_argument("--threads", type=_int_list, default=threads, help=f"thread counts (default {_listed(threads)})")
+    p.add_argument(
+        "--batch-sizes", type=_int_list, default=batches, help=f"texts per call (default {_listed(batches)})"
+    )
+    p.add_argument("--repeats", type=int, default=_default("repeats"), help="interleaved repeats per cell; medians")
+    p.add_argument("--limit", type=int, default=_default("limit"), help="use only the first N STS-B sentences")
+    p.add_argument("--latency-texts", type=int, default=_default("latency_texts"), help="texts timed one call each")
+    p.add_argument(
+        "--cold-runs", type=int, default=_default("cold_runs"), help="fresh processes per contender (0: skip)"
+    )
     p.add_argument("--workdir", default=None, help="keep the int8/float32 exports here (default: temporary)")
     p.add_argument(
         "--keep-blas-env",
@@ -40,14 +57,15 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _run_bench(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from m2v_edge.bench.report import markdown, write
-    from m2v_edge.bench.runner import BenchConfig, run_bench
+    from m2v_edge.bench.runner import run_bench
+    from m2v_edge.embedded import embedded_model_dir
 
     if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
         raise ValueError("matplotlib is not installed; pip install 'm2v-edge[bench]' or pass --no-plot")
     config = BenchConfig(
-        source=Path(args.model),
+        source=embedded_model_dir() if args.model is None else Path(args.model),
         threads=args.threads,
         batch_sizes=args.batch_sizes,
         repeats=args.repeats,

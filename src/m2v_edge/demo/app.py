@@ -105,13 +105,19 @@ class DemoHandlers:
             return _error(err), None
         return f"Encoded {len(items)} texts in **{ms:.2f} ms**.", heatmap(items, matrix)
 
-    def rank_api(self, query: str, documents: str) -> list[list[Any]]:
-        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; input errors become ``gr.Error``."""
+    def rank_api(self, query: Any = None, documents: Any = None) -> list[list[Any]]:
+        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; every bad payload becomes a ``gr.Error``."""
         gr = _import_gradio()
+        for name, value in (("query", query), ("documents", documents)):
+            if value is not None and not isinstance(value, str):
+                message = f"{name} must be a string (documents: one per line), got {type(value).__name__}"
+                raise gr.Error(message, print_exception=False)
         try:
             result = self.backend.rank(query, documents)
-        except DemoInputError as err:
+        except (DemoInputError, ValueError) as err:
             raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:  # never {"error": null}: the client always gets a message
+            raise gr.Error(f"could not rank these inputs ({type(err).__name__})", print_exception=False) from None
         return [[hit.document, hit.score] for hit in result.hits]
 
 
@@ -258,6 +264,7 @@ def launch(
         prevent_thread_lock=not block,
         ssr_mode=False,
         quiet=quiet,
-        show_error=False,
+        show_error=True,  # gradio's own payload checks (e.g. a missing value) reach the client as a message
+        max_file_size=0,  # no file inputs: uploads to /gradio_api/upload are refused (413) instead of stored
     )
     return str(url)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from m2v_edge.demo import DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS
 from m2v_edge.demo.cache import DemoModels
-from m2v_edge.format import ExportFiles
+from m2v_edge.facts import export_facts
 from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank, row_cosine
 
 MAX_MATRIX_TEXTS = 50
@@ -73,22 +72,9 @@ class Comparison:
         return min([self.query_cosine, *(row[5] for row in self.rows)])
 
 
-def human_size(size: int) -> str:
-    """Bytes as ``"7.68 MB"``, ``"2.1 kB"`` or ``"512 B"`` (decimal units)."""
-    if size >= 1_000_000:
-        return f"{size / 1e6:.2f} MB"
-    return f"{size / 1e3:.1f} kB" if size >= 1000 else f"{size} B"
-
-
 def split_lines(text: str | None) -> list[str]:
     """One text per line; surrounding spaces stripped, blank lines dropped."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def pair_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine of each row of ``a`` with the same row of ``b``; two zero vectors (no known token) count as 1."""
-    both_zero = (np.linalg.norm(a, axis=1) == 0) & (np.linalg.norm(b, axis=1) == 0)
-    return np.where(both_zero, 1.0, row_cosine(a, b))
 
 
 class DemoBackend:
@@ -164,7 +150,7 @@ class DemoBackend:
         onnx_order = np.argsort(-onnx_scores, kind="stable")
         onnx_rank = np.empty(len(docs), dtype=np.int64)
         onnx_rank[onnx_order] = np.arange(1, len(docs) + 1)
-        pair_cos = pair_cosine(exact, quant)
+        pair_cos = row_cosine(exact, quant, both_zero=1.0)
         rows = [
             (hit.document, hit.score, float(onnx_scores[hit.index]), pos, int(onnx_rank[hit.index]),
              float(pair_cos[hit.index + 1]))
@@ -184,26 +170,7 @@ class DemoBackend:
 
     def model_facts(self) -> list[tuple[str, str]]:
         """The Model tab: dims, vocab, dtype, file sizes, normalize, source, opset (from ``config.json``)."""
-        config: dict[str, Any] = self.models.onnx.config
-        root = ExportFiles(self.models.export_dir).root
-        sizes = {p.name: p.stat().st_size for p in sorted(root.iterdir()) if p.is_file()}
-        source = config.get("source", {})
-        rows = [
-            ("dims", str(config["dim"])),
-            ("vocab", f"{config['vocab_size']:,}"),
-            ("dtype", str(config["dtype"])),
-            *((f"file {name}", human_size(size)) for name, size in sizes.items()),
-            ("total size", human_size(sum(sizes.values()))),
-            ("normalize", str(config["normalize"])),
-            ("max_length", str(config["max_length"])),
-            ("source", str(source.get("name", "?"))),
-            ("source sha256", str(source.get("sha256", "?"))),
-            ("source table dtype", str(source.get("embedding_dtype", "?"))),
-            ("opset", str(config.get("opset", "?"))),
-            ("format_version", str(config["format_version"])),
-            ("exported by", f"m2v-edge {config.get('m2v_edge_version', '?')}"),
-            ("exported folder", str(root)),
-        ]
+        rows = export_facts(self.models.export_dir, self.models.onnx.config)
         float_source = str(self.models.source_dir) if self.models.source_dir else "not available"
         rows.append(("float source (Compare tab)", float_source))
         return rows

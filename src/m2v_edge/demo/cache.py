@@ -1,6 +1,6 @@
 """Which models the demo runs: the int8 export (cached on disk) and, when available, its float source.
 
-With no MODEL the demo uses the embedded ``models/potion-base-8M`` of the repository, exported to int8
+With no MODEL the demo uses the embedded potion-base-8M (found by :mod:`m2v_edge.embedded`), exported to int8
 into the cache folder on first run and reused afterwards. A Model2Vec folder given as MODEL is exported
 the same way; an exported folder is used as is.
 """
@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from m2v_edge.embedded import embedded_model_dir
+from m2v_edge.facts import is_export_folder
 from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.sizes import format_size
 
 if TYPE_CHECKING:
     from m2v_edge.export.reference import ReferenceModel
@@ -22,10 +25,7 @@ if TYPE_CHECKING:
     from m2v_edge.runtime.model import StaticOnnxModel
 
 CACHE_ENV = "M2V_EDGE_CACHE"
-EMBEDDED_NAME = "potion-base-8M"
 CACHE_DTYPE = "int8"
-# src/m2v_edge/demo/cache.py -> the repository root holds models/
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 Log = Callable[[str], None]
 
@@ -34,20 +34,6 @@ def default_cache_dir() -> Path:
     """``$M2V_EDGE_CACHE`` if set, else ``~/.cache/m2v-edge``."""
     value = os.environ.get(CACHE_ENV)
     return Path(value).expanduser() if value else Path.home() / ".cache" / "m2v-edge"
-
-
-def embedded_model_dir() -> Path:
-    """The embedded potion-base-8M source folder (``models/potion-base-8M`` next to ``src/``).
-
-    :raises FileNotFoundError: if it is absent (e.g. an installed wheel rather than a source checkout).
-    """
-    folder = REPO_ROOT / "models" / EMBEDDED_NAME
-    if not (folder / "model.safetensors").is_file():
-        raise FileNotFoundError(
-            f"{folder}: the embedded {EMBEDDED_NAME} model is missing; run the demo from a source checkout "
-            "of m2v-edge, or pass MODEL (an exported folder or a local Model2Vec folder)"
-        )
-    return folder
 
 
 def cache_folder(source: SourceModel, cache_dir: Path) -> Path:
@@ -89,8 +75,8 @@ def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, forc
     log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
     report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True)
     log(
-        f"exported: model.onnx {report.model_bytes / 1e6:.2f} MB "
-        f"(source table {report.source_bytes / 1e6:.2f} MB), min cosine to the source {report.min_cosine:.5f}"
+        f"exported: model.onnx {format_size(report.model_bytes)} "
+        f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}"
     )
     return target
 
@@ -152,9 +138,7 @@ def open_models(model: str | Path | None = None, cache_dir: Path | None = None, 
 
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     folder = embedded_model_dir() if model is None else Path(model)
-    if not folder.exists():
-        raise FileNotFoundError(f"{folder}: no such folder; give an exported folder or a local Model2Vec folder")
-    if ExportFiles(folder).is_export():
+    if is_export_folder(folder):
         source, note = _source_for_export(folder)
         reference = None if source is None else ReferenceModel(source)
         source_dir = None if source is None else source.path

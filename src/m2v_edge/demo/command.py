@@ -1,4 +1,4 @@
-"""``m2v-edge demo [MODEL]``: launch the Gradio demo (wired into ``m2v_edge.cli.COMMANDS``)."""
+"""``m2v-edge demo [MODEL]``: launch the Gradio demo (listed in ``m2v_edge.cli.COMMANDS``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from m2v_edge.demo import DEFAULT_HOST, DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS, DEFAULT_PORT
+from m2v_edge.errors import CliError
 
 
-def _add_demo(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "demo",
         help="launch the Gradio demo (search, float vs int8, similarity matrix)",
@@ -22,15 +23,18 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="characters per text")
 
 
-def _run_demo(args: argparse.Namespace) -> int:
-    from m2v_edge.cli import CliError
+def run(args: argparse.Namespace) -> int:
+    from m2v_edge.cli_io import check_host
+
+    if not 1 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
+    check_host(args.host, args.port)  # before the slow imports and the first-run export
+
     from m2v_edge.demo.app import build_app, launch
     from m2v_edge.demo.backend import DemoBackend, Limits
     from m2v_edge.demo.cache import open_models
 
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
-    if not 1 <= args.port <= 65535:
-        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
     models = open_models(args.model)
     try:
         app = build_app(DemoBackend(models, limits))

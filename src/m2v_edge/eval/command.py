@@ -1,4 +1,4 @@
-"""The ``m2v-edge eval`` subcommand."""
+"""``m2v-edge eval``: score a model on six dimensions and STS-B."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 
-def _add_eval(sub: Any) -> None:
+def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="score a model on six dimensions and STS-B (optionally vs a reference)")
     p.add_argument("model", help="exported folder or Model2Vec source folder")
     p.add_argument("--reference", metavar="SOURCE", help="a second model to compare with (e.g. the source)")
@@ -25,7 +25,7 @@ def _require_extra() -> None:
         raise ValueError(f"eval needs {', '.join(missing)}; install them with: pip install 'm2v-edge[eval]'")
 
 
-def _run_eval(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from m2v_edge.eval.report import check_output, plot, to_markdown, write_json
     from m2v_edge.eval.runner import evaluate
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from m2v_edge.eval.datasets import LANGUAGES, Labelled, Pair, Parallel, Ranking
-from m2v_edge.runtime.similarity import cosine_matrix, row_cosine
+from m2v_edge.runtime.similarity import cosine_matrix, normalize_rows, row_cosine
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 TIE = 1e-6  # scores closer than this count as a tie
@@ -132,7 +132,7 @@ def topic_clustering(embed: Embed, items: Sequence[Labelled], seeds: int = 10, n
     from sklearn.metrics import adjusted_rand_score, silhouette_score, v_measure_score
 
     vectors = embed([item.text for item in items]).astype(np.float64)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    vectors = normalize_rows(vectors)
     names = sorted({item.label for item in items})
     gold = np.array([names.index(item.label) for item in items])
     cos = vectors @ vectors.T

@@ -34,6 +34,7 @@ from m2v_edge.export.prune import PruningPlan, check_request, count_tokens, make
 from m2v_edge.export.source import SourceModel
 from m2v_edge.format import DType
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.sizes import format_size
 
 MIN_VOCAB_SHARE = 0.25
 MIN_DIMS = 32
@@ -58,13 +59,6 @@ def parse_size(value: str | int) -> int:
     if size <= 0:
         raise ValueError(f"size {value!r} must be positive")
     return size
-
-
-def format_size(size: int) -> str:
-    """``65.00 MB``-style text (1000-based, as :func:`parse_size` reads it)."""
-    if size >= 10**6:
-        return f"{size / 1e6:.2f} MB"
-    return f"{size / 1e3:.1f} KB"
 
 
 def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int:

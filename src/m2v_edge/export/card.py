@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from m2v_edge.export.exporter import ExportReport
+from m2v_edge.export.selfcheck import SelfCheck
 
 _TEMPLATE = """\
 ---
@@ -42,10 +41,8 @@ Graph: inputs `input_ids`, `attention_mask` (int64 `[batch, sequence]`), output 
 """
 
 
-def write_card(path: Path, config: dict[str, Any], report: ExportReport) -> None:
+def write_card(path: Path, config: dict[str, Any], check: SelfCheck) -> None:
     """Write the card from the config and the self-check figures."""
-    from m2v_edge.export.exporter import PROBE_TEXTS
-
     source = config["source"]
     text = _TEMPLATE.format(
         name=source["name"],
@@ -59,8 +56,8 @@ def write_card(path: Path, config: dict[str, Any], report: ExportReport) -> None
         scales=" with float32 per-row scales" if config["dtype"] == "int8" else "",
         max_length=config["max_length"],
         opset=config["opset"],
-        min_cos=report.min_cosine,
-        mean_cos=report.mean_cosine,
-        probes=len(PROBE_TEXTS),
+        min_cos=check.min_cosine,
+        mean_cos=check.mean_cosine,
+        probes=check.probes,
     )
     path.write_text(text, encoding="utf-8")

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from m2v_edge import __version__
-from m2v_edge.export.budget import format_size, parse_size, plan_pruning
+from m2v_edge._version import __version__
+from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
+from m2v_edge.export.publish import (
+    MARKER,
+    check_not_source,
+    check_output,
+    clean_stale,
+    make_staging,
+    output_path,
+    publish,
+)
 from m2v_edge.export.quantize import StoredTable, store_table
-from m2v_edge.export.reference import ReferenceModel
+from m2v_edge.export.selfcheck import PROBE_TEXTS, self_check
 from m2v_edge.export.source import SourceModel, load_source
 from m2v_edge.format import (
     ATTENTION_MASK,
@@ -30,29 +38,8 @@ from m2v_edge.format import (
     ExportFiles,
     write_config,
 )
-from m2v_edge.runtime.similarity import row_cosine
 from m2v_edge.runtime.tokenize import TextTokenizer
-
-MIN_COSINE = 0.99
-PROBE_TEXTS = (
-    "How do I train a neural network?",
-    "Neural network training tutorial and guide",
-    "The quick brown fox jumps over the lazy dog.",
-    "Explain quantum computing in simple terms",
-    "def add(a, b):\n    return a + b",
-    "SELECT name FROM users WHERE age > 30;",
-    "It's raining cats and dogs.",
-    "Le chat est assis sur le tapis.",
-    "Der schnelle braune Fuchs springt über den faulen Hund.",
-    "机器学习是人工智能的一个分支。",
-    "مرحبا بالعالم",
-    "Привет, как дела?",
-    "Emoji test 🚀🔥👍🏽 and café naïve résumé",
-    "[CLS] literal special tokens [SEP] <|endoftext|>",
-    "a " * 700,
-    "",
-    "   ",
-)
+from m2v_edge.sizes import format_size
 
 
 @dataclass
@@ -125,31 +112,14 @@ def clean_tokenizer_json(tokenizer_json: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _check_output(output: Path, force: bool) -> None:
-    if output.exists() and not force:
-        raise FileExistsError(f"{output}: already exists; pass --force (force=True) to replace it")
-    if output.exists() and not output.is_dir():
-        raise FileExistsError(f"{output}: is a file; choose a folder path for the export")
-    if not output.parent.exists():
-        raise FileNotFoundError(f"{output.parent}: parent folder does not exist; create it first")
-
-
-def _self_check(source: SourceModel, folder: Path, report: ExportReport) -> None:
-    from m2v_edge.runtime.model import StaticOnnxModel
-
-    texts = list(PROBE_TEXTS)
-    expected = ReferenceModel(source).encode(texts)
-    got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
-    nonzero = np.linalg.norm(expected, axis=1) > 0
-    cos = np.where(nonzero, row_cosine(expected, got), 1.0)
-    report.min_cosine = float(cos.min())
-    report.mean_cosine = float(cos.mean())
-    report.max_abs_diff = float(np.abs(expected - got).max())
-    if not np.isfinite(got).all() or report.min_cosine < MIN_COSINE:
-        raise ValueError(
-            f"self-check failed: min cosine to the source is {report.min_cosine:.4f} (< {MIN_COSINE}); "
-            "nothing was written. Try --dtype float16 or float32"
-        )
+def _check_finite(stored: StoredTable, token_scale: np.ndarray | None) -> None:
+    """Refuse a table that would hold NaN or inf once stored (e.g. float64 values beyond float32's range)."""
+    for name, values in (("table", stored.values), ("row scales", stored.scales), ("token weights", token_scale)):
+        if values is not None and values.dtype != np.int8 and not np.isfinite(values).all():
+            raise ValueError(
+                f"the stored {name} would contain NaN or inf (values beyond the storage type's range); "
+                "nothing was written. Rescale the source table"
+            )
 
 
 def export_model(
@@ -190,8 +160,9 @@ def export_model(
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
-    out = Path(output)
-    _check_output(out, force)
+    out = output_path(output)
+    check_not_source(out, source.path if isinstance(source, SourceModel) else Path(source))
+    check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
@@ -202,8 +173,11 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
+    if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
+        raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
     stored = store_table(src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
+    _check_finite(stored, token_scale)
     keep = None if src.keep is None else src.keep.astype(np.float32)
     model = build_graph(
         stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
@@ -211,39 +185,27 @@ def export_model(
     onnx.checker.check_model(model, full_check=True)
 
     report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    clean_stale(out)
+    staging = make_staging(out)
     try:
         files = ExportFiles(staging)
         onnx.save_model(model, str(files.model))
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
-        _self_check(src, staging, report)
+        check = self_check(src, staging)
+        report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
+        report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
             size = files.model.stat().st_size
             raise ValueError(f"model.onnx is {format_size(size)}, over --max-size {format_size(budget)}; please report")
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, report)
-        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir())}
-        _replace(staging, out)
+        write_card(files.card, config, check)
+        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir()) if p.name != MARKER}
+        publish(staging, out, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Rename ``staging`` to ``out``; an old ``out`` is moved aside first and removed only after."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = out.with_name(f".{out.name}.old-{staging.name[-8:]}")
-    out.rename(old)
-    try:
-        staging.rename(out)
-    except OSError:
-        old.rename(out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

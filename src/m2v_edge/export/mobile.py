@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from m2v_edge.errors import one_line
+
 REQUIRED_OPERATORS = "required_operators.config"
 REQUIRED_OPERATORS_AND_TYPES = "required_operators_and_types.config"
 MAX_ORT_DIFF = 1e-5
@@ -64,7 +66,7 @@ def write_ort(folder: Path) -> list[Path]:
     except ValueError:
         raise
     except Exception as err:  # onnxruntime raises its own Fail types
-        reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+        reason = one_line(err)
         raise ValueError(f"{onnx_file}: onnxruntime cannot convert it to ORT format ({reason})") from None
     finally:
         logger.setLevel(level)

@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
+from m2v_edge.validate import check_source_config
+
 # (config, tensors, tokenizer, embedding tensor name), in model2vec's order of preference.
 _LAYOUTS = (
     ("config.json", "model.safetensors", "tokenizer.json", "embeddings"),
@@ -127,10 +130,11 @@ def load_source(path: str | Path) -> SourceModel:
         tokenizer_json = tokenizer_file.read_text(encoding="utf-8")
         tokenizer = Tokenizer.from_str(tokenizer_json)
     except Exception as err:  # tokenizers raises a bare Exception on a bad file
-        reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+        reason = one_line(err)
         raise ValueError(f"{tokenizer_file}: unreadable tokenizer ({reason}); re-download the model") from None
     if not isinstance(config, dict):
         raise ValueError(f"{config_file}: expected a JSON object")
+    check_source_config(config, config_file)
 
     tensors = _read_tensors(tensor_file, name)
     table = tensors[name]

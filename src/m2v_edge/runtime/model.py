@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.session import OrtSession
-from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank
+from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
 from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+from m2v_edge.validate import check_export
 
 _UNSET = -1
 # Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows: smaller
 # calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
 # overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
 MAX_GRAPH_ROWS = 128
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 1)
 
 
 class StaticOnnxModel:
@@ -62,10 +68,11 @@ class StaticOnnxModel:
                 pad_token_id=int(config["pad_token_id"]),
             )
         except Exception as err:  # tokenizers raises a bare Exception on a bad file
-            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+            reason = one_line(err)
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
+        check_export(config, tokenizer_json, session.session, files.root)
         return cls(files, config, tokenizer, session)
 
     @property
@@ -86,23 +93,25 @@ class StaticOnnxModel:
 
     def encode(
         self,
-        texts: str | Sequence[str],
+        texts: str | Iterable[str],
         batch_size: int = 1024,
         max_length: int | None = _UNSET,
         show_progress_bar: bool = False,
     ) -> np.ndarray:
         """Encode texts to float32 vectors, like ``StaticModel.encode``.
 
-        :param texts: a string (gives a 1-D vector) or a list of strings (gives ``[n, dim]``).
+        :param texts: a string (gives a 1-D vector) or any iterable of strings (gives ``[n, dim]``).
         :param batch_size: at most this many texts per graph call (never more than ``MAX_GRAPH_ROWS``, which
             measured fastest); texts are sorted by length first, so padding costs little.
         :param max_length: token limit; default the model's (512), ``None`` for no limit.
         :param show_progress_bar: show a tqdm bar over batches.
-        :raises ValueError: if an item is not a string or ``batch_size`` is not positive.
+        :raises ValueError: if an item is not a string, or ``batch_size``/``max_length`` is not a positive integer.
         """
         items, single = check_texts(texts)
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if not _positive_int(batch_size):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if max_length is not None and max_length != _UNSET and not _positive_int(max_length):
+            raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}")
         limit = self.max_length if max_length == _UNSET else max_length
         out = np.empty((len(items), self.dim), dtype=np.float32)
         rows = min(batch_size, MAX_GRAPH_ROWS)
@@ -113,6 +122,8 @@ class StaticOnnxModel:
             bar = tqdm(total=len(items), desc="encoding", unit="text")
         for positions, ids, mask in self.tokenizer.batches(items, rows, limit):
             vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
+            if not np.isfinite(vectors).all():  # a tampered table: an error, never a NaN vector (~0.5% of a call)
+                raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
             if len(positions) == len(items):  # the whole input in one batch, in order
                 out = vectors
             else:
@@ -133,6 +144,7 @@ class StaticOnnxModel:
         if not isinstance(query, str):
             raise ValueError(f"query must be a string, got {type(query).__name__}")
         docs, _ = check_texts(documents)
+        check_top_k(top_k)
         if not docs:
             return []
         return rank(self.encode(query), self.encode(docs), docs, top_k)

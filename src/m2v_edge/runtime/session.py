@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.errors import one_line
 from m2v_edge.format import OUTPUT
 
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
@@ -54,7 +55,7 @@ class OrtSession:
         try:
             self.session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
         except Exception as err:  # onnxruntime raises its own Fail/InvalidProtobuf types
-            reason = (str(err).splitlines() or ["unknown error"])[0][:200]
+            reason = one_line(err)
             raise ValueError(f"{path}: onnxruntime cannot load it ({reason}); re-export the model") from None
         self.path = path
         self.input_names = frozenset(i.name for i in self.session.get_inputs())

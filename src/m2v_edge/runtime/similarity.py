@@ -16,28 +16,45 @@ class Hit:
     document: str
 
 
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm; a zero row stays zero (the one zero-safe normalization)."""
+    rows = np.atleast_2d(x)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity of every row of ``a`` with every row of ``b`` (zero vectors give 0)."""
-    a2 = np.atleast_2d(a).astype(np.float32)
-    b2 = np.atleast_2d(b).astype(np.float32)
-    a2 = a2 / np.maximum(np.linalg.norm(a2, axis=1, keepdims=True), 1e-12)
-    b2 = b2 / np.maximum(np.linalg.norm(b2, axis=1, keepdims=True), 1e-12)
-    return a2 @ b2.T
+    return normalize_rows(np.asarray(a, np.float32)) @ normalize_rows(np.asarray(b, np.float32)).T
 
 
-def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine of ``a[i]`` with ``b[i]`` for every row (a zero vector gives 0)."""
-    a2 = np.atleast_2d(a).astype(np.float32)
-    b2 = np.atleast_2d(b).astype(np.float32)
-    a2 = a2 / np.maximum(np.linalg.norm(a2, axis=1, keepdims=True), 1e-12)
-    b2 = b2 / np.maximum(np.linalg.norm(b2, axis=1, keepdims=True), 1e-12)
-    return np.einsum("ij,ij->i", a2, b2)
+def row_cosine(a: np.ndarray, b: np.ndarray, *, both_zero: float = 0.0) -> np.ndarray:
+    """Cosine of ``a[i]`` with ``b[i]`` for every row; a zero vector gives 0.
+
+    :param both_zero: the value where both rows are zero: ``1.0`` when comparing two encoders of the same
+        texts, for which both giving the zero vector (no known token) is agreement.
+    """
+    a2, b2 = normalize_rows(np.asarray(a, np.float32)), normalize_rows(np.asarray(b, np.float32))
+    cos = np.einsum("ij,ij->i", a2, b2)
+    if both_zero:
+        zero = ~a2.any(axis=1) & ~b2.any(axis=1)
+        cos = np.where(zero, np.float32(both_zero), cos)
+    return cos
+
+
+def check_top_k(top_k: object) -> None:
+    """:raises ValueError: if ``top_k`` is not a positive integer or None."""
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1):
+        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
 
 
 def rank(
     query_vector: np.ndarray, doc_vectors: np.ndarray, documents: list[str], top_k: int | None = None
 ) -> list[Hit]:
-    """Documents sorted by cosine to the query, best first (ties keep input order)."""
+    """Documents sorted by cosine to the query, best first (ties keep input order).
+
+    :raises ValueError: if ``top_k`` is not a positive integer or None.
+    """
+    check_top_k(top_k)
     scores = cosine_matrix(query_vector, doc_vectors)[0]
     order = np.argsort(-scores, kind="stable")
     if top_k is not None:

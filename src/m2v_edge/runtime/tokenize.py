@@ -11,7 +11,7 @@ The rules (shared with the JavaScript runtime, see ``docs/format.md``):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
@@ -41,19 +41,40 @@ def pad_token_id(tokenizer: Any) -> int:
 
 
 def check_texts(texts: object) -> tuple[list[str], bool]:
-    """Validate ``encode`` input: a string or a sequence of strings.
+    """Validate ``encode`` input: a string or any iterable of strings (list, tuple, generator, numpy array of str).
 
     :return: the texts as a list and whether a single string was given.
-    :raises ValueError: naming the first item that is not a string.
+    :raises ValueError: naming the first item that is not a string or holds a lone surrogate.
     """
     if isinstance(texts, str):
+        check_unicode(texts, "text")
         return [texts], True
-    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Sequence):
-        raise ValueError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
-    for index, text in enumerate(texts):
+    if isinstance(texts, (bytes, bytearray, memoryview)) or not isinstance(texts, Iterable):
+        raise ValueError(f"texts must be a string or an iterable of strings, got {type(texts).__name__}")
+    if getattr(texts, "ndim", 1) == 0:  # a 0-d numpy array is not iterable
+        raise ValueError("texts must be a string or an iterable of strings, got a 0-d array")
+    items = texts if isinstance(texts, list) else list(texts)
+    for index, text in enumerate(items):
         if not isinstance(text, str):
             raise ValueError(f"texts[{index}] is {type(text).__name__}, expected str; convert it first")
-    return list(texts), False
+        check_unicode(text, f"texts[{index}]")
+    return items, False
+
+
+def check_unicode(text: str, name: str) -> None:
+    """Refuse a string with a lone surrogate (e.g. undecodable bytes from ``surrogateescape``): not valid Unicode.
+
+    :raises ValueError: naming ``name``, the code point and its position.
+    """
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(
+            f"{name} holds a lone surrogate U+{ord(text[err.start]):04X} at position {err.start}, not valid Unicode "
+            "(undecodable bytes?); decode input as UTF-8 with errors='replace'"
+        ) from None
 
 
 class TextTokenizer:

@@ -1,0 +1,46 @@
+"""``m2v-edge export SOURCE -o OUTPUT``: a Model2Vec folder to an ONNX folder (over :func:`export_model`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    """Add the ``export`` subcommand to ``sub`` (an argparse subparsers object)."""
+    p = sub.add_parser("export", help="export a Model2Vec folder to an ONNX folder")
+    p.add_argument("source", help="local Model2Vec model folder")
+    p.add_argument("-o", "--output", required=True, help="folder to write")
+    p.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"], help="table storage")
+    p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--target", default="default", choices=["default", "mobile"], help="mobile: also write model.ort")
+    p.add_argument("--vocab-size", type=int, metavar="N", help="keep N tokens (the rest count as unknown)")
+    p.add_argument("--vocab-corpus", metavar="FILE", help="rank tokens by frequency in this text file")
+    p.add_argument("--dims", type=int, metavar="K", help="keep the first K dims")
+    p.add_argument("--max-size", metavar="SIZE", help="model.onnx budget, e.g. 65MB, 500KB or bytes")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export, then print the files written and the self-check figures."""
+    from m2v_edge.export.exporter import export_model
+
+    report = export_model(
+        args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
+        target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
+        max_size=args.max_size,
+    )  # fmt: skip
+    from m2v_edge.sizes import format_size
+
+    print(f"exported {args.source} -> {report.output} ({report.dtype.value})")
+    width = max(map(len, report.files), default=0)
+    for name, size in report.files.items():
+        print(f"  {name:<{width}} {format_size(size):>10}")
+    ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
+    print(f"  model.onnx is {ratio:.1%} of the source table file ({format_size(report.source_bytes)})")
+    print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
+    if report.pruning is not None:
+        print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
+    if report.ort_max_abs_diff is not None:
+        print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
+    return 0

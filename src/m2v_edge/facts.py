@@ -1,0 +1,68 @@
+"""What a model folder is, as ``(name, value)`` rows: ``m2v-edge info`` and the demo's Model tab show the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.sizes import format_size
+
+if TYPE_CHECKING:
+    from m2v_edge.export.source import SourceModel
+
+Facts = list[tuple[str, str]]
+
+
+def is_export_folder(path: str | Path) -> bool:
+    """Whether ``path`` is an m2v-edge export (else it is read as a Model2Vec folder).
+
+    :raises FileNotFoundError: if ``path`` does not exist.
+    """
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: no such folder; give an exported folder or a local Model2Vec folder")
+    return ExportFiles(folder).is_export()
+
+
+def export_facts(folder: str | Path, config: dict[str, Any] | None = None) -> Facts:
+    """Dims, vocab, dtype, file sizes, normalize, source, opset, format version of an exported folder.
+
+    :param config: its ``config.json`` when already read (else read here, validated).
+    """
+    root = ExportFiles(Path(folder)).root
+    cfg = read_config(root) if config is None else config
+    sizes = {p.name: p.stat().st_size for p in sorted(root.iterdir()) if p.is_file()}
+    source = cfg.get("source", {})
+    return [
+        ("dims", str(cfg["dim"])),
+        ("vocab", f"{cfg['vocab_size']:,}"),
+        ("dtype", str(cfg["dtype"])),
+        *((f"file {name}", format_size(size)) for name, size in sizes.items()),
+        ("total size", format_size(sum(sizes.values()))),
+        ("normalize", str(cfg["normalize"])),
+        ("max_length", str(cfg["max_length"])),
+        ("source", str(source.get("name", "?"))),
+        ("source sha256", str(source.get("sha256", "?"))),
+        ("source table dtype", str(source.get("embedding_dtype", "?"))),
+        ("opset", str(cfg.get("opset", "?"))),
+        ("format_version", str(cfg["format_version"])),
+        ("exported by", f"m2v-edge {cfg.get('m2v_edge_version', '?')}"),
+        ("exported folder", str(root)),
+    ]
+
+
+def source_facts(source: SourceModel) -> Facts:
+    """The same rows, where they exist, for a Model2Vec source folder (not exported)."""
+    vocab = source.embeddings.shape[0] if source.mapping is None else source.mapping.shape[0]
+    return [
+        ("dims", str(source.dim)),
+        ("vocab", f"{vocab:,}"),
+        ("dtype", f"{source.embeddings.dtype} (Model2Vec source, not exported)"),
+        (f"file {source.tensor_file.name}", format_size(source.tensor_file.stat().st_size)),
+        ("normalize", str(source.normalize)),
+        ("max_length", str(source.max_length)),
+        ("source", str(source.name)),
+        ("source sha256", source.sha256),
+        ("source folder", str(source.path)),
+    ]

@@ -1,0 +1,86 @@
+"""One validation of an exported folder at load (the JS runtime's ``web/src/validate.js`` checks the same).
+
+A folder that does not match its contract is a ``ValueError`` naming the file and the remedy, never a vector.
+Config types and ranges are checked by ``m2v_edge.format.check_config`` (run by ``read_config``); this module
+checks the graph's inputs (int64 ``input_ids``/``attention_mask``), its ``embeddings`` output and its width
+(= ``dim``), and that the table has a row for every id the tokenizer can produce.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from m2v_edge.errors import one_line
+from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT
+
+_REEXPORT = "re-export the model with `m2v-edge export`"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_source_config(config: dict[str, Any], file: Path | str) -> None:
+    """Check the keys of a Model2Vec source ``config.json`` that change vectors (``max_length``, ``normalize``).
+
+    :raises ValueError: naming ``file`` and the key.
+    """
+    value = config.get("max_length")
+    if value is not None and (not _is_int(value) or value < 1):
+        raise ValueError(f"{file}: max_length must be a positive integer or null, got {value!r}; fix the source config")
+    if "normalize" in config and not isinstance(config["normalize"], bool):
+        raise ValueError(f"{file}: normalize must be true or false, got {config['normalize']!r}; fix the source config")
+
+
+def tokenizer_id_count(tokenizer_json: str) -> int:
+    """One more than the largest id ``tokenizer.json`` can produce (vocabulary and added tokens)."""
+    data = json.loads(tokenizer_json)
+    vocab = data.get("model", {}).get("vocab", {})
+    ids: list[int] = []
+    if isinstance(vocab, dict):
+        ids.extend(int(i) for i in vocab.values())
+    elif isinstance(vocab, list):  # Unigram: [[token, score], ...], the id is the position
+        ids.append(len(vocab) - 1)
+    ids.extend(int(token["id"]) for token in data.get("added_tokens") or [])
+    return max(ids, default=-1) + 1
+
+
+def check_export(config: dict[str, Any], tokenizer_json: str, session: Any, where: Path | str) -> None:
+    """Check the tokenizer and the graph against the config (``session``: an ``onnxruntime.InferenceSession``).
+
+    :raises ValueError: naming ``where`` (the folder), what does not match and the remedy.
+    """
+    vocab = int(config["vocab_size"])
+    ids = tokenizer_id_count(tokenizer_json)
+    if ids > vocab:
+        raise ValueError(
+            f"{where}: tokenizer.json can produce ids up to {ids - 1} but the table has {vocab} rows "
+            f"(vocab_size); {_REEXPORT}"
+        )
+    inputs = {i.name: i.type for i in session.get_inputs()}
+    if INPUT_IDS not in inputs or not set(inputs) <= {INPUT_IDS, ATTENTION_MASK}:
+        raise ValueError(
+            f"{where}: the graph's inputs are {sorted(inputs)}, expected {INPUT_IDS!r} (+ {ATTENTION_MASK!r}); "
+            + _REEXPORT
+        )
+    wrong = {name: kind for name, kind in inputs.items() if kind != "tensor(int64)"}
+    if wrong:
+        raise ValueError(f"{where}: graph inputs must be int64, got {wrong}; {_REEXPORT}")
+    outputs = [o.name for o in session.get_outputs()]
+    if OUTPUT not in outputs:
+        raise ValueError(f"{where}: the graph has no {OUTPUT!r} output (it has {outputs}); {_REEXPORT}")
+    probe = np.array([[int(config["pad_token_id"]), vocab - 1]], dtype=np.int64)
+    feeds = {INPUT_IDS: probe, ATTENTION_MASK: np.ones_like(probe)}
+    try:
+        (out,) = session.run([OUTPUT], {k: v for k, v in feeds.items() if k in inputs})
+    except Exception as err:  # onnxruntime's own error types: e.g. an index beyond the table
+        reason = one_line(err)
+        raise ValueError(f"{where}: the graph fails on ids 0..{vocab - 1} ({reason}); {_REEXPORT}") from None
+    if out.shape != (1, config["dim"]):
+        raise ValueError(f"{where}: the graph outputs vectors of shape {out.shape[1:]} but dim is {config['dim']}")
+    if not np.isfinite(out).all():
+        raise ValueError(f"{where}: the graph outputs NaN or inf; {_REEXPORT}")

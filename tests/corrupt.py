@@ -1,0 +1,105 @@
+"""Corruptions of an exported folder, shared by tests/test_safety_*.py and scripts/make_corrupt_fixtures.py (Node).
+
+Each corruption is ``name -> (change(folder), expected)``: ``expected`` is a regex the load error must match,
+or ``None`` when the folder must still load and give the original vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# Texts short enough that any valid max_length >= 16 leaves their tokens alone.
+PROBES = ["hello world", "The quick brown fox", "", "neural network training", "café naïve 🚀"]
+
+
+def copy_export(src: Path, dst: Path) -> Path:
+    """A copy of the export's files (no hidden files)."""
+    dst.mkdir(parents=True)
+    for file in src.iterdir():
+        if file.is_file():
+            shutil.copy(file, dst / file.name)
+    return dst
+
+
+def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    """Apply ``change`` to config.json (``change`` may mutate it or return a replacement, even a non-object)."""
+    file = folder / "config.json"
+    config = json.loads(file.read_text(encoding="utf-8"))
+    result = change(config)
+    file.write_text(json.dumps(config if result is None else result), encoding="utf-8")
+
+
+def set_key(key: str, value: Any) -> Callable[[Path], None]:
+    return lambda folder: edit_config(folder, lambda c: c.__setitem__(key, value))
+
+
+def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
+    """Load model.onnx with onnx, apply ``change(model)``, save it back."""
+    import onnx
+
+    model = onnx.load(str(folder / "model.onnx"))
+    change(model)
+    onnx.save_model(model, str(folder / "model.onnx"))
+
+
+def _rename_output(model: Any) -> None:
+    import onnx
+
+    old = model.graph.output[0].name
+    model.graph.node.append(onnx.helper.make_node("Identity", [old], ["renamed_output"], name="rename_output"))
+    model.graph.output[0].name = "renamed_output"
+
+
+def _int32_inputs(model: Any) -> None:
+    import onnx
+
+    for graph_input in model.graph.input:
+        graph_input.type.tensor_type.elem_type = onnx.TensorProto.INT32
+
+
+def _add_token(folder: Path) -> None:
+    """A tokenizer.json that can produce an id past the table (vocab_size)."""
+    file = folder / "tokenizer.json"
+    data = json.loads(file.read_text(encoding="utf-8"))
+    size = json.loads((folder / "config.json").read_text(encoding="utf-8"))["vocab_size"]
+    data["added_tokens"].append(
+        {"id": size + 5, "content": "zzzextra", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": False}
+    )  # fmt: skip
+    file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None], str | None]]:
+    """The issue's broken folders (and a few harmless edits), for an export whose config is ``config``."""
+    vocab = config["vocab_size"]
+    return {
+        "config_null": (lambda f: (f / "config.json").write_text("null"), "expected a JSON object"),
+        "config_list": (lambda f: (f / "config.json").write_text("[1, 2]"), "expected a JSON object"),
+        "format_version_null": (set_key("format_version", None), "format_version must be a positive integer"),
+        "format_version_string": (set_key("format_version", "1"), "format_version must be a positive integer"),
+        "format_version_newer": (set_key("format_version", 99), "newer than this m2v-edge reads"),
+        "dim_wrong": (set_key("dim", config["dim"] * 2), "dim is"),
+        "dim_string": (set_key("dim", "16"), "dim must be a positive integer"),
+        "max_length_negative": (set_key("max_length", -1), "max_length must be a positive integer or null"),
+        "median_token_length_zero": (set_key("median_token_length", 0), "median_token_length must be a positive"),
+        "normalize_string": (set_key("normalize", "yes"), "normalize must be true or false"),
+        "pad_out_of_range": (set_key("pad_token_id", vocab + 10), "pad_token_id must be an integer in"),
+        "unk_out_of_range": (set_key("unk_token_id", -3), "unk_token_id must be null or an integer in"),
+        "vocab_size_too_big": (set_key("vocab_size", vocab + 1000), "the graph fails on ids"),
+        "vocab_size_too_small": (set_key("vocab_size", 5), "tokenizer.json can produce ids up to"),
+        "tokenizer_more_tokens": (_add_token, "tokenizer.json can produce ids up to"),
+        "output_renamed": (lambda f: edit_graph(f, _rename_output), "no 'embeddings' output|no \"embeddings\" output"),
+        "inputs_int32": (lambda f: edit_graph(f, _int32_inputs), "int64|cannot load it"),
+        "model_truncated": (lambda f: _truncate(f / "model.onnx", 300), "cannot load it"),
+        "harmless_dtype_label": (set_key("dtype", "float32"), None),
+        "harmless_max_length_bigger": (set_key("max_length", 4096), None),
+        "harmless_extra_key": (set_key("comment", "hello"), None),
+    }
+
+
+def _truncate(file: Path, size: int) -> None:
+    file.write_bytes(file.read_bytes()[:size])

@@ -1,0 +1,190 @@
+"""The package's shape: no import cycles, a runtime import loads no exporter, one error contract.
+
+The import graph counts EVERY import statement in a module: module level, inside functions and under
+``if TYPE_CHECKING:``. A function-level import is still a dependency (it runs on the first call) and a cycle
+through one is still a knot (``cli`` <-> ``demo.command`` was one), so none is allowed anywhere. An edge goes to
+the module named (``from m2v_edge.export import exporter`` names ``m2v_edge.export.exporter``), not to the
+parent packages Python also initializes on the way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from m2v_edge.cli import COMMANDS, build_parser, main
+from m2v_edge.errors import EXIT_INTERNAL, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "m2v_edge"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted((SRC / PACKAGE).rglob("*.py"))}
+
+
+def _imports(name: str, path: Path, known: set[str]) -> list[tuple[str, list[str]]]:
+    """(imported intra-package module, the names taken from it) for every import statement in the file."""
+    is_package = path.name == "__init__.py"
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names if alias.name.split(".")[0] == PACKAGE]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import: resolve against this module's package
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != PACKAGE:
+                continue
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.append((sub, []) if sub in known else (target, [alias.name]))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        graph[name] = {target for target, _ in _imports(name, path, known) if target != name}
+        unknown = graph[name] - known
+        assert not unknown, f"{name} imports modules that do not exist: {sorted(unknown)}"
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One example path per cycle found by depth-first search."""
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return cycles
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_package_import_graph_has_no_cycles() -> None:
+    graph = _graph()
+    assert "m2v_edge.export.selfcheck" in graph["m2v_edge.export.exporter"]  # module level
+    assert "m2v_edge.runtime.model" in graph["m2v_edge.export.selfcheck"]  # inside a function
+    assert "m2v_edge.export.exporter" in graph["m2v_edge"]  # lazy __getattr__ and TYPE_CHECKING
+    cycles = _cycles(graph)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_nothing_inside_imports_the_package_root_or_private_names() -> None:
+    modules = _modules()
+    known = set(modules)
+    for name, path in modules.items():
+        for target, names in _imports(name, path, known):
+            assert target != PACKAGE, f"{name} imports the package root (import from m2v_edge._version etc.)"
+            private = [n for n in names if n.startswith("_") and not n.startswith("__") and target != name]
+            assert not private, f"{name} imports private names {private} from {target}"
+        assert "noqa: E402" not in path.read_text(encoding="utf-8"), f"{name} still needs an E402 escape"
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = (
+        f"import json, sys\n{code}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'onnx' or m.startswith(('onnx.', 'm2v_edge.export')))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import m2v_edge.runtime.model",
+        "import m2v_edge; m2v_edge.StaticOnnxModel; m2v_edge.load_encoder; m2v_edge.__version__",
+        "from m2v_edge import StaticOnnxModel, load_encoder",
+    ],
+)
+def test_runtime_import_loads_no_exporter(code: str) -> None:
+    assert _loaded_after(code) == []
+
+
+def test_export_model_is_loaded_on_first_use() -> None:
+    loaded = _loaded_after("import m2v_edge; assert callable(m2v_edge.export_model)")
+    assert "m2v_edge.export.exporter" in loaded
+    import m2v_edge
+
+    assert set(m2v_edge.__all__) <= set(dir(m2v_edge))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        m2v_edge.nope  # noqa: B018
+
+
+def test_every_subcommand_module_exposes_add_parser_and_run() -> None:
+    assert list(COMMANDS) == ["export", "encode", "info", "similarity", "demo", "eval", "bench"]
+    for name, module in COMMANDS.items():
+        assert callable(module.add_parser) and callable(module.run), name
+    choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(choices) == set(COMMANDS)
+
+
+def test_one_line_error_text() -> None:
+    assert one_line(ValueError("first\nsecond")) == "first"
+    assert one_line(ValueError("\n  \nreal reason\nmore")) == "real reason"
+    assert one_line(FileNotFoundError()) == "FileNotFoundError"
+    assert one_line("x" * 300) == "x" * 197 + "..."
+    assert one_line("x" * 300, limit=None) == "x" * 300
+
+
+def test_cli_exit_codes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def fail_with(err: BaseException) -> None:
+        def run(args: argparse.Namespace) -> int:
+            raise err
+
+        monkeypatch.setattr(COMMANDS["info"], "run", run)
+
+    cases = [
+        (CliError("bad thing; do X"), EXIT_USAGE),
+        (CliError("worker died", exit_code=EXIT_RUNTIME), EXIT_RUNTIME),
+        (ValueError("bad value\ntraceback-ish detail"), EXIT_USAGE),
+        (FileNotFoundError("x: no such folder"), EXIT_USAGE),
+        (RuntimeError("benchmark worker failed: boom"), EXIT_RUNTIME),
+    ]
+    for err, code in cases:
+        fail_with(err)
+        assert main(["info", "anything"]) == code
+        out = capsys.readouterr().err
+        assert out == f"m2v-edge info: error: {str(err).splitlines()[0]}\n"
+    fail_with(KeyError("a bug"))
+    assert main(["info", "anything"]) == EXIT_INTERNAL  # issue 10: a bug is one line too, naming the file
+    out = capsys.readouterr().err
+    assert out.count("\n") == 1 and "internal error while processing anything: KeyError" in out
+    monkeypatch.setenv("M2V_EDGE_DEBUG", "1")
+    with pytest.raises(KeyError):  # the traceback on request
+        main(["info", "anything"])

@@ -1,0 +1,156 @@
+/**
+ * One validation of an exported folder at load, the same checks as Python's `m2v_edge.validate`: config types
+ * and ranges (format_version first), int64 `input_ids`/`attention_mask` inputs, an `embeddings` output whose
+ * width is `dim`, and a table row for every id the tokenizer can produce. A mismatch is an Error naming the
+ * file and the remedy, never a vector.
+ */
+import { ATTENTION_MASK, DTYPES, FORMAT_VERSION, INPUT_IDS, OUTPUT } from "./contract.js";
+
+const REEXPORT = "re-export the model with `m2v-edge export`";
+const show = (value) => (value === undefined ? "undefined" : JSON.stringify(value));
+const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
+
+/**
+ * Check `format_version` (an integer, not newer than this runtime): run before any other key is looked at.
+ *
+ * @param {object} config the parsed config.json (an object).
+ * @param {string} where the file, for messages.
+ */
+export function checkFormatVersion(config, where) {
+  const version = config.format_version;
+  if (!isPositiveInt(version)) {
+    throw new Error(`${where}: format_version must be a positive integer, got ${show(version)}; ${REEXPORT}`);
+  }
+  if (version > FORMAT_VERSION) {
+    throw new Error(
+      `${where}: format_version ${version} is newer than this m2v-edge reads (${FORMAT_VERSION}); upgrade m2v-edge`,
+    );
+  }
+}
+
+/**
+ * Check every config key's type and range (the keys are known to be present).
+ *
+ * @param {object} config
+ * @param {string} where
+ * @returns {object} the config.
+ */
+export function validateConfig(config, where) {
+  const bad = (key, expected) => new Error(`${where}: ${key} must be ${expected}, got ${show(config[key])}; ${REEXPORT}`);
+  for (const key of ["dim", "vocab_size", "median_token_length"]) {
+    if (!isPositiveInt(config[key])) throw bad(key, "a positive integer");
+  }
+  if (config.max_length !== null && !isPositiveInt(config.max_length)) throw bad("max_length", "a positive integer or null");
+  if (typeof config.normalize !== "boolean") throw bad("normalize", "true or false");
+  if (!DTYPES.includes(config.dtype)) throw bad("dtype", `one of ${JSON.stringify(DTYPES)}`);
+  const vocab = config.vocab_size;
+  const inRange = (id) => Number.isInteger(id) && id >= 0 && id < vocab;
+  if (!inRange(config.pad_token_id)) throw bad("pad_token_id", `an integer in 0..${vocab - 1}`);
+  if (config.unk_token_id !== null && !inRange(config.unk_token_id)) {
+    throw bad("unk_token_id", `null or an integer in 0..${vocab - 1}`);
+  }
+  if ("output" in config && config.output !== OUTPUT) throw bad("output", JSON.stringify(OUTPUT));
+  return config;
+}
+
+/**
+ * One more than the largest id a tokenizer.json can produce (vocabulary and added tokens).
+ *
+ * @param {object} tokenizerJson the parsed tokenizer.json.
+ * @returns {number}
+ */
+export function tokenizerIdCount(tokenizerJson) {
+  const vocab = tokenizerJson?.model?.vocab;
+  let most = -1;
+  if (Array.isArray(vocab)) most = vocab.length - 1; // Unigram: [[token, score], ...]
+  else if (vocab && typeof vocab === "object") for (const id of Object.values(vocab)) most = Math.max(most, Number(id));
+  for (const token of tokenizerJson?.added_tokens ?? []) most = Math.max(most, Number(token.id));
+  return most + 1;
+}
+
+/**
+ * Check the tokenizer and the graph against the config: run once on a probe row [pad, vocab_size - 1].
+ *
+ * @param {{config: object, tokenizerJson: object, session: any, ort: any, where: string}} parts `ort` is the
+ *   onnxruntime module the session came from (for its Tensor class).
+ */
+export async function validateExport({ config, tokenizerJson, session, ort, where }) {
+  const vocab = config.vocab_size;
+  const ids = tokenizerIdCount(tokenizerJson);
+  if (ids > vocab) {
+    throw new Error(
+      `${where}: tokenizer.json can produce ids up to ${ids - 1} but the table has ${vocab} rows (vocab_size); ${REEXPORT}`,
+    );
+  }
+  const inputs = session.inputNames;
+  if (!inputs.includes(INPUT_IDS) || inputs.some((name) => name !== INPUT_IDS && name !== ATTENTION_MASK)) {
+    throw new Error(`${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "${INPUT_IDS}" (+ "${ATTENTION_MASK}")`);
+  }
+  const wrong = (session.inputMetadata ?? []).filter((meta) => meta.isTensor && meta.type !== "int64");
+  if (wrong.length > 0) {
+    const got = Object.fromEntries(wrong.map((meta) => [meta.name, meta.type]));
+    throw new Error(`${where}: graph inputs must be int64, got ${JSON.stringify(got)}; ${REEXPORT}`);
+  }
+  if (!session.outputNames.includes(OUTPUT)) {
+    throw new Error(`${where}: the graph has no "${OUTPUT}" output (it has ${JSON.stringify(session.outputNames)}); ${REEXPORT}`);
+  }
+  const probe = BigInt64Array.from([BigInt(config.pad_token_id), BigInt(vocab - 1)]);
+  const feeds = { [INPUT_IDS]: new ort.Tensor("int64", probe, [1, 2]) };
+  if (inputs.includes(ATTENTION_MASK)) feeds[ATTENTION_MASK] = new ort.Tensor("int64", BigInt64Array.from([1n, 1n]), [1, 2]);
+  let output;
+  try {
+    output = (await session.run(feeds))[OUTPUT];
+  } catch (err) {
+    const why = (String(err?.message ?? err).split("\n")[0] || "unknown error").slice(0, 200);
+    throw new Error(`${where}: the graph fails on ids 0..${vocab - 1} (${why}); ${REEXPORT}`, { cause: err });
+  }
+  if (output.dims.length !== 2 || output.dims[0] !== 1 || output.dims[1] !== config.dim) {
+    throw new Error(`${where}: the graph outputs vectors of shape [${output.dims.slice(1)}] but dim is ${config.dim}`);
+  }
+  if (!output.data.every(Number.isFinite)) throw new Error(`${where}: the graph outputs NaN or inf; ${REEXPORT}`);
+}
+
+/**
+ * Refuse a string with a lone surrogate (not valid Unicode), like Python's `check_unicode`.
+ *
+ * @param {string} text
+ * @param {string} name for the message, e.g. "texts[2]".
+ */
+export function checkUnicode(text, name) {
+  if (text.isWellFormed?.() ?? true) return;
+  for (let i = 0, points = 0; i < text.length; i++, points++) {
+    const code = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      i++;
+    } else if (code >= 0xd800 && code <= 0xdfff) {
+      const hex = code.toString(16).toUpperCase().padStart(4, "0");
+      throw new Error(
+        `${name} holds a lone surrogate U+${hex} at position ${points}, not valid Unicode (undecodable bytes?); ` +
+          "decode input as UTF-8 with errors='replace'",
+      );
+    }
+  }
+}
+
+/**
+ * `topK` must be a positive integer, or null/undefined for all documents (Python: `top_k`).
+ *
+ * @param {unknown} topK
+ */
+export function checkTopK(topK) {
+  if (topK != null && (!Number.isInteger(topK) || topK < 1)) {
+    throw new TypeError(`topK must be a positive integer or null, got ${show(topK)}`);
+  }
+}
+
+/**
+ * `maxLength` must be a positive integer, null (no limit) or undefined (the model's); Python: `max_length`.
+ *
+ * @param {unknown} maxLength
+ */
+export function checkMaxLength(maxLength) {
+  if (maxLength !== undefined && maxLength !== null && (!Number.isInteger(maxLength) || maxLength < 1)) {
+    throw new TypeError(`maxLength must be a positive integer or null, got ${show(maxLength)}`);
+  }
+}
