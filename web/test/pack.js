@@ -4,7 +4,7 @@
  * of web/'s devDependencies).
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -39,12 +39,24 @@ export function pack() {
   return packed;
 }
 
-/** Copy examples/NAME into a temp folder and install the packed tarball into it; returns the app folder. */
+/**
+ * Copy examples/NAME into a temp folder and install the packed tarball into it, with each of the app's other
+ * dependencies at the version web/ has installed (so the npm cache has it); returns the app folder.
+ */
 export async function installExample(name) {
   const { tarball } = await pack();
   const app = join(work, name);
   cpSync(join(WEB, "examples", name), app, { recursive: true, filter: (src) => !/node_modules|[\\/]dist$/.test(src) });
-  await sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: app });
+  const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf-8"));
+  const pinned = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+    .filter((dep) => dep !== "m2v-edge")
+    .map((dep) => {
+      const installed = join(WEB, "node_modules", dep, "package.json");
+      if (!existsSync(installed)) throw new Error(`examples/${name} needs ${dep}, which is not a devDependency of web/`);
+      return `${dep}@${JSON.parse(readFileSync(installed, "utf-8")).version}`;
+    });
+  const args = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", tarball, ...pinned];
+  await sh("npm", args, { cwd: app });
   return app;
 }
 
