@@ -46,7 +46,8 @@ async function main() {
   }
   console.log("\n| backend | load (ms) | sentences/s |\n|---|---|---|");
   for (const row of rows) console.log(`| ${row.label} | ${row.load.toFixed(0)} | ${row.rate.toFixed(0)} |`);
-  console.log(`\nnative / WASM: ${(rows[1].rate / rows[0].rate).toFixed(2)}x (encode), ${(rows[0].load / rows[1].load).toFixed(2)}x faster load`);
+  const ratio = rows[1].rate / rows[0].rate;
+  console.log(`\nencode speed, native / WASM: ${ratio.toFixed(2)}x; load time, native / WASM: ${(rows[1].load / rows[0].load).toFixed(2)}x`);
 }
 
 await main();
