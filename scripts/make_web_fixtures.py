@@ -7,6 +7,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
 - ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.testing`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
 - ``unigram-int8/``: the tiny Unigram model of ``m2v_edge.testing.make_tiny_model``, exported to int8;
+- ``qwen-m2v-iso-int8/``: the real Qwen-family Model2Vec model in ``../shared/models/`` exported to int8 with
+  ``isotropy="auto"`` (the map folded into the table: runtimes need no change); skipped when ../shared is absent;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -35,6 +37,7 @@ QWEN_TOKENIZER = ROOT / "tests" / "data" / "qwen" / "tokenizer.json"
 QWEN_DIM = 1024
 QWEN_SEED = 1024
 STAMP = "m2v_edge_fixture.json"
+QWEN_M2V = ROOT.parent / "shared" / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
 
 
 def _sha256_bytes(data: bytes) -> str:
@@ -95,6 +98,25 @@ def make_qwen(out: Path, force: bool) -> Path:
     return folder
 
 
+def make_qwen_m2v(out: Path, force: bool) -> Path | None:
+    """The real Qwen-family model (../shared), int8 with ``isotropy="auto"``; ``None`` when ../shared is absent."""
+    from m2v_edge import export_model
+
+    if not (QWEN_M2V / "model.safetensors").is_file():
+        print(f"skipped qwen-m2v-iso-int8: {QWEN_M2V} absent (needs ../shared beside the clone)")
+        return None
+    folder = out / "qwen-m2v-iso-int8"
+    stamp = {"source": QWEN_M2V.name, "sha256": _sha256_bytes((QWEN_M2V / "model.safetensors").read_bytes()),
+             "isotropy": "auto"}  # fmt: skip
+    if force or not _stamp_ok(folder, stamp):
+        report = export_model(QWEN_M2V, folder, force=True, show_progress_bar=True, isotropy="auto")
+        (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+        print(
+            f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB, min cosine {report.min_cosine:.4f}"
+        )
+    return folder
+
+
 def make_unigram(out: Path, force: bool) -> Path:
     """The tiny Unigram test model (NFKC + Metaspace), exported to int8."""
     from m2v_edge.testing import make_tiny_model
@@ -138,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     folders = [make_potion(out, args.force), make_unigram(out, args.force)]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
+    qwen_m2v = make_qwen_m2v(out, args.force)
+    if qwen_m2v is not None:
+        folders.append(qwen_m2v)
     gold_dir = out / "golden"
     gold_dir.mkdir(exist_ok=True)
     for folder in folders:

@@ -41,3 +41,30 @@ def potion_fp32(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_source(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny Model2Vec folder per tokenizer kind (wordpiece, bpe, unigram, quantized)."""
     return make_tiny_model(request.param, tmp_path_factory.mktemp(f"tiny-{request.param}"))
+
+
+QWEN_M2V = SHARED / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
+
+
+@pytest.fixture(scope="session")
+def qwen_m2v() -> Path:
+    """The real Qwen-family Model2Vec model in ../shared (skips when absent)."""
+    if not (QWEN_M2V / "model.safetensors").is_file():
+        pytest.skip(f"{QWEN_M2V} absent (needs ../shared beside the clone)")
+    return QWEN_M2V
+
+
+@pytest.fixture(scope="session")
+def qwen_m2v_int8(qwen_m2v: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Qwen-family model exported to int8 as it is (once per session)."""
+    out = tmp_path_factory.mktemp("exports") / "qwen-m2v-int8"
+    export_model(qwen_m2v, out, dtype="int8")
+    return out
+
+
+@pytest.fixture(scope="session")
+def qwen_m2v_isotropic(qwen_m2v: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Qwen-family model exported to int8 with ``--isotropy auto`` (once per session)."""
+    out = tmp_path_factory.mktemp("exports") / "qwen-m2v-int8-auto"
+    export_model(qwen_m2v, out, dtype="int8", isotropy="auto")
+    return out

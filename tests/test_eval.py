@@ -201,14 +201,15 @@ def test_report_shape_markdown_json_and_plot(tiny_data: Path, tmp_path: Path) ->
     stsb.write_text("g\tf\ty\t1\t4.0\tgoal scored\tthe match\textra\ng\tf\ty\t2\t0.5\tbake bread\tsalt\n")
     assert [(p.text2, p.label) for p in load_stsb(stsb)] == [("the match", 4.0), ("salt", 0.5)]
     report = evaluate(LookupEncoder({}, dim=5), reference=ConstantEncoder(), data_dir=tiny_data, stsb=stsb)
-    assert set(report) == {"model", "dimensions", "sts_benchmark", "reference", "delta"}
+    assert set(report) == {"model", "dimensions", "sts_benchmark", "anisotropy", "warnings", "reference", "delta"}
     assert set(report["dimensions"]) == set(DIMENSIONS) == set(report["delta"]["dimensions"])
     for dim, values in report["dimensions"].items():
         for metric, value in values.items():
             expected = value - report["reference"]["dimensions"][dim][metric]
             assert report["delta"]["dimensions"][dim][metric] == pytest.approx(expected)
     table = to_markdown(report)
-    assert table.count("\n| ") == 1 + sum(len(v) for v in report["dimensions"].values()) + 1
+    rows = 1 + sum(len(v) for v in report["dimensions"].values()) + 1 + len(report["anisotropy"])
+    assert table.count("\n| ") == rows
     back = json.loads(write_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))
     assert back["delta"]["sts_benchmark"]["spearman"] == pytest.approx(report["delta"]["sts_benchmark"]["spearman"])
     assert plot(report, tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,7 +19,7 @@ from tests.conftest import POTION, ROOT
 
 FIXTURES = Path(os.environ.get("M2V_WEB_FIXTURES", ROOT / "web" / ".fixtures"))
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
-MODELS = ("potion-int8", "qwen-1024-int8", "unigram-int8")
+MODELS = ("potion-int8", "qwen-1024-int8", "unigram-int8", "qwen-m2v-iso-int8")  # the last needs ../shared
 
 
 def _golden(name: str) -> tuple[Path, dict]:

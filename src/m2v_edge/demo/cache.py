@@ -109,7 +109,10 @@ def _source_for_export(folder: Path) -> tuple[SourceModel | None, str]:
     """The source of an exported folder when it is the embedded model, else a note saying why not."""
     from m2v_edge.export.source import load_source
 
-    sha = str(read_config(folder).get("source", {}).get("sha256", ""))
+    config = read_config(folder)
+    sha = str(config.get("source", {}).get("sha256", ""))
+    if config.get("isotropy", {}).get("method") == "abtt":  # its vectors are mapped: the source is no reference
+        return None, f"{folder} was exported with --isotropy, so its vectors differ from the float source's by design."
     try:
         embedded = load_source(embedded_model_dir())
     except (OSError, ValueError):

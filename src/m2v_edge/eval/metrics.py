@@ -37,6 +37,10 @@ def metric_kind(metric: str) -> str:
     """
     if metric.startswith("chance_"):
         return "chance"
+    if metric.startswith(("random_pair", "hard_negative")):
+        return "cosine"
+    if metric == "positive_mean_cosine":
+        return "card"
     if "mean_cosine" not in metric:
         return "discr."
     return "cosine" if metric.endswith("negative") else "card"

@@ -20,6 +20,9 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, float, float | None]]:
             rows.append((dim, metric, value, ref))
     ref_sts = reference["sts_benchmark"]["spearman"] if reference else None
     rows.append(("sts_benchmark", "spearman (x100)", report["sts_benchmark"]["spearman"], ref_sts))
+    for metric, value in report.get("anisotropy", {}).items():
+        ref = reference.get("anisotropy", {}).get(metric) if reference else None
+        rows.append(("anisotropy", metric, value, ref))
     return rows
 
 
@@ -43,6 +46,8 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {dim} | {metric} | {kind} | {value:.4f} | {shown} | {delta} |")
         else:
             lines.append(f"| {dim} | {metric} | {kind} | {value:.4f} |")
+    for run in (report, reference or {}):
+        lines += [f"\nwarning ({run['model']}): {text}" for text in run.get("warnings", [])]
     return "\n".join(lines)
 
 

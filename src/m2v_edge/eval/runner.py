@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from m2v_edge.eval import metrics
+from m2v_edge.eval.anisotropy import add_to_report, texts_seen
 from m2v_edge.eval.datasets import DIMENSIONS, STSB_TEST, Dataset, Pair, Parallel, Ranking, load_dataset, load_stsb
 from m2v_edge.loader import Encoder, load_encoder
 
@@ -63,7 +64,9 @@ def _run(
     progress.set_description(f"{label}: sts_benchmark")
     sts = metrics.sts_benchmark(embed, stsb)
     progress.update(1)
-    return {"model": name, "dimensions": dimensions, "sts_benchmark": sts}
+    result = {"model": name, "dimensions": dimensions, "sts_benchmark": sts}
+    add_to_report(result, texts_seen(embed.cache))
+    return result
 
 
 def _delta(model: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +99,7 @@ def evaluate(
     :param stsb: the STS-B test file (tab-separated, original layout).
     :param show_progress_bar: one tqdm bar over the dimensions of each model.
     :return: ``{"model", "dimensions": {dim: {metric: value}}, "sts_benchmark": {"spearman"},
+        "anisotropy": {"random_pair_mean_cosine", ...}, "warnings": [str],
         "reference": {same shape} | None, "delta": {"dimensions", "sts_benchmark"} | None}``.
     :raises FileNotFoundError: if a model, data file or the STS-B file is missing.
     :raises ValueError: if a model or data file is invalid, or a dimension name is unknown.

@@ -76,9 +76,12 @@ def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int
     pruning = {"vocab_kept": big, "vocab_total": big, "dims_kept": big, "dims_total": big, "by": "corpus"}
     probe = dict(config, pruning=pruning)
     one = np.zeros(1, dtype=np.float32)
+    # --isotropy (reserved in the config) may add a [dim] shift to the graph (on a model with weights)
+    bias = np.zeros(int(config["dim"]), dtype=np.float32) if "isotropy" in config else None
     model = build_graph(
-        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one
-    )
+        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one,
+        bias=bias,
+    )  # fmt: skip
     tiny_data = table.values.nbytes + 3 * 4
     return len(model.SerializeToString()) - tiny_data + _MARGIN_BYTES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
 
 _TEMPLATE = """\
@@ -41,7 +42,7 @@ Graph: inputs `input_ids`, `attention_mask` (int64 `[batch, sequence]`), output 
 """
 
 
-def write_card(path: Path, config: dict[str, Any], check: SelfCheck) -> None:
+def write_card(path: Path, config: dict[str, Any], check: SelfCheck, isotropy: IsotropyResult | None = None) -> None:
     """Write the card from the config and the self-check figures."""
     source = config["source"]
     text = _TEMPLATE.format(
@@ -60,4 +61,26 @@ def write_card(path: Path, config: dict[str, Any], check: SelfCheck) -> None:
         mean_cos=check.mean_cosine,
         probes=check.probes,
     )
+    if isotropy is not None:
+        text += _isotropy_section(isotropy)
     path.write_text(text, encoding="utf-8")
+
+
+def _isotropy_section(iso: IsotropyResult) -> str:
+    """Before/after figures of ``--isotropy`` and what was chosen."""
+    lines = ["", "## Isotropy (all-but-the-top)", "", iso.summary() + ".", ""]
+    if iso.dev_spearman:
+        lines += ["| map | STS-B dev Spearman × 100 |", "|---|---:|"]
+        chosen = "none" if iso.chosen is None else f"abtt:{iso.chosen.k}"
+        for key, value in iso.dev_spearman.items():
+            mark = " (chosen)" if key == chosen else ""
+            lines.append(f"| {key}{mark} | {value:.2f} |")
+        lines.append("")
+    if iso.chosen is not None:
+        lines += [
+            f"Every pooled vector x becomes (x − μ) − (x − μ)PᵀP (μ: mean, P: top {iso.chosen.k} principal directions",
+            f"of pooled vectors of the fitting corpus) before normalization, folded into the {iso.where}.",
+            "Vectors differ from the source model2vec's: compare exports with exports.",
+            "",
+        ]
+    return "\n".join(lines)

@@ -19,6 +19,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--vocab-corpus", metavar="FILE", help="rank tokens by frequency in this text file")
     p.add_argument("--dims", type=int, metavar="K", help="keep the first K dims")
     p.add_argument("--max-size", metavar="SIZE", help="model.onnx budget, e.g. 65MB, 500KB or bytes")
+    p.add_argument("--isotropy", default="none", metavar="none|auto|abtt:K", help="remove mean + top-K directions")
+    p.add_argument("--isotropy-corpus", metavar="FILE", help="sentences to fit --isotropy on (default: STS-B train)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     report = export_model(
         args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
         target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
-        max_size=args.max_size,
+        max_size=args.max_size, isotropy=args.isotropy, isotropy_corpus=args.isotropy_corpus,
     )  # fmt: skip
     from m2v_edge.sizes import format_size
 
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
     if report.pruning is not None:
         print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
+    if report.isotropy is not None:
+        print(f"  isotropy: {report.isotropy.summary()}")
     if report.ort_max_abs_diff is not None:
         print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
     return 0

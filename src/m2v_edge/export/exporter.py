@@ -14,6 +14,7 @@ from m2v_edge._version import __version__
 from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
 from m2v_edge.export.publish import (
@@ -56,6 +57,7 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
+    isotropy: IsotropyResult | None = None
 
     @property
     def model_bytes(self) -> int:
@@ -134,6 +136,8 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
+    isotropy: str = "none",
+    isotropy_corpus: str | Path | None = None,
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -150,6 +154,9 @@ def export_model(
     :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
     :param dims: keep the first ``dims`` columns.
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
+        vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+    :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
@@ -160,12 +167,14 @@ def export_model(
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
         check_corpus(vocab_corpus)
+    iso_request = check_request(isotropy, isotropy_corpus)
     out = output_path(output)
     check_not_source(out, source.path if isinstance(source, SourceModel) else Path(source))
     check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind)
+    reserve(config, iso_request)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -175,16 +184,19 @@ def export_model(
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
     if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
         raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
-    stored = store_table(src.embeddings, kind, show_progress_bar)
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar)
+    stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     _check_finite(stored, token_scale)
     keep = None if src.keep is None else src.keep.astype(np.float32)
     model = build_graph(
-        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep
-    )
+        stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
+        bias=bias,
+    )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
     report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
+    report.isotropy = iso_result
     clean_stale(out)
     staging = make_staging(out)
     try:
@@ -193,7 +205,7 @@ def export_model(
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
-        check = self_check(src, staging)
+        check = self_check(src, staging, None if iso_result is None else iso_result.chosen)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
@@ -202,7 +214,7 @@ def export_model(
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, check)
+        write_card(files.card, config, check, iso_result)
         report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir()) if p.name != MARKER}
         publish(staging, out, force)
     except BaseException:

@@ -20,6 +20,7 @@ def build_graph(
     token_scale: np.ndarray | None = None,
     row_map: np.ndarray | None = None,
     token_keep: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
 ) -> Any:
     """Make the model: ``embeddings[b] = sum_t w[b,t] * table[row(ids[b,t])]``, then L2-normalized.
 
@@ -32,6 +33,8 @@ def build_graph(
     :param token_scale: float32 per token id: per-row int8 scale and model2vec ``weights`` folded in.
     :param row_map: int32 per token id: the table row (model2vec ``mapping``, vocabulary pruning).
     :param token_keep: float32 0/1 per token id: 0 sends the token to "unknown" (ignored in the mean).
+    :param bias: float32 ``[dim]`` added to the mean of every row with a token, before normalizing
+        (the isotropy map's shift when model2vec ``weights`` keep it out of the table).
     :return: an ``onnx.ModelProto``.
     """
     from onnx import TensorProto, helper, numpy_helper
@@ -67,7 +70,12 @@ def build_graph(
     weight3 = node("Unsqueeze", [weight, axis1], "weight3")
     pooled = node("MatMul", [weight3, vectors], "pooled")
     summed = node("Squeeze", [pooled, axis1], "summed")
-    mean = node("Div", [summed, count], OUTPUT if not normalize else "mean")
+    last = not normalize and bias is None
+    mean = node("Div", [summed, count], OUTPUT if last else "mean")
+    if bias is not None:  # 0 for a row without tokens: an empty text stays the zero vector
+        has = node("Min", ["count", "one"], "has_token")  # the raw token count, not count_safe
+        shift = node("Mul", [has, const("isotropy_bias", bias.astype(np.float32))], "shift")
+        mean = node("Add", [mean, shift], OUTPUT if not normalize else "mean_shifted")
     if normalize:
         norm = node("ReduceL2", [mean], "norm", axes=[1], keepdims=1)
         norm = node("Add", [norm, const("tiny", np.array(1e-32, dtype=np.float32))], "norm_safe")

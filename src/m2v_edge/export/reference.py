@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -10,11 +11,20 @@ from m2v_edge.export.source import SourceModel
 from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
 
 
+class PooledMap(Protocol):
+    """A map of pooled vectors before normalization (``export.isotropy.IsotropyMap``)."""
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """Map row vectors ``[n, dim]``."""
+        ...
+
+
 class ReferenceModel:
     """Encodes like model2vec 0.10 ``StaticModel.encode``, from a :class:`SourceModel`, in numpy."""
 
-    def __init__(self, source: SourceModel) -> None:
+    def __init__(self, source: SourceModel, isotropy: PooledMap | None = None) -> None:
         self.source = source
+        self.isotropy = isotropy  # applied to every pooled vector that has a token, before normalization
         self.tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)
 
     @property
@@ -56,6 +66,8 @@ class ReferenceModel:
             count = np.maximum(mask.sum(axis=1, keepdims=True), 1).astype(np.float32)
             vectors = src.embeddings[rows].astype(np.float32)
             out[positions] = np.einsum("bs,bsd->bd", weight, vectors) / count
+            if self.isotropy is not None:
+                out[positions] = np.where(mask.sum(axis=1, keepdims=True) > 0, self.isotropy.apply(out[positions]), 0)
         if self.normalize:
             out /= np.linalg.norm(out, axis=1, keepdims=True) + np.float32(1e-32)
         return out[0] if single else out
