@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[demo,eval,test,fast]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[export,hub,langchain,demo,eval,test,fast]"
 	touch $(STAMP)
 
 # The main job: the Gradio demo on the embedded potion-base-8M (exported to int8 on first run).
@@ -35,8 +35,8 @@ bench: setup
 test: setup lint test-python test-web check-arm64
 
 lint: setup
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check app.py src tests scripts benchmarks
+	$(BIN)/ruff format --check app.py src tests scripts benchmarks
 	$(BIN)/mypy
 
 test-python: setup

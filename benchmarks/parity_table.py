@@ -15,6 +15,7 @@ from model2vec import StaticModel
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.eval.datasets import load_stsb
 from m2v_edge.eval.metrics import sts_benchmark
+from m2v_edge.format import ExportFiles
 from m2v_edge.runtime.similarity import row_cosine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,7 @@ def main() -> None:
             out = export_model(source, Path(tmp) / dtype, dtype=dtype).output
             score, got = stsb(StaticOnnxModel.from_pretrained(out))
             cos = row_cosine(expected, got)
-            size = (out / "model.onnx").stat().st_size
+            size = ExportFiles(out).model.stat().st_size
             print(
                 f"| {dtype} | {size / 1e6:.2f} MB | {size / src_bytes:.1%} | {np.abs(got - expected).max():.1e} "
                 f"| {cos.min():.5f} | {cos.mean():.6f} | {score:.2f} ({score - ref_score:+.2f}) |"

@@ -54,9 +54,10 @@ def main() -> int:
             seconds = time.perf_counter() - started
             cut = report.pruning.summary() if report.pruning else "nothing cut"
             print(f"exported {label} in {seconds:.1f} s: {cut}; self-check min cosine {report.min_cosine:.5f}")
-            rows.append((label, "model.onnx", report.files["model.onnx"], measure(out, "onnx")))
+            rows.append((label, report.model_file, report.model_bytes, measure(out, "onnx")))
             if args.mobile:
-                rows.append((label, "model.ort", report.files["model.ort"], measure(out, "ort")))
+                ort_file = Path(report.model_file).with_suffix(".ort").as_posix()
+                rows.append((label, ort_file, report.files[ort_file], measure(out, "ort")))
     print("\n| export | file | size | imports | load | first vector | peak RSS |")
     print("|---|---|---|---|---|---|---|")
     for label, name, size, m in rows:

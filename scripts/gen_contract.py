@@ -26,7 +26,7 @@ def _js(value: object) -> str:
 
 def render() -> str:
     """The text of ``contract.js``."""
-    files = fmt.ExportFiles(Path("."))
+    files = fmt.ExportFiles(Path("."), fmt.LEGACY_MODEL_FILE)  # format-1 names; format 2 names the graph in config
     names = {
         "model": files.model.name,
         "tokenizer": files.tokenizer.name,
@@ -46,6 +46,8 @@ def render() -> str:
         ("REQUIRED_KEYS", list(fmt.REQUIRED_KEYS), "The config.json keys every runtime needs"),
         ("DTYPES", [d.value for d in fmt.DType], "Table storage types"),
         ("FILES", names, "File names of an exported folder"),
+        ("MODEL_FILE_KEY", fmt.MODEL_FILE_KEY, "config.json key naming the graph's path in the folder (format 2)"),
+        ("HF_MODEL_FILES", {d.value: f for d, f in fmt.HF_MODEL_FILES.items()}, "Graph path per dtype, hf layout"),
     ]
     lines = [
         "/**",

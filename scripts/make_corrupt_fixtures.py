@@ -1,8 +1,8 @@
-"""Write broken exported folders for web/test/safety.test.js (the same catalogue Python tests, tests/corrupt.py).
+"""Write broken exported folders for web/test/safety.test.js (the catalogue of m2v_edge.testing_corrupt).
 
 Creates ``web/.fixtures/corrupt/``: ``base/`` (a tiny WordPiece model exported to int8), one folder per case, and
 ``cases.json``: ``{case: regex the load error must match, or null (loads, same vectors as base)}`` plus the
-probe texts and base's vectors from Python.
+probe texts and base's vectors from Python, and ``nan_rows/`` (loads, but a text with "quick" gives NaN rows).
 
 Usage: ``.venv/bin/python scripts/make_corrupt_fixtures.py [--out web/.fixtures/corrupt]``
 """
@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from m2v_edge.testing import make_tiny_model
+from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, poison_tokens
 
-from tests.corrupt import PROBES, catalogue, copy_export  # noqa: E402
-from tests.fixtures import make_tiny_model  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
@@ -40,8 +38,11 @@ def main() -> int:
     for name, (change, expected) in catalogue(config).items():
         change(copy_export(base, out / name))
         cases[name] = expected
-    vectors = StaticOnnxModel.from_pretrained(base).encode(PROBES)
-    manifest = {"cases": cases, "probes": PROBES, "vectors": vectors.tolist()}
+    model = StaticOnnxModel.from_pretrained(base)
+    vectors = model.encode(PROBES)
+    poison_tokens(copy_export(base, out / "nan_rows"), model.tokenizer.encode_ids(["quick"])[0])
+    nan_rows = {"folder": "nan_rows", "bad_text": "the quick fox", "good_text": "fox"}
+    manifest = {"cases": cases, "probes": PROBES, "vectors": vectors.tolist(), "nan_rows": nan_rows}
     (out / "cases.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     print(f"make_corrupt_fixtures: {len(cases)} cases in {out}")
     return 0

@@ -7,6 +7,12 @@ Creates, under ``web/.fixtures/`` (gitignored):
 - ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.testing`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
 - ``unigram-int8/``: the tiny Unigram model of ``m2v_edge.testing.make_tiny_model``, exported to int8;
+  these three in the ``flat`` layout (``model.onnx`` at the top);
+- ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
+  ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
+  (``onnx/model_quantized.onnx``), for transformers.js; ``wordpiece-fp16-hf/`` the latter in float16
+  (``onnx/model_fp16.onnx``);
+- golden files also for ``tests/data/v1-wordpiece/export`` (a format-1 export, read in place);
 - ``qwen-m2v-iso-int8/``: the real Qwen-family Model2Vec model in ``../shared/models/`` exported to int8 with
   ``isotropy="auto"`` (the map folded into the table: runtimes need no change); skipped when ../shared is absent;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
@@ -29,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.format import FORMAT_VERSION
+
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
@@ -37,6 +45,8 @@ QWEN_TOKENIZER = ROOT / "tests" / "data" / "qwen" / "tokenizer.json"
 QWEN_DIM = 1024
 QWEN_SEED = 1024
 STAMP = "m2v_edge_fixture.json"
+V1_EXPORT = ROOT / "tests" / "data" / "v1-wordpiece" / "export"
+V1_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"
 QWEN_M2V = ROOT.parent / "shared" / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
 
 
@@ -46,7 +56,9 @@ def _sha256_bytes(data: bytes) -> str:
 
 def _stamp_ok(folder: Path, stamp: dict[str, Any]) -> bool:
     file = folder / STAMP
-    needed = ["config.json", "model.onnx"] + (["model.ort"] if stamp.get("target") == "mobile" else [])
+    needed = ["config.json", stamp.get("model_file", "model.onnx")]
+    if stamp.get("target") == "mobile":
+        needed.append(needed[1].replace(".onnx", ".ort"))
     if not all((folder / name).is_file() for name in needed) or not file.is_file():
         return False
     return json.loads(file.read_text(encoding="utf-8")) == stamp
@@ -57,11 +69,13 @@ def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
 
     started = time.perf_counter()
     target = stamp.get("target", "default")
-    report = export_model(source, folder, dtype="int8", force=True, show_progress_bar=True, target=target)
+    layout = "hf" if "model_file" in stamp else "flat"
+    dtype = stamp.get("dtype", "int8")
+    report = export_model(source, folder, dtype=dtype, force=True, show_progress_bar=True, target=target, layout=layout)
     (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""
     print(
-        f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB{ort}, "
+        f"exported {folder.name}: {report.model_file} {report.model_bytes / 1e6:.1f} MB{ort}, "
         f"min cosine {report.min_cosine:.4f}, {time.perf_counter() - started:.1f}s"
     )
 
@@ -73,10 +87,35 @@ def make_potion(out: Path, force: bool) -> Path:
         "source": "potion-base-8M",
         "sha256": _sha256_bytes((POTION / "model.safetensors").read_bytes()),
         "target": "mobile",
+        "format_version": FORMAT_VERSION,
     }
     if force or not _stamp_ok(folder, stamp):
         _export(POTION, folder, stamp)
     return folder
+
+
+def make_hf(out: Path, force: bool) -> list[Path]:
+    """potion-base-8M and the frozen tiny WordPiece model in the Hugging Face layout (transformers.js): int8,
+    and the WordPiece model also as float16 (``onnx/model_fp16.onnx``)."""
+    folders = []
+    models = (
+        ("potion-hf", POTION, "int8", "onnx/model_quantized.onnx"),
+        ("wordpiece-hf", V1_SOURCE, "int8", "onnx/model_quantized.onnx"),
+        ("wordpiece-fp16-hf", V1_SOURCE, "float16", "onnx/model_fp16.onnx"),
+    )
+    for name, source, dtype, model_file in models:
+        folder = out / name
+        stamp = {
+            "source": name,
+            "sha256": _sha256_bytes((source / "model.safetensors").read_bytes()),
+            "format_version": FORMAT_VERSION,
+            "dtype": dtype,
+            "model_file": model_file,
+        }
+        if force or not _stamp_ok(folder, stamp):
+            _export(source, folder, stamp)
+        folders.append(folder)
+    return folders
 
 
 def make_qwen(out: Path, force: bool) -> Path:
@@ -89,6 +128,7 @@ def make_qwen(out: Path, force: bool) -> Path:
         "dim": QWEN_DIM,
         "seed": QWEN_SEED,
         "tokenizer": _sha256_bytes(QWEN_TOKENIZER.read_bytes()),
+        "format_version": FORMAT_VERSION,
     }
     if not force and _stamp_ok(folder, stamp):
         return folder
@@ -107,9 +147,9 @@ def make_qwen_m2v(out: Path, force: bool) -> Path | None:
         return None
     folder = out / "qwen-m2v-iso-int8"
     stamp = {"source": QWEN_M2V.name, "sha256": _sha256_bytes((QWEN_M2V / "model.safetensors").read_bytes()),
-             "isotropy": "auto"}  # fmt: skip
+             "isotropy": "auto", "format_version": FORMAT_VERSION}  # fmt: skip
     if force or not _stamp_ok(folder, stamp):
-        report = export_model(QWEN_M2V, folder, force=True, show_progress_bar=True, isotropy="auto")
+        report = export_model(QWEN_M2V, folder, force=True, show_progress_bar=True, isotropy="auto", layout="flat")
         (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         print(
             f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB, min cosine {report.min_cosine:.4f}"
@@ -122,7 +162,7 @@ def make_unigram(out: Path, force: bool) -> Path:
     from m2v_edge.testing import make_tiny_model
 
     folder = out / "unigram-int8"
-    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0}
+    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0, "format_version": FORMAT_VERSION}
     if not force and _stamp_ok(folder, stamp):
         return folder
     with tempfile.TemporaryDirectory(prefix="unigram-source-", dir=out) as tmp:
@@ -157,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     texts = json.loads(TRICKY.read_text(encoding="utf-8"))
-    folders = [make_potion(out, args.force), make_unigram(out, args.force)]
+    folders = [make_potion(out, args.force), make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
     qwen_m2v = make_qwen_m2v(out, args.force)
@@ -167,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     gold_dir.mkdir(exist_ok=True)
     for folder in folders:
         data = golden(folder, texts)
-        (gold_dir / f"{folder.name}.json").write_text(json.dumps(data), encoding="utf-8")
-        print(f"golden {folder.name}: {len(texts)} texts, dim {data['dim']}")
+        name = "v1-wordpiece" if folder == V1_EXPORT else folder.name
+        (gold_dir / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+        print(f"golden {name}: {len(texts)} texts, dim {data['dim']}")
     for stale in out.glob("*-source-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return 0

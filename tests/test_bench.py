@@ -108,7 +108,7 @@ def test_bench_command_on_tiny_model(tmp_path: Path, capsys: pytest.CaptureFixtu
     for cell in cells:
         assert set(cell["results"]) == set(ENCODERS)
         assert all(r["texts_per_s"] > 0 for r in cell["results"].values())
-    assert result["files"]["int8"]["model.onnx"] < result["files"]["float32"]["model.onnx"]
+    assert result["files"]["int8"]["onnx/model_quantized.onnx"] < result["files"]["float32"]["onnx/model.onnx"]
     cold = result["cold_start"]["int8"]
     assert cold["load_and_first_s"] > 0 and cold["peak_rss"] >= cold["rss_after_import"] > 0
     printed = capsys.readouterr().out

@@ -23,6 +23,7 @@ from m2v_edge.demo.backend import DemoBackend, DemoInputError, Limits  # noqa: E
 from m2v_edge.demo.cache import DemoModels, open_models  # noqa: E402
 from m2v_edge.demo.presets import MATRIX_PRESET, SEARCH_PRESETS, preset_by_label  # noqa: E402
 from m2v_edge.export.exporter import export_model  # noqa: E402
+from m2v_edge.format import ExportFiles  # noqa: E402
 from m2v_edge.runtime.model import StaticOnnxModel  # noqa: E402
 from m2v_edge.runtime.similarity import cosine_matrix  # noqa: E402
 from m2v_edge.sizes import format_size  # noqa: E402
@@ -102,12 +103,12 @@ def test_first_run_exports_then_reuses_then_revalidates(tmp_path: Path, demo_mod
     assert first == cache.cache_folder(source, tmp_path) and source.sha256[:16] in first.name
     assert json.loads((first / "config.json").read_text())["source"]["sha256"] == source.sha256
     assert any("exporting" in line for line in logs)
-    stamp = (first / "model.onnx").stat().st_mtime_ns
+    stamp = ExportFiles(first).model.stat().st_mtime_ns
 
     logs.clear()
     assert cache.export_to_cache(source, tmp_path, log=logs.append) == first
     assert any("using the cached" in line for line in logs)
-    assert (first / "model.onnx").stat().st_mtime_ns == stamp
+    assert ExportFiles(first).model.stat().st_mtime_ns == stamp
 
     config = json.loads((first / "config.json").read_text())
     config["source"]["sha256"] = "0" * 64  # a stale or foreign export under the same name
@@ -218,8 +219,8 @@ def test_model_facts_come_from_the_export(demo_models: DemoModels) -> None:
     assert facts["vocab"] == f"{config['vocab_size']:,}" and facts["dtype"] == "int8"
     assert facts["opset"] == str(config["opset"]) and facts["normalize"] == str(config["normalize"])
     assert facts["source sha256"] == config["source"]["sha256"]
-    size = (demo_models.export_dir / "model.onnx").stat().st_size
-    assert facts["file model.onnx"] == f"{size / 1e6:.2f} MB"
+    size = ExportFiles(demo_models.export_dir).model.stat().st_size
+    assert facts["file onnx/model_quantized.onnx"] == f"{size / 1e6:.2f} MB"
     assert facts["file config.json"] == format_size((demo_models.export_dir / "config.json").stat().st_size)
     sizes = (999, 2_150, 7_680_000, 1_560_000_000)
     assert tuple(map(format_size, sizes)) == ("999 B", "2.1 KB", "7.68 MB", "1.56 GB")
@@ -232,7 +233,7 @@ def test_cli_parses_demo_defaults_and_rejects_bad_input(tmp_path: Path, capsys: 
     from m2v_edge.cli import build_parser
 
     args = build_parser().parse_args(["demo"])
-    assert (args.model, args.host, args.port) == (None, "127.0.0.1", 7860)
+    assert (args.model, args.host, args.port) == (None, None, None)  # resolved by demo.server_address
     assert (args.max_documents, args.max_chars) == (1000, 10_000)
     assert main(["demo", str(tmp_path / "nope")]) == 2
     assert "nope: no such folder" in capsys.readouterr().err

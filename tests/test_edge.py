@@ -17,6 +17,7 @@ from m2v_edge.export.mobile import REQUIRED_OPERATORS, REQUIRED_OPERATORS_AND_TY
 from m2v_edge.export.prune import token_priority
 from m2v_edge.export.reference import ReferenceModel
 from m2v_edge.export.source import load_source
+from m2v_edge.format import ExportFiles
 from m2v_edge.runtime.tokenize import TextTokenizer
 from tests.checks import assert_parity
 from tests.texts import parity_texts
@@ -80,18 +81,19 @@ def test_ort_gives_the_same_vectors_as_onnx(potion_mobile, texts):
     ort_vectors = StaticOnnxModel.from_pretrained(potion_mobile, use_ort_format=True).encode(texts)
     assert np.linalg.norm(onnx_vectors, axis=1).max() > 0.99
     assert np.abs(onnx_vectors - ort_vectors).max() <= 1e-6
-    assert (potion_mobile / "model.ort").read_bytes()[4:8] == b"ORTM"  # flatbuffer file identifier
+    assert ExportFiles(potion_mobile).ort_model.read_bytes()[4:8] == b"ORTM"  # flatbuffer file identifier
 
 
 def test_required_operators_name_the_graph_ops(potion_mobile):
     import onnx
 
-    graph_ops = {node.op_type for node in onnx.load(str(potion_mobile / "model.onnx")).graph.node}
-    assert _ops(potion_mobile / REQUIRED_OPERATORS) == graph_ops
-    assert _ops(potion_mobile / REQUIRED_OPERATORS_AND_TYPES) == graph_ops
-    typed = (potion_mobile / REQUIRED_OPERATORS_AND_TYPES).read_text(encoding="utf-8")
+    graph_ops = {node.op_type for node in onnx.load(str(ExportFiles(potion_mobile).model)).graph.node}
+    where = ExportFiles(potion_mobile).ort_model.parent  # next to the .ort graph (onnx/ in the hf layout)
+    assert _ops(where / REQUIRED_OPERATORS) == graph_ops
+    assert _ops(where / REQUIRED_OPERATORS_AND_TYPES) == graph_ops
+    typed = (where / REQUIRED_OPERATORS_AND_TYPES).read_text(encoding="utf-8")
     assert '"int8_t"' in typed and '"double"' not in typed  # the int8 table's Gather/Cast, nothing else
-    assert str(potion_mobile.parent) not in typed and "# - model.ort" in typed
+    assert str(potion_mobile.parent) not in typed and "# - model_quantized.ort" in typed
 
 
 # --- pruning: vocabulary by rank or corpus, leading dims -----------------------------------------------------
@@ -184,7 +186,7 @@ def test_max_size_picks_the_largest_model_that_fits(potion_source, tmp_path, bud
     report = export_model(potion_source, out, dtype="int8", max_size=budget)
     plan = report.pruning
     assert plan is not None and report.model_bytes <= limit
-    assert report.model_bytes == (out / "model.onnx").stat().st_size
+    assert report.model_bytes == ExportFiles(out).model.stat().st_size
     # Policy: all tokens with fewer dims first; below a quarter of the dims, fewer tokens at 64 dims.
     if plan.vocab_kept == POTION_VOCAB:
         assert plan.dims_kept > 64
@@ -234,10 +236,10 @@ def test_cli_mobile_pruned(capsys, tmp_path, potion_source, texts):
     argv = ["export", str(potion_source), "-o", str(out), "-q", "--target", "mobile", "--max-size", "2MB"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "pruned: kept" in printed and "model.ort: same vectors" in printed
+    assert "pruned: kept" in printed and "model_quantized.ort: same vectors as onnx/model_quantized.onnx" in printed
     onnx_vectors = StaticOnnxModel.from_pretrained(out).encode(texts)
     ort_vectors = StaticOnnxModel.from_pretrained(out, use_ort_format=True).encode(texts)
-    assert np.abs(onnx_vectors - ort_vectors).max() <= 1e-6 and (out / "model.onnx").stat().st_size <= 2_000_000
+    assert np.abs(onnx_vectors - ort_vectors).max() <= 1e-6 and ExportFiles(out).model.stat().st_size <= 2_000_000
 
 
 # --- a Qwen-sized model (151,669 tokens x 1024 dims) -------------------------------------------------------------
@@ -269,7 +271,7 @@ def _timed_load(folder: Path) -> str:
 def test_qwen_sized_int8_under_160mb(qwen_sized, tmp_path):
     out = tmp_path / "qwen-int8"
     report = export_model(qwen_sized, out, dtype="int8")
-    size = (out / "model.onnx").stat().st_size
+    size = ExportFiles(out).model.stat().st_size
     assert 151_669 * 1024 < size <= 160_000_000 and report.pruning is None
     got = StaticOnnxModel.from_pretrained(out).encode(QWEN_TEXTS)
     expected = ReferenceModel(load_source(qwen_sized)).encode(QWEN_TEXTS)
@@ -282,7 +284,7 @@ def test_qwen_sized_int8_under_160mb(qwen_sized, tmp_path):
 def test_qwen_sized_max_size_65mb(qwen_sized, tmp_path, dims):
     out = tmp_path / "qwen-65mb"
     report = export_model(qwen_sized, out, dtype="int8", max_size="65MB", dims=dims)
-    size = (out / "model.onnx").stat().st_size
+    size = ExportFiles(out).model.stat().st_size
     assert 64_000_000 < size <= 65_000_000
     config = json.loads((out / "config.json").read_text())
     pruning = config["pruning"]

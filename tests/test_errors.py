@@ -14,6 +14,7 @@ from safetensors.numpy import load_file, save_file
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
 from m2v_edge.export import selfcheck
+from m2v_edge.format import ExportFiles
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -89,11 +90,11 @@ def test_pickle_refused(capsys, tmp_path, tiny_source):
 def test_overwrite_needs_force_and_failure_keeps_old(capsys, tmp_path, tiny_source, monkeypatch):
     out = tmp_path / "out"
     assert main(["export", str(tiny_source), "-o", str(out), "-q"]) == 0
-    before = (out / "model.onnx").read_bytes()
+    before = ExportFiles(out).model.read_bytes()
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out)], "already exists", "--force")
     monkeypatch.setattr(selfcheck, "MIN_COSINE", 1.5)
     _cli_error(capsys, ["export", str(tiny_source), "-o", str(out), "--force", "-q"], "self-check failed")
-    assert (out / "model.onnx").read_bytes() == before
+    assert ExportFiles(out).model.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "no temp folder left behind"
     monkeypatch.undo()
     assert main(["export", str(tiny_source), "-o", str(out), "--force", "--dtype", "float32", "-q"]) == 0
@@ -119,7 +120,7 @@ def test_runtime_errors(tmp_path, potion_int8):
     with pytest.raises(FileNotFoundError, match="no such folder"):
         StaticOnnxModel.from_pretrained(tmp_path / "missing")
     broken = _copy(potion_int8, tmp_path / "broken")
-    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    ExportFiles(broken).model.write_bytes(b"not an onnx file")
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         StaticOnnxModel.from_pretrained(broken)
     (broken / "config.json").write_text(json.dumps({"format_version": 99}), encoding="utf-8")
@@ -162,7 +163,7 @@ def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
     out = capsys.readouterr().out
     facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines())
     assert (facts["dims"], facts["vocab"], facts["dtype"], facts["normalize"]) == ("256", "29,528", "int8", "True")
-    assert facts["source"] == "potion-base-8M" and facts["format_version"] == "1"
+    assert facts["source"] == "potion-base-8M" and facts["format_version"] == "2"
     assert main(["info", str(potion_source)]) == 0
     out = capsys.readouterr().out
     assert "float32 (Model2Vec source" in out and "file model.safetensors" in out

@@ -15,14 +15,14 @@ from onnx import numpy_helper
 from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
-from m2v_edge.format import METADATA_KEY, OPSET, read_config
+from m2v_edge.format import METADATA_KEY, OPSET, ExportFiles, read_config
 from tests.checks import assert_parity, cosines
 from tests.conftest import POTION
 from tests.texts import parity_texts
 
 
 def test_int8_table_and_graph(potion_int8, potion_source):
-    model = onnx.load(str(potion_int8 / "model.onnx"))
+    model = onnx.load(str(ExportFiles(potion_int8).model))
     onnx.checker.check_model(model, full_check=True)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     table, scales = inits["table"], inits["token_scale"]
@@ -39,13 +39,13 @@ def test_int8_table_and_graph(potion_int8, potion_source):
 
 
 def test_size_budget(potion_int8, potion_source):
-    ratio = (potion_int8 / "model.onnx").stat().st_size / (potion_source / "model.safetensors").stat().st_size
+    ratio = ExportFiles(potion_int8).model.stat().st_size / (potion_source / "model.safetensors").stat().st_size
     assert ratio <= 0.26
 
 
 def test_config_mirrored_in_metadata(potion_int8):
     config = read_config(potion_int8)
-    props = {p.key: p.value for p in onnx.load(str(potion_int8 / "model.onnx")).metadata_props}
+    props = {p.key: p.value for p in onnx.load(str(ExportFiles(potion_int8).model)).metadata_props}
     assert json.loads(props[METADATA_KEY]) == config
     for key, value in config.items():
         assert json.loads(props[key]) == value

@@ -18,7 +18,7 @@ import pytest
 from onnx import numpy_helper
 
 from m2v_edge import export_model
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT
+from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, ExportFiles
 from tests.fixtures import make_tiny_model
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "format.md"
@@ -61,7 +61,7 @@ def test_documented_formula_equals_the_graph(tmp_path: Path, normalize: bool) ->
     # weights and mapping (token_scale, row_map), vocabulary-pruned (token_keep), int8: every term is used
     source = make_tiny_model("quantized", tmp_path / "src", normalize=normalize)
     export_model(source, tmp_path / "out", dtype="int8", vocab_size=150)
-    model_file = tmp_path / "out" / "model.onnx"
+    model_file = ExportFiles(tmp_path / "out").model
     inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(model_file)).graph.initializer}
     assert {"table", "token_scale", "row_map", "token_keep"} <= set(inits), "the fixture must use every term"
     vocab = len(inits["token_scale"])

@@ -17,8 +17,10 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import export_model
 from m2v_edge.cli import main
-from m2v_edge.export import exporter
+from m2v_edge.export import exporter, publish
 from m2v_edge.export.publish import MARKER, OutputError
+from m2v_edge.format import ExportFiles
+from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,19 +31,20 @@ def src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model("wordpiece", tmp_path_factory.mktemp("safety") / "src")
 
 
+@pytest.fixture(params=["renameat2", "portable"])
+def primitive(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with Linux renameat2 and with the portable fallback (mkdir claim + rename; move aside)."""
+    if request.param == "portable":
+        monkeypatch.setattr(publish, "_libc", lambda: None)
+    elif publish._libc() is None:
+        pytest.skip("renameat2 is not available here")
+    return str(request.param)
+
+
 def _user_folder(path: Path) -> Path:
     path.mkdir(parents=True)
     (path / "thesis.docx").write_bytes(b"years of work")
     return path
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str, code: int = 2) -> str:
-    assert main(argv) == code
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def _hidden(parent: Path) -> list[str]:
@@ -50,7 +53,7 @@ def _hidden(parent: Path) -> list[str]:
 
 def test_force_refuses_a_user_folder(src: Path, tmp_path: Path, capsys) -> None:
     docs = _user_folder(tmp_path / "Documents")
-    _one_line_error(capsys, ["export", str(src), "-o", str(docs), "--force"], str(docs), "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", str(docs), "--force"], str(docs), "not an m2v-edge export")
     assert (docs / "thesis.docx").read_bytes() == b"years of work"
 
 
@@ -64,12 +67,12 @@ def test_output_equal_inside_or_parent_of_source_is_refused(where: str, tmp_path
     for target in (out, link):
         if where == "inside" and target == link:
             continue
-        err = _one_line_error(capsys, ["export", str(source), "-o", str(target), "--force", "-q"])
+        err = one_line_error(capsys, ["export", str(source), "-o", str(target), "--force", "-q"])
         assert "source folder" in err
     assert (source / "model.safetensors").is_file() and (tmp_path / "models" / "sibling.txt").is_file()
 
 
-def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_path: Path) -> None:
+def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_path: Path, primitive: str) -> None:
     out = tmp_path / "out"
     out.mkdir()
     assert main(["export", str(src), "-o", str(out), "--force", "-q"]) == 0
@@ -78,7 +81,7 @@ def test_force_replaces_an_empty_folder_and_an_earlier_export(src: Path, tmp_pat
     assert not (out / MARKER).exists() and _hidden(tmp_path) == []
 
 
-def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch) -> None:
+def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch, primitive: str) -> None:
     out = tmp_path / "out"
     barrier = threading.Barrier(4, timeout=60)
     real = exporter.publish
@@ -104,7 +107,7 @@ def test_four_concurrent_exports_one_wins(src: Path, tmp_path: Path, monkeypatch
     errors = [r for r in results if isinstance(r, OutputError)]
     assert len(results) == 4 and len(errors) == 3, results
     assert all("appeared while exporting" in str(e) and "nothing was replaced" in str(e) for e in errors)
-    assert (out / "model.onnx").is_file() and _hidden(tmp_path) == []
+    assert ExportFiles(out).model.is_file() and _hidden(tmp_path) == []
 
 
 def test_four_concurrent_cli_exports_exit_0_once_and_2_otherwise(src: Path, tmp_path: Path) -> None:
@@ -120,7 +123,9 @@ def test_four_concurrent_cli_exports_exit_0_once_and_2_otherwise(src: Path, tmp_
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_user_folder_appearing_mid_export_survives(force: bool, src: Path, tmp_path: Path, monkeypatch) -> None:
+def test_user_folder_appearing_mid_export_survives(
+    force: bool, src: Path, tmp_path: Path, monkeypatch, primitive: str
+) -> None:
     out = tmp_path / "out"
     if force:
         export_model(src, out)  # an earlier export: --force may replace it...
@@ -147,27 +152,29 @@ def test_exported_files_get_normal_permissions(src: Path, tmp_path: Path) -> Non
     finally:
         os.umask(old)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
-    assert {f.stat().st_mode & 0o777 for f in (tmp_path / "out").iterdir()} == {0o640}
+    entries = list((tmp_path / "out").rglob("*"))
+    assert {f.stat().st_mode & 0o777 for f in entries if f.is_file()} == {0o640}
+    assert {f.stat().st_mode & 0o777 for f in entries if f.is_dir()} <= {0o750}  # onnx/ in the hf layout
 
 
 def test_missing_parent_folders_are_created(src: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["export", str(src), "-o", "out/x", "-q"]) == 0
-    assert (tmp_path / "out" / "x" / "model.onnx").is_file()
+    assert ExportFiles(tmp_path / "out" / "x").model.is_file()
 
 
 def test_dot_as_output_is_a_sane_error(src: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     _user_folder(tmp_path / "cwd")
     monkeypatch.chdir(tmp_path / "cwd")
-    err = _one_line_error(capsys, ["export", str(src), "-o", "."], "already exists")
+    err = one_line_error(capsys, ["export", str(src), "-o", "."], "already exists")
     assert "empty name" not in err and str(tmp_path / "cwd") in err
-    _one_line_error(capsys, ["export", str(src), "-o", ".", "--force"], "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", ".", "--force"], "not an m2v-edge export")
     assert (tmp_path / "cwd" / "thesis.docx").is_file()
     (tmp_path / "file").write_text("x")
-    _one_line_error(capsys, ["export", str(src), "-o", str(tmp_path / "file"), "--force"], "is a file")
+    one_line_error(capsys, ["export", str(src), "-o", str(tmp_path / "file"), "--force"], "is a file")
 
 
-def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path: Path, capsys) -> None:
+def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path: Path, capsys, primitive: str) -> None:
     target = tmp_path / "v1"
     export_model(src, target)
     link = tmp_path / "current"
@@ -178,7 +185,7 @@ def test_force_on_a_symlink_replaces_the_link_not_its_target(src: Path, tmp_path
     assert _hidden(tmp_path) == [], "no stale .old-* link"
     user_link = tmp_path / "docs-link"
     user_link.symlink_to(_user_folder(tmp_path / "docs"))
-    _one_line_error(capsys, ["export", str(src), "-o", str(user_link), "--force"], "not an m2v-edge export")
+    one_line_error(capsys, ["export", str(src), "-o", str(user_link), "--force"], "not an m2v-edge export")
 
 
 def test_stale_partial_folders_of_ours_are_cleaned(src: Path, tmp_path: Path) -> None:
@@ -211,7 +218,7 @@ def test_tables_that_overflow_when_stored_are_refused(dtype: str, tmp_path: Path
     table = tensors["embeddings"].astype(np.float64)
     table[250] = 1e300  # finite in float64, inf in float32; a token no probe text uses
     save_file({"embeddings": table}, str(source / "model.safetensors"))
-    _one_line_error(
+    one_line_error(
         capsys, ["export", str(source), "-o", str(tmp_path / "out"), "--dtype", dtype, "-q"], "float32's range"
     )
     assert not (tmp_path / "out").exists() and _hidden(tmp_path) == []

@@ -20,6 +20,7 @@ from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge import cli as cli_module
 from m2v_edge.cli import main
 from m2v_edge.cli_io import cpu_count
+from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 
 
@@ -28,15 +29,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("safety-cli")
     source = make_tiny_model("bpe", root / "src")
     return source, export_model(source, root / "export", dtype="float32").output
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str, code: int = 2) -> str:
-    assert main(argv) == code
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def _input(tmp_path: Path, text: str = "hello\nworld\n") -> Path:
@@ -48,8 +40,8 @@ def _input(tmp_path: Path, text: str = "hello\nworld\n") -> Path:
 def test_threads_bounded_by_the_machine(tiny, tmp_path: Path, capsys) -> None:
     inp = _input(tmp_path)
     argv = ["encode", str(tiny[1]), "--input", str(inp), "--output", str(tmp_path / "v.npy")]
-    _one_line_error(capsys, [*argv, "--threads", "9999"], "--threads 9999 is out of range", f"1-{cpu_count()}")
-    _one_line_error(capsys, [*argv, "--threads", "0"], "out of range")
+    one_line_error(capsys, [*argv, "--threads", "9999"], "--threads 9999 is out of range", f"1-{cpu_count()}")
+    one_line_error(capsys, [*argv, "--threads", "0"], "out of range")
     assert not (tmp_path / "v.npy").exists()
     assert main([*argv, "--threads", str(cpu_count())]) == 0
 
@@ -58,7 +50,7 @@ def test_encode_output_folder_is_refused_not_renamed(tiny, tmp_path: Path, capsy
     out = tmp_path / "vectors"
     out.mkdir()
     inp = _input(tmp_path)
-    _one_line_error(capsys, ["encode", str(tiny[1]), "--input", str(inp), "--output", str(out)], "is a folder")
+    one_line_error(capsys, ["encode", str(tiny[1]), "--input", str(inp), "--output", str(out)], "is a folder")
     assert not (tmp_path / "vectors.npy").exists()
 
 
@@ -91,9 +83,7 @@ def test_encode_output_equal_to_input_is_refused(tiny, tmp_path: Path, capsys) -
     link = tmp_path / "same.txt"
     link.symlink_to(inp)
     for out in (inp, link):
-        _one_line_error(
-            capsys, ["encode", str(tiny[1]), "--input", str(inp), "--output", str(out)], "is also the input"
-        )
+        one_line_error(capsys, ["encode", str(tiny[1]), "--input", str(inp), "--output", str(out)], "is also the input")
     assert inp.read_text(encoding="utf-8") == "hello\nworld\n"
 
 
@@ -106,7 +96,7 @@ def test_undecodable_argument_is_a_clear_error(tiny) -> None:
 
 
 def test_demo_invalid_host(capsys) -> None:
-    _one_line_error(capsys, ["demo", "--host", "999.1.1.1"], "--host '999.1.1.1' is not a valid address")
+    one_line_error(capsys, ["demo", "--host", "999.1.1.1"], "--host '999.1.1.1' is not a valid address")
 
 
 def test_unexpected_error_is_one_line_naming_the_file(tiny, monkeypatch, capsys) -> None:
@@ -114,7 +104,7 @@ def test_unexpected_error_is_one_line_naming_the_file(tiny, monkeypatch, capsys)
         raise TypeError("something nobody expected\nsecond line")
 
     monkeypatch.setattr(cli_module.COMMANDS["info"], "run", boom)
-    err = _one_line_error(capsys, ["info", str(tiny[1])], str(tiny[1]), "internal error", "TypeError", code=70)
+    err = one_line_error(capsys, ["info", str(tiny[1])], str(tiny[1]), "internal error", "TypeError", code=70)
     assert "second line" not in err
 
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from tests.corrupt import PROBES, catalogue, copy_export, edit_config
+from m2v_edge.format import ExportFiles
+from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, edit_config, poison_tokens
 from tests.fixtures import make_tiny_model
 
 
@@ -91,21 +92,12 @@ def test_source_config_max_length_negative_is_refused(tmp_path: Path, capsys) ->
 
 
 def test_graph_nan_output_is_refused_at_encode(tiny_export: Path, tmp_path: Path) -> None:
-    import onnx
-    from onnx import numpy_helper
-
     folder = copy_export(tiny_export, tmp_path / "nan")
-    model = onnx.load(str(folder / "model.onnx"))
-    for init in model.graph.initializer:
-        if init.name == "token_scale":
-            values = numpy_helper.to_array(init).copy()
-            hello = StaticOnnxModel.from_pretrained(tiny_export).tokenizer.encode_ids(["hello"])[0]
-            values[hello] = np.nan
-            init.CopyFrom(numpy_helper.from_array(values, "token_scale"))
-    onnx.save_model(model, str(folder / "model.onnx"))
-    model_nan = StaticOnnxModel.from_pretrained(folder)
+    poison_tokens(folder, StaticOnnxModel.from_pretrained(tiny_export).tokenizer.encode_ids(["quick"])[0])
+    model_nan = StaticOnnxModel.from_pretrained(folder)  # the load probe does not use these tokens
+    assert np.isfinite(model_nan.encode(["fox"])).all()
     with pytest.raises(ValueError, match="NaN or inf"):
-        model_nan.encode(["hello world"])
+        model_nan.encode(["the quick fox"])
 
 
 # --- property: random corruptions ------------------------------------------------------------------------
@@ -128,8 +120,10 @@ def corruptions(draw: st.DrawFn) -> tuple[str, object]:
         return kind, draw(st.sampled_from(_KEYS))
     if kind == "replace_config":
         return kind, draw(_JSON)
-    if kind in ("truncate", "flip_byte"):
+    if kind == "truncate":
         return kind, (draw(st.sampled_from(["model.onnx", "tokenizer.json", "config.json"])), draw(st.floats(0, 1)))
+    if kind == "flip_byte":  # not model.onnx / tokenizer.json: a flipped weight or token string is not detectable
+        return kind, ("config.json", draw(st.floats(0, 1)))  # without a checksum (docs/format.md, "Safety")
     return kind, draw(st.sampled_from(sorted(CASES)))
 
 
@@ -143,6 +137,7 @@ def _apply(folder: Path, kind: str, arg: object) -> None:
         (folder / "config.json").write_text(json.dumps(arg), encoding="utf-8")
     elif kind in ("truncate", "flip_byte"):
         name, where = arg  # type: ignore[misc]
+        name = ExportFiles(folder).model_name if name == "model.onnx" else name  # the graph, in either layout
         data = bytearray((folder / name).read_bytes())
         at = min(int(where * len(data)), len(data) - 1)
         if kind == "truncate":

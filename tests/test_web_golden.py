@@ -15,16 +15,20 @@ import numpy as np
 import pytest
 
 from m2v_edge import StaticOnnxModel
+from m2v_edge.format import ExportFiles
 from tests.conftest import POTION, ROOT
 
 FIXTURES = Path(os.environ.get("M2V_WEB_FIXTURES", ROOT / "web" / ".fixtures"))
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
-MODELS = ("potion-int8", "qwen-1024-int8", "unigram-int8", "qwen-m2v-iso-int8")  # the last needs ../shared
+MODELS = (
+    "potion-int8", "qwen-1024-int8", "unigram-int8", "potion-hf", "wordpiece-hf", "wordpiece-fp16-hf",
+    "qwen-m2v-iso-int8",  # needs ../shared
+)  # fmt: skip
 
 
 def _golden(name: str) -> tuple[Path, dict]:
     folder, file = FIXTURES / name, FIXTURES / "golden" / f"{name}.json"
-    if not (folder / "model.onnx").is_file() or not file.is_file():
+    if not ExportFiles(folder).is_export() or not file.is_file():
         pytest.skip(
             f"{file} not generated; run `.venv/bin/python scripts/make_web_fixtures.py` (scripts/test-web.sh does)"
         )

@@ -30,9 +30,10 @@ def export_facts(folder: str | Path, config: dict[str, Any] | None = None) -> Fa
 
     :param config: its ``config.json`` when already read (else read here, validated).
     """
-    root = ExportFiles(Path(folder)).root
+    files = ExportFiles(Path(folder))
+    root = files.root
     cfg = read_config(root) if config is None else config
-    sizes = {p.name: p.stat().st_size for p in sorted(root.iterdir()) if p.is_file()}
+    sizes = files.sizes()  # both layouts: onnx/model_quantized.onnx or model.onnx
     source = cfg.get("source", {})
     return [
         ("dims", str(cfg["dim"])),

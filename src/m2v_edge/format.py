@@ -11,7 +11,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+# 2: the graph drops the unknown token itself; Hugging Face layout (``model_file``, ``onnx/``). 1 still loads.
+FORMAT_VERSION = 2
 OPSET = 17
 IR_VERSION = 8
 INPUT_IDS = "input_ids"
@@ -49,16 +50,59 @@ class DType(str, Enum):
             raise ValueError(f"dtype {value!r} is not supported; choose one of: {choices}") from None
 
 
+MODEL_FILE_KEY = "model_file"
+LEGACY_MODEL_FILE = "model.onnx"
+LAYOUTS = ("hf", "flat")
+# The Hugging Face layout's names (what transformers.js, optimum and the Hub expect) and transformers.js dtypes.
+HF_MODEL_FILES = {
+    DType.INT8: "onnx/model_quantized.onnx",
+    DType.FLOAT16: "onnx/model_fp16.onnx",
+    DType.FLOAT32: "onnx/model.onnx",
+}
+TRANSFORMERS_JS_DTYPES = {DType.INT8: "q8", DType.FLOAT16: "fp16", DType.FLOAT32: "fp32"}
+
+
+def model_file_name(dtype: DType, layout: str = "hf") -> str:
+    """The graph's path inside an export: ``onnx/model_quantized.onnx`` (``hf``, int8) or ``model.onnx`` (``flat``).
+
+    :raises ValueError: for an unknown layout.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout {layout!r} is not supported; choose one of: {', '.join(LAYOUTS)}")
+    return HF_MODEL_FILES[dtype] if layout == "hf" else LEGACY_MODEL_FILE
+
+
 @dataclass(frozen=True)
 class ExportFiles:
-    """Names the files of an exported folder."""
+    """Names the files of an exported folder.
+
+    The graph's name comes from ``model_file`` (given, else ``config.json``'s ``model_file``, else the
+    format-1 name ``model.onnx``), so both layouts resolve here and nowhere else.
+    """
 
     root: Path
+    model_file: str = ""
+
+    @property
+    def model_name(self) -> str:
+        """The graph's path relative to ``root`` (POSIX separators)."""
+        name = self.model_file or self._configured_model_file() or LEGACY_MODEL_FILE
+        parts = Path(name).parts
+        if Path(name).is_absolute() or ".." in parts or not name.endswith(".onnx"):
+            raise ValueError(f"{self.config}: model_file {name!r} must be a relative .onnx path inside the folder")
+        return name
+
+    def _configured_model_file(self) -> str | None:
+        try:
+            value = json.loads(self.config.read_text(encoding="utf-8")).get(MODEL_FILE_KEY)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            return None  # read_config reports a bad or missing config.json
+        return value if isinstance(value, str) and value else None
 
     @property
     def model(self) -> Path:
         """The ONNX graph with the embedded table."""
-        return self.root / "model.onnx"
+        return self.root / self.model_name
 
     @property
     def tokenizer(self) -> Path:
@@ -76,13 +120,31 @@ class ExportFiles:
         return self.root / "README.md"
 
     @property
+    def tokenizer_config(self) -> Path:
+        """``transformers``/transformers.js tokenizer settings (class, special tokens, max length)."""
+        return self.root / "tokenizer_config.json"
+
+    @property
+    def special_tokens_map(self) -> Path:
+        """The special tokens, as ``transformers`` saves them."""
+        return self.root / "special_tokens_map.json"
+
+    @property
     def ort_model(self) -> Path:
-        """Optional ORT-format graph for mobile runtimes."""
-        return self.root / "model.ort"
+        """Optional ORT-format graph for mobile runtimes, next to the ONNX graph (``onnx/model_quantized.ort``)."""
+        return self.model.with_suffix(".ort")
 
     def is_export(self) -> bool:
         """Whether the folder looks like an m2v-edge export."""
-        return self.model.is_file() and self.config.is_file()
+        try:
+            return self.config.is_file() and self.model.is_file()
+        except ValueError:
+            return True  # a config naming a bad model_file: let read_config/loaders say what is wrong
+
+    def sizes(self) -> dict[str, int]:
+        """Every file's size in bytes, by path relative to ``root`` (POSIX), sorted."""
+        files = sorted(p for p in self.root.rglob("*") if p.is_file())
+        return {p.relative_to(self.root).as_posix(): p.stat().st_size for p in files}
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -140,7 +202,7 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
         raise bad("max_length", "a positive integer or null")
     if not isinstance(config["normalize"], bool):
         raise bad("normalize", "true or false")
-    if config["dtype"] not in {d.value for d in DType}:
+    if not isinstance(config["dtype"], str) or config["dtype"] not in {d.value for d in DType}:
         raise bad("dtype", f"one of {[d.value for d in DType]}")
     vocab = config["vocab_size"]
     if not _is_int(config["pad_token_id"]) or not 0 <= config["pad_token_id"] < vocab:

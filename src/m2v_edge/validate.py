@@ -8,7 +8,6 @@ checks the graph's inputs (int64 ``input_ids``/``attention_mask``), its ``embedd
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +35,26 @@ def check_source_config(config: dict[str, Any], file: Path | str) -> None:
         raise ValueError(f"{file}: normalize must be true or false, got {config['normalize']!r}; fix the source config")
 
 
-def tokenizer_id_count(tokenizer_json: str) -> int:
-    """One more than the largest id ``tokenizer.json`` can produce (vocabulary and added tokens)."""
-    data = json.loads(tokenizer_json)
-    vocab = data.get("model", {}).get("vocab", {})
-    ids: list[int] = []
-    if isinstance(vocab, dict):
-        ids.extend(int(i) for i in vocab.values())
-    elif isinstance(vocab, list):  # Unigram: [[token, score], ...], the id is the position
-        ids.append(len(vocab) - 1)
-    ids.extend(int(token["id"]) for token in data.get("added_tokens") or [])
-    return max(ids, default=-1) + 1
+def tokenizer_id_count(tokenizer: Any) -> int:
+    """One more than the largest id a ``tokenizers.Tokenizer`` can produce: its vocabulary and added tokens.
+
+    Cheap (no walk over the vocabulary): model vocabularies are numbered 0..n-1 by every ``tokenizers`` model;
+    added tokens may carry any id, so their largest one is checked.
+    """
+    added = tokenizer.get_added_tokens_decoder()
+    return max(int(tokenizer.get_vocab_size(with_added_tokens=True)), max(added, default=-1) + 1)
 
 
-def check_export(config: dict[str, Any], tokenizer_json: str, session: Any, where: Path | str) -> None:
-    """Check the tokenizer and the graph against the config (``session``: an ``onnxruntime.InferenceSession``).
+def check_export(config: dict[str, Any], tokenizer: Any, session: Any, where: Path | str) -> None:
+    """Check the tokenizer and the graph against the config.
+
+    :param tokenizer: the folder's ``tokenizers.Tokenizer``.
+    :param session: its ``onnxruntime.InferenceSession``.
 
     :raises ValueError: naming ``where`` (the folder), what does not match and the remedy.
     """
     vocab = int(config["vocab_size"])
-    ids = tokenizer_id_count(tokenizer_json)
+    ids = tokenizer_id_count(tokenizer)
     if ids > vocab:
         raise ValueError(
             f"{where}: tokenizer.json can produce ids up to {ids - 1} but the table has {vocab} rows "

@@ -2,10 +2,44 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-import { FORMAT_VERSION, REQUIRED_KEYS } from "./contract.js";
+import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REQUIRED_KEYS } from "./contract.js";
 import { checkFormatVersion, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
+
+/** The file names of an exported folder (docs/format.md). */
+export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
+/** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
+export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
+
+/**
+ * Check the `modelFile` option.
+ *
+ * @param {string | undefined} modelFile
+ * @returns {string} the graph file to read (default `model.onnx`).
+ */
+export function checkModelFile(modelFile) {
+  if (modelFile === undefined) return FILES.model;
+  if (!MODEL_FILES.includes(modelFile)) {
+    throw new TypeError(
+      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
+        "model.ort is written by `m2v-edge export --target mobile`",
+    );
+  }
+  return modelFile;
+}
+
+/**
+ * The one place that decides which files of a folder to read once config.json is known.
+ *
+ * @param {object} config the folder's parsed config.json.
+ * @param {{modelFile?: string}} [options]
+ * @param {string} [where] config.json's path or URL, for error messages.
+ * @returns {{model: string, tokenizer: string}} file names relative to the folder.
+ */
+export function folderFiles(config, options = {}, where = FILES.config) {
+  return { model: modelFilePath(config, checkModelFile(options.modelFile), where), tokenizer: FILES.tokenizer };
+}
 
 /**
  * Parse and validate config.json.
@@ -33,4 +67,23 @@ export function parseConfig(raw, where) {
     throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
   }
   return validateConfig(config, where);
+}
+
+/**
+ * The graph's path inside an exported folder, the one place the JS runtime resolves it (as Python's
+ * `ExportFiles`): config.json's `model_file` (format 2, e.g. `onnx/model_quantized.onnx`), else the format-1
+ * `model.onnx`. With `modelFile: "model.ort"` the ORT-format graph next to it (`onnx/model_quantized.ort`).
+ *
+ * @param {object} config the parsed config.json.
+ * @param {string} [modelFile] `"model.onnx"` (default) or `"model.ort"`.
+ * @param {string} [where] a name for error messages.
+ * @returns {string} a relative path with "/" separators.
+ */
+export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EXPORT_FILES.config) {
+  const value = config?.[MODEL_FILE_KEY];
+  const name = typeof value === "string" && value ? value : EXPORT_FILES.model;
+  if (name.startsWith("/") || /^[a-z]+:/i.test(name) || name.split(/[/\\]/).includes("..") || !name.endsWith(".onnx")) {
+    throw new Error(`${where}: model_file ${JSON.stringify(name)} must be a relative .onnx path inside the folder`);
+  }
+  return modelFile === EXPORT_FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
 }

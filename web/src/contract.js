@@ -6,7 +6,7 @@
  */
 
 /** Newest config.json format_version this package reads. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** ONNX opset of the exported graph. */
 export const OPSET = 17;
 /** ONNX IR version of the exported graph. */
@@ -27,3 +27,7 @@ export const REQUIRED_KEYS = Object.freeze(["format_version", "dim", "vocab_size
 export const DTYPES = Object.freeze(["int8", "float16", "float32"]);
 /** File names of an exported folder. */
 export const FILES = Object.freeze({"model": "model.onnx", "tokenizer": "tokenizer.json", "config": "config.json", "card": "README.md", "ortModel": "model.ort"});
+/** config.json key naming the graph's path in the folder (format 2). */
+export const MODEL_FILE_KEY = "model_file";
+/** Graph path per dtype, hf layout. */
+export const HF_MODEL_FILES = Object.freeze({"int8": "onnx/model_quantized.onnx", "float16": "onnx/model_fp16.onnx", "float32": "onnx/model.onnx"});

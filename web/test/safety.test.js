@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -33,7 +33,7 @@ function tempDir() {
 
 function copyBase() {
   const folder = tempDir();
-  for (const name of ["model.onnx", "tokenizer.json", "config.json"]) copyFileSync(join(BASE, name), join(folder, name));
+  cpSync(BASE, folder, { recursive: true }); // either layout (onnx/model_quantized.onnx or model.onnx)
   return folder;
 }
 
@@ -59,6 +59,14 @@ for (const [name, expected] of Object.entries(MANIFEST.cases)) {
     });
   });
 }
+
+test("a graph that gives NaN for some tokens is an error at encode, never a NaN vector", async () => {
+  const { folder, bad_text: badText, good_text: goodText } = MANIFEST.nan_rows;
+  const model = await StaticOnnxModel.load(join(CORRUPT, folder)); // the load probe does not use those tokens
+  assert.ok((await model.encode(goodText)).every(Number.isFinite));
+  await assert.rejects(model.encode([goodText, badText]), /the graph gave NaN or inf; the file is corrupt/);
+  await model.dispose();
+});
 
 /** A small seeded PRNG (mulberry32): the same corruptions on every run. */
 function prng(seed) {

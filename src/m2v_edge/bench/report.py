@@ -64,14 +64,19 @@ def latency_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
+def _graph_bytes(files: dict[str, int]) -> int:
+    """Size of an export's ONNX graph, from its ``{relative path: bytes}`` listing (either layout)."""
+    return sum(size for name, size in files.items() if name.endswith(".onnx"))
+
+
 def coldstart_table(result: dict[str, Any]) -> str:
     """Import, load + first vector, and RSS growth per contender, beside its file size."""
     cold = result.get("cold_start")
     if not cold:
         return ""
     sizes = {
-        "int8": result["files"]["int8"].get("model.onnx", 0),
-        "float32": result["files"].get("float32", {}).get("model.onnx", 0),
+        "int8": _graph_bytes(result["files"]["int8"]),
+        "float32": _graph_bytes(result["files"].get("float32", {})),
         "model2vec": result["files"]["source"].get("model.safetensors", 0),
     }
     lines = [

@@ -149,7 +149,9 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
     from tqdm.auto import tqdm
 
     from m2v_edge.bench.coldstart import cold_start
+    from m2v_edge.format import ExportFiles
     from m2v_edge.export.exporter import export_model
+    from m2v_edge.format import ExportFiles
 
     config.check()
     with tempfile.TemporaryDirectory(prefix="m2v-edge-bench-") as tmp:
@@ -164,7 +166,7 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
             export_model(config.source, exports[dtype], dtype=dtype, force=True)
             bar.update()
         result: dict[str, Any] = {"machine": machine(), "config": _config_json(config), "runs": []}
-        tokenizer_spec = json.loads((exports["int8"] / "tokenizer.json").read_text(encoding="utf-8"))
+        tokenizer_spec = json.loads(ExportFiles(exports["int8"]).tokenizer.read_text(encoding="utf-8"))
         result["tokenizer_model"] = (tokenizer_spec.get("model") or {}).get("type")
         for threads, busy in scenarios:
             bar.set_postfix_str(f"threads={threads}" + (" busy core" if busy else ""))
@@ -185,10 +187,7 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
             run["removed_env"] = removed
             result["runs"].append(run)
             bar.update()
-        result["files"] = {
-            name: {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
-            for name, folder in exports.items()
-        }
+        result["files"] = {name: ExportFiles(folder).sizes() for name, folder in exports.items()}
         result["files"]["source"] = {
             p.name: p.stat().st_size for p in sorted(Path(config.source).iterdir()) if p.is_file()
         }

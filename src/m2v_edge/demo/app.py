@@ -162,7 +162,7 @@ def _wire_presets(buttons: list[tuple[Any, Preset]], query: Any, documents: Any,
         ).then(**run, api_visibility="private")
 
 
-def _search_tab(gr: Any, handlers: DemoHandlers) -> None:
+def _search_tab(gr: Any, handlers: DemoHandlers) -> dict[str, Any]:
     limits = handlers.backend.limits
     first = SEARCH_PRESETS[0]
     gr.Markdown("Rank documents by cosine similarity to a query. Presets come from the qwen25-deposium model card.")
@@ -185,6 +185,7 @@ def _search_tab(gr: Any, handlers: DemoHandlers) -> None:
     _wire_presets(presets, query, documents, run)
     button.click(**run, api_visibility="private")
     query.submit(**run, api_visibility="private")
+    return run
 
 
 def _compare_tab(gr: Any, handlers: DemoHandlers) -> None:
@@ -237,7 +238,7 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Search", id="search"):
-                _search_tab(gr, handlers)
+                search = _search_tab(gr, handlers)
             with gr.Tab("Compare", id="compare"):
                 _compare_tab(gr, handlers)
             with gr.Tab("Similarity matrix", id="matrix"):
@@ -245,6 +246,7 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
             with gr.Tab("Model", id="model"):
                 gr.Markdown(_model_markdown(backend), elem_id="model-facts")
         gr.api(handlers.rank_api, api_name="rank", api_description="Rank documents (one per line) by cosine.")
+        app.load(**search, api_visibility="private")  # the first preset's ranking shows on page load
     app.queue(max_size=256)
     return app
 

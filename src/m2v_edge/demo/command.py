@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from m2v_edge.demo import DEFAULT_HOST, DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS, DEFAULT_PORT
+from m2v_edge.demo import DEFAULT_HOST, DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS, DEFAULT_PORT, server_address
 from m2v_edge.errors import CliError
 
 
@@ -16,9 +16,14 @@ def add_parser(sub: Any) -> None:
         description="Launch the Gradio demo. With no MODEL it uses the embedded potion-base-8M, exported to int8 "
         "into $M2V_EDGE_CACHE (default ~/.cache/m2v-edge) on first run.",
     )
-    p.add_argument("model", nargs="?", default=None, help="exported folder or Model2Vec folder (default: embedded)")
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument(
+        "model", nargs="?", default=None, help="exported folder, Model2Vec folder or Hub id (default: embedded)"
+    )
+    p.add_argument("--revision", help="Hub branch, tag or commit of MODEL (Hub ids only)")
+    p.add_argument(
+        "--host", help=f"address to bind (default $GRADIO_SERVER_NAME, else {DEFAULT_HOST}: this machine only)"
+    )
+    p.add_argument("--port", type=int, help=f"port (default $GRADIO_SERVER_PORT, else {DEFAULT_PORT})")
     p.add_argument("--max-documents", type=int, default=DEFAULT_MAX_DOCUMENTS, help="documents per request")
     p.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="characters per text")
 
@@ -26,26 +31,27 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.cli_io import check_host
 
-    if not 1 <= args.port <= 65535:
-        raise ValueError(f"--port {args.port} is not a TCP port; choose one in 1-65535")
-    check_host(args.host, args.port)  # before the slow imports and the first-run export
+    host, port = server_address(args.host, args.port)  # explicit flags, else GRADIO_SERVER_NAME/PORT, else ours
+    check_host(host, port)  # before the slow imports and the first-run export
 
     from m2v_edge.demo.app import build_app, launch
     from m2v_edge.demo.backend import DemoBackend, Limits
     from m2v_edge.demo.cache import open_models
+    from m2v_edge.hub import resolve_model
 
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
-    models = open_models(args.model)
+    model = None if args.model is None else resolve_model(args.model, args.revision, exported=True)
+    models = open_models(model)
     try:
         app = build_app(DemoBackend(models, limits))
     except ImportError as err:  # the demo extra is missing: one line, exit code 2
         raise CliError(str(err)) from None
-    print(f"m2v-edge demo: starting {models.export_dir} on http://{args.host}:{args.port} (Ctrl+C to stop)")
+    print(f"m2v-edge demo: starting {models.export_dir} on http://{host}:{port} (Ctrl+C to stop)")
     try:
-        launch(app, host=args.host, port=args.port, block=True)
+        launch(app, host=host, port=port, block=True)
     except OSError as err:
         reason = str(err).split(". ")[0]
-        raise OSError(f"cannot serve on {args.host}:{args.port} ({reason}); choose another --port") from None
+        raise OSError(f"cannot serve on {host}:{port} ({reason}); choose another --port") from None
     finally:
         app.close()
     return 0

@@ -8,7 +8,8 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="score a model on six dimensions and STS-B (optionally vs a reference)")
-    p.add_argument("model", help="exported folder or Model2Vec source folder")
+    p.add_argument("model", help="exported folder, Model2Vec source folder, or a Hub id (minishlab/potion-base-8M)")
+    p.add_argument("--revision", help="Hub branch, tag or commit of MODEL (Hub ids only)")
     p.add_argument("--reference", metavar="SOURCE", help="a second model to compare with (e.g. the source)")
     p.add_argument("--output", metavar="JSON", help="write the report as JSON")
     p.add_argument("--plot", metavar="PNG", help="write a bar chart, model vs reference per dimension")
@@ -28,12 +29,15 @@ def _require_extra() -> None:
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.eval.report import check_output, plot, to_markdown, write_json
     from m2v_edge.eval.runner import evaluate
+    from m2v_edge.hub import resolve_model
 
     _require_extra()
+    model = resolve_model(args.model, args.revision, exported=True)
+    reference = None if args.reference is None else resolve_model(args.reference, exported=True)
     for path in (args.output, args.plot):
         if path is not None:
             check_output(path)  # fail before minutes of work, not after
-    report = evaluate(args.model, reference=args.reference, data_dir=args.data, show_progress_bar=not args.quiet)
+    report = evaluate(model, reference=reference, data_dir=args.data, show_progress_bar=not args.quiet)
     print(to_markdown(report))
     if args.output is not None:
         print(f"wrote {write_json(report, args.output)}")

@@ -78,12 +78,14 @@ def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int
     one = np.zeros(1, dtype=np.float32)
     # --isotropy (reserved in the config) may add a [dim] shift to the graph (on a model with weights)
     bias = np.zeros(int(config["dim"]), dtype=np.float32) if "isotropy" in config else None
-    model = build_graph(
-        table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=one,
-        bias=bias,
-    )  # fmt: skip
-    tiny_data = table.values.nbytes + 3 * 4
-    return len(model.SerializeToString()) - tiny_data + _MARGIN_BYTES
+    sizes = []
+    for keep in (one, None):  # pruned graphs drop the unknown token through token_keep, others by comparison
+        model = build_graph(
+            table, normalize=normalize, config=probe, token_scale=one, row_map=np.zeros(1, np.int32), token_keep=keep,
+            unk_token_id=0, bias=bias,
+        )  # fmt: skip
+        sizes.append(len(model.SerializeToString()) - table.values.nbytes - (3 if keep is not None else 2) * 4)
+    return max(sizes) + _MARGIN_BYTES
 
 
 def model_bytes(rows: int, dims: int, vocab: int, dtype: DType, vocab_arrays: int, overhead: int) -> int:

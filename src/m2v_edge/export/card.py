@@ -1,17 +1,20 @@
-"""The short model card (``README.md``) written next to an export."""
+"""The model card (``README.md``) written next to an export: Hub metadata, figures and usage everywhere."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
 
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
 _TEMPLATE = """\
 ---
-library_name: m2v-edge
-tags: [model2vec, static-embeddings, onnx, {dtype}]
+{metadata}
 ---
 
 # {name} ({dtype} ONNX)
@@ -24,11 +27,14 @@ A static text-embedding model exported by m2v-edge {version} from the Model2Vec 
 | dimensions | {dim} |
 | vocabulary | {vocab} tokens ({rows} table rows) |
 | table storage | {dtype}{scales} |
+| graph | `{model_file}` |
 | max tokens per text | {max_length} |
 | ONNX opset | {opset} |
 | self-check vs source | min cosine {min_cos:.5f}, mean {mean_cos:.5f} on {probes} probe texts |
 
 ## Use it
+
+Python (`pip install m2v-edge`):
 
 ```python
 from m2v_edge import StaticOnnxModel
@@ -36,16 +42,101 @@ model = StaticOnnxModel.from_pretrained("path/to/this/folder")
 vectors = model.encode(["How do I train a neural network?"])
 ```
 
+Browser and Node, with the `m2v-edge` npm package (onnxruntime-web):
+
+```js
+import {{ StaticOnnxModel }} from "m2v-edge";
+const model = await StaticOnnxModel.load("path/to/this/folder/");
+const vectors = await model.encode(["How do I train a neural network?"]);
+```
+
+transformers.js (`@huggingface/transformers` 4.x) loads the folder with no options
+(`config.json` picks `{model_file}`):
+
+```js
+import {{ AutoModel, AutoTokenizer }} from "@huggingface/transformers";
+const tokenizer = await AutoTokenizer.from_pretrained("path/to/this/folder");
+const model = await AutoModel.from_pretrained("path/to/this/folder");
+const inputs = tokenizer(["How do I train a neural network?"], {{ padding: true, truncation: true }});
+const {{ embeddings }} = await model(inputs);
+```
+
+Android (onnxruntime-android; iOS and React Native are alike): tokenize with `tokenizer.json`
+(no special tokens), then
+
+```kotlin
+val env = OrtEnvironment.getEnvironment()
+val session = env.createSession(modelBytes, OrtSession.SessionOptions())
+val shape = longArrayOf(1, ids.size.toLong())
+val inputs = mapOf(
+    "input_ids" to OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape),
+    "attention_mask" to OnnxTensor.createTensor(env, LongBuffer.wrap(LongArray(ids.size) {{ 1L }}), shape),
+)
+val vector = (session.run(inputs)[0].value as Array<FloatArray>)[0]
+```
+
 Graph: inputs `input_ids`, `attention_mask` (int64 `[batch, sequence]`), output `embeddings`
-(float32 `[batch, {dim}]`). Tokenize with `tokenizer.json` by the rules in `config.json`
-(see m2v-edge's `docs/format.md`). The source model's license applies to these weights.
+(float32 `[batch, {dim}]`). The graph drops the unknown token itself, so the tokenizer's raw ids give
+model2vec's vectors; texts longer than {max_length} tokens are cut as described in m2v-edge's
+`docs/format.md`. {license_line}
 """
 
 
-def write_card(path: Path, config: dict[str, Any], check: SelfCheck, isotropy: IsotropyResult | None = None) -> None:
-    """Write the card from the config and the self-check figures."""
+def source_metadata(source_dir: Path | None) -> dict[str, str]:
+    """Top-level scalar keys (``license``, ``base_model``, ...) of the source's README front matter and config."""
+    found: dict[str, str] = {}
+    if source_dir is None:
+        return found
+    try:
+        config = json.loads((source_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        config = {}
+    if isinstance(config, dict) and isinstance(config.get("license"), str):
+        found["license"] = config["license"]
+    try:
+        readme = (source_dir / "README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return found
+    match = _FRONT_MATTER.match(readme)
+    for line in match.group(1).splitlines() if match else []:
+        key, sep, value = line.partition(":")
+        value = value.strip().strip("'\"")
+        if sep and key and not key.startswith((" ", "-", "#")) and value:
+            found.setdefault(key.strip(), value)
+    return found
+
+
+def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
+    """The YAML front matter: license carried over, base model, pipeline tag, library and tags."""
+    meta = source_metadata(source_dir)
+    lines = []
+    if "license" in meta:
+        lines.append(f"license: {meta['license']}")
+    if "license_name" in meta:
+        lines.append(f"license_name: {meta['license_name']}")
+    lines += [
+        f"base_model: {config['source']['name']}",
+        "pipeline_tag: feature-extraction",
+        "library_name: m2v-edge",
+        "tags:",
+        *(f"- {tag}" for tag in ("model2vec", "static-embeddings", "onnx", "transformers.js", "sentence-embeddings")),
+        f"- {config['dtype']}",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(
+    path: Path,
+    config: dict[str, Any],
+    check: SelfCheck,
+    isotropy: IsotropyResult | None = None,
+    source_dir: Path | None = None,
+) -> None:
+    """Write the card from the config, the source's metadata and the self-check figures."""
     source = config["source"]
+    license_id = source_metadata(source_dir).get("license")
     text = _TEMPLATE.format(
+        metadata=card_metadata(config, source_dir),
         name=source["name"],
         sha=source["sha256"][:16],
         version=config["m2v_edge_version"],
@@ -55,11 +146,13 @@ def write_card(path: Path, config: dict[str, Any], check: SelfCheck, isotropy: I
         rows=config["table_rows"],
         dtype=config["dtype"],
         scales=" with float32 per-row scales" if config["dtype"] == "int8" else "",
+        model_file=config.get("model_file", "model.onnx"),
         max_length=config["max_length"],
         opset=config["opset"],
         min_cos=check.min_cosine,
         mean_cos=check.mean_cosine,
         probes=check.probes,
+        license_line=f"License: `{license_id}`, the source model's." if license_id else "The source's license applies.",
     )
     if isotropy is not None:
         text += _isotropy_section(isotropy)

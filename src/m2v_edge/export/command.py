@@ -1,15 +1,21 @@
-"""``m2v-edge export SOURCE -o OUTPUT``: a Model2Vec folder to an ONNX folder (over :func:`export_model`)."""
+"""``m2v-edge export SOURCE -o OUTPUT``: a Model2Vec folder or Hub id to an ONNX folder (over :func:`export_model`)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
 def add_parser(sub: Any) -> None:
     """Add the ``export`` subcommand to ``sub`` (an argparse subparsers object)."""
-    p = sub.add_parser("export", help="export a Model2Vec folder to an ONNX folder")
-    p.add_argument("source", help="local Model2Vec model folder")
+    p = sub.add_parser("export", help="export a Model2Vec model (folder or Hub id) to an ONNX folder")
+    p.add_argument("source", help="Model2Vec model: a local folder or a Hub id such as minishlab/potion-base-8M")
+    p.add_argument("--revision", help="Hub branch, tag or commit (Hub ids only; default main)")
+    p.add_argument(
+        "--layout", default="hf", choices=["hf", "flat"],
+        help="hf (default): onnx/model_quantized.onnx etc., loads in transformers.js; flat: model.onnx at the top",
+    )  # fmt: skip
     p.add_argument("-o", "--output", required=True, help="folder to write")
     p.add_argument("--dtype", default="int8", choices=["int8", "float16", "float32"], help="table storage")
     p.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
@@ -26,11 +32,15 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Export, then print the files written and the self-check figures."""
     from m2v_edge.export.exporter import export_model
+    from m2v_edge.extras import require
+    from m2v_edge.hub import resolve_model
 
+    require("export", "onnx", "safetensors", what="export")
+    source = resolve_model(args.source, args.revision)
     report = export_model(
-        args.source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
+        source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
         target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
-        max_size=args.max_size, isotropy=args.isotropy, isotropy_corpus=args.isotropy_corpus,
+        max_size=args.max_size, layout=args.layout, isotropy=args.isotropy, isotropy_corpus=args.isotropy_corpus,
     )  # fmt: skip
     from m2v_edge.sizes import format_size
 
@@ -39,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
     for name, size in report.files.items():
         print(f"  {name:<{width}} {format_size(size):>10}")
     ratio = report.model_bytes / report.source_bytes if report.source_bytes else 0.0
-    print(f"  model.onnx is {ratio:.1%} of the source table file ({format_size(report.source_bytes)})")
+    print(f"  {report.model_file} is {ratio:.1%} of the source table file ({format_size(report.source_bytes)})")
     print(f"  self-check: min cosine {report.min_cosine:.5f}, mean {report.mean_cosine:.5f} vs the source")
     if report.pruning is not None:
         print(f"  pruned: {report.pruning.summary()} (self-check against the source pruned the same way)")
     if report.isotropy is not None:
         print(f"  isotropy: {report.isotropy.summary()}")
     if report.ort_max_abs_diff is not None:
-        print(f"  model.ort: same vectors as model.onnx (max abs diff {report.ort_max_abs_diff:.1e})")
+        ort_file = Path(report.model_file).with_suffix(".ort").as_posix()
+        print(f"  {ort_file}: same vectors as {report.model_file} (max abs diff {report.ort_max_abs_diff:.1e})")
     return 0

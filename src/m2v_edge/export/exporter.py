@@ -14,6 +14,7 @@ from m2v_edge._version import __version__
 from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
+from m2v_edge.export.hf import layout_config, tokenizer_files
 from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
@@ -29,6 +30,7 @@ from m2v_edge.export.publish import (
 from m2v_edge.export.quantize import StoredTable, store_table
 from m2v_edge.export.selfcheck import PROBE_TEXTS, self_check
 from m2v_edge.export.source import SourceModel, load_source
+from m2v_edge.extras import require
 from m2v_edge.format import (
     ATTENTION_MASK,
     FORMAT_VERSION,
@@ -37,6 +39,7 @@ from m2v_edge.format import (
     OUTPUT,
     DType,
     ExportFiles,
+    model_file_name,
     write_config,
 )
 from m2v_edge.runtime.tokenize import TextTokenizer
@@ -57,12 +60,13 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
+    model_file: str = "onnx/model_quantized.onnx"
     isotropy: IsotropyResult | None = None
 
     @property
     def model_bytes(self) -> int:
-        """Size of ``model.onnx``."""
-        return self.files.get("model.onnx", 0)
+        """Size of the ONNX graph (``model_file``)."""
+        return self.files.get(self.model_file, 0)
 
 
 def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -78,7 +82,7 @@ def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray |
     return scale, row_map
 
 
-def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType) -> dict[str, Any]:
+def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType, layout: str = "hf") -> dict[str, Any]:
     """The exported ``config.json``: everything a runtime needs (see docs/format.md)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -103,14 +107,20 @@ def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType) -> 
             "has_mapping": source.mapping is not None,
         },
         "m2v_edge_version": __version__,
+        **layout_config(dtype, layout),
     }
 
 
 def clean_tokenizer_json(tokenizer_json: str) -> str:
-    """The source tokenizer with padding and truncation removed (runtimes apply the config's rules)."""
+    """The source tokenizer with padding, truncation and the post-processor removed.
+
+    Runtimes apply the config's rules; without the post-processor, a tokenizer's default call adds no
+    special tokens, so any caller (transformers.js, fastembed, a mobile app) gets the ids model2vec uses.
+    """
     data = json.loads(tokenizer_json)
     data["padding"] = None
     data["truncation"] = None
+    data["post_processor"] = None
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -138,6 +148,7 @@ def export_model(
     max_size: str | int | None = None,
     isotropy: str = "none",
     isotropy_corpus: str | Path | None = None,
+    layout: str = "hf",
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -154,15 +165,19 @@ def export_model(
     :param vocab_corpus: a UTF-8 text file; tokens are kept by their frequency in it (default: by id).
     :param dims: keep the first ``dims`` columns.
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
+    :param layout: ``"hf"`` (default: ``onnx/model_quantized.onnx`` etc., what transformers.js and the Hub
+        expect) or ``"flat"`` (``model.onnx`` at the top, the format-1 layout).
     :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
         vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
     :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
     """
+    require("export", "onnx", "safetensors", what="export")
     import onnx
 
     kind = DType.parse(dtype)
+    model_file = model_file_name(kind, layout)
     mobile = parse_target(target)
     budget = None if max_size is None else parse_size(max_size)
     if vocab_corpus is not None:
@@ -173,7 +188,7 @@ def export_model(
     check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
-    config = make_config(src, tokenizer, kind)
+    config = make_config(src, tokenizer, kind, layout)
     reserve(config, iso_request)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
@@ -189,33 +204,44 @@ def export_model(
     token_scale, row_map = _fold_tables(src, stored)
     _check_finite(stored, token_scale)
     keep = None if src.keep is None else src.keep.astype(np.float32)
+    unk = tokenizer.unk_token_id
+    if keep is not None and unk is not None:
+        keep[unk] = 0.0  # the graph drops the unknown token (format 2)
     model = build_graph(
         stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
-        bias=bias,
+        unk_token_id=unk, bias=bias,
     )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
-    report = ExportReport(output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan)
+    report = ExportReport(
+        output=out, dtype=kind, source_bytes=src.tensor_file.stat().st_size, pruning=plan, model_file=model_file
+    )
     report.isotropy = iso_result
     clean_stale(out)
     staging = make_staging(out)
     try:
-        files = ExportFiles(staging)
+        files = ExportFiles(staging, model_file)
+        files.model.parent.mkdir(parents=True, exist_ok=True)
         onnx.save_model(model, str(files.model))
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
         write_config(files.config, config)
+        tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
+        write_config(files.tokenizer_config, tok_config)
+        write_config(files.special_tokens_map, special)
         check = self_check(src, staging, None if iso_result is None else iso_result.chosen)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:
             size = files.model.stat().st_size
-            raise ValueError(f"model.onnx is {format_size(size)}, over --max-size {format_size(budget)}; please report")
+            raise ValueError(
+                f"{model_file} is {format_size(size)}, over --max-size {format_size(budget)}; please report"
+            )
         if mobile:
             write_ort(staging)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
-        write_card(files.card, config, check, iso_result)
-        report.files = {p.name: p.stat().st_size for p in sorted(staging.iterdir()) if p.name != MARKER}
+        write_card(files.card, config, check, iso_result, source_dir=src.path)
+        report.files = {name: size for name, size in files.sizes().items() if name != MARKER}
         publish(staging, out, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

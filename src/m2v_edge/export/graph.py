@@ -20,6 +20,7 @@ def build_graph(
     token_scale: np.ndarray | None = None,
     row_map: np.ndarray | None = None,
     token_keep: np.ndarray | None = None,
+    unk_token_id: int | None = None,
     bias: np.ndarray | None = None,
 ) -> Any:
     """Make the model: ``embeddings[b] = sum_t w[b,t] * table[row(ids[b,t])]``, then L2-normalized.
@@ -33,6 +34,8 @@ def build_graph(
     :param token_scale: float32 per token id: per-row int8 scale and model2vec ``weights`` folded in.
     :param row_map: int32 per token id: the table row (model2vec ``mapping``, vocabulary pruning).
     :param token_keep: float32 0/1 per token id: 0 sends the token to "unknown" (ignored in the mean).
+    :param unk_token_id: the unknown token's id, dropped inside the graph (format 2), so callers that feed the
+        tokenizer's raw ids get model2vec's vectors. With ``token_keep``, its entry must already be 0.
     :param bias: float32 ``[dim]`` added to the mean of every row with a token, before normalizing
         (the isotropy map's shift when model2vec ``weights`` keep it out of the table).
     :return: an ``onnx.ModelProto``.
@@ -55,6 +58,10 @@ def build_graph(
     if token_keep is not None:
         keep = node("Gather", [const("token_keep", token_keep.astype(np.float32)), INPUT_IDS], "keep")
         mask = node("Mul", [mask, keep], "mask_kept")
+    elif unk_token_id is not None:
+        unk = const("unk_token_id", np.array(unk_token_id, dtype=np.int64))
+        known = node("Not", [node("Equal", [INPUT_IDS, unk], "is_unk")], "is_known")
+        mask = node("Mul", [mask, node("Cast", [known], "known_f", to=TensorProto.FLOAT)], "mask_kept")
     count = node("ReduceSum", [mask, axis1], "count", keepdims=1)
     count = node("Max", [count, const("one", np.array(1.0, dtype=np.float32))], "count_safe")
     weight = mask

@@ -4,7 +4,8 @@ Uses onnxruntime's own converter (``onnxruntime.tools.convert_onnx_models_to_ort
 ``python -m onnxruntime.tools.convert_onnx_models_to_ort``) with the "Fixed" optimization style, the
 one onnxruntime recommends for the CPU provider. It writes, next to ``model.onnx``:
 
-* ``model.ort``: the same graph in ORT format (mobile packages, onnxruntime-web, minimal builds);
+* ``model.ort`` (``onnx/model_quantized.ort`` in the ``hf`` layout: the graph's name, ``.ort``): the same
+  graph in ORT format (mobile packages, onnxruntime-web, minimal builds);
 * ``required_operators.config``: the operators, for ``build.py --include_ops_by_config``;
 * ``required_operators_and_types.config``: the same with the types each operator needs, for
   ``--include_ops_by_config ... --enable_reduced_operator_type_support`` (a smaller binary).
@@ -37,18 +38,21 @@ def _portable_header(config: Path, model_name: str) -> None:
 
 
 def write_ort(folder: Path) -> list[Path]:
-    """Convert ``folder/model.onnx`` to ``folder/model.ort`` and write both operator configs there.
+    """Convert the export's graph to ORT format next to it and write both operator configs there.
 
-    :param folder: an export folder (or staging folder) holding ``model.onnx``.
+    :param folder: an export folder (or staging folder) with its ``config.json`` and graph.
     :return: the three files written.
     :raises ValueError: if onnxruntime cannot convert the model.
     """
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
     from onnxruntime.tools.ort_format_model import create_config_from_models
 
-    onnx_file = folder / "model.onnx"
-    ort_file = folder / "model.ort"
-    work = Path(tempfile.mkdtemp(prefix=".ort-", dir=folder))
+    from m2v_edge.format import ExportFiles
+
+    files = ExportFiles(folder)
+    onnx_file, ort_file = files.model, files.ort_model
+    where = ort_file.parent
+    work = Path(tempfile.mkdtemp(prefix=".ort-", dir=where))
     logger = logging.getLogger("ort_format_model.utils")
     level = logger.level
     logger.setLevel(logging.WARNING)
@@ -56,13 +60,13 @@ def write_ort(folder: Path) -> list[Path]:
         # The converter prints progress to stdout; keep the CLI's output to our own lines.
         with contextlib.redirect_stdout(io.StringIO()):
             convert_onnx_models_to_ort(onnx_file, output_dir=work, optimization_styles=[OptimizationStyle.Fixed])
-        converted = work / "model.ort"
-        ops_file = work / "model.required_operators.config"
+        converted = work / ort_file.name
+        ops_file = work / f"{ort_file.stem}.required_operators.config"
         if not converted.is_file() or not ops_file.is_file():
-            raise ValueError(f"{onnx_file}: onnxruntime's ORT converter wrote no model.ort; see its log above")
+            raise ValueError(f"{onnx_file}: onnxruntime's ORT converter wrote no {ort_file.name}; see its log above")
         shutil.move(str(converted), ort_file)
-        shutil.move(str(ops_file), folder / REQUIRED_OPERATORS)
-        create_config_from_models([ort_file], folder / REQUIRED_OPERATORS_AND_TYPES, True)
+        shutil.move(str(ops_file), where / REQUIRED_OPERATORS)
+        create_config_from_models([ort_file], where / REQUIRED_OPERATORS_AND_TYPES, True)
     except ValueError:
         raise
     except Exception as err:  # onnxruntime raises its own Fail types
@@ -71,7 +75,7 @@ def write_ort(folder: Path) -> list[Path]:
     finally:
         logger.setLevel(level)
         shutil.rmtree(work, ignore_errors=True)
-    written = [ort_file, folder / REQUIRED_OPERATORS, folder / REQUIRED_OPERATORS_AND_TYPES]
+    written = [ort_file, where / REQUIRED_OPERATORS, where / REQUIRED_OPERATORS_AND_TYPES]
     for config in written[1:]:
         _portable_header(config, ort_file.name)
     return written
@@ -88,7 +92,7 @@ def check_ort(folder: Path, texts: list[str]) -> float:
     ort_vectors = StaticOnnxModel.from_pretrained(folder, threads=1, use_ort_format=True).encode(texts)
     diff = float(np.abs(onnx_vectors - ort_vectors).max())
     if not diff <= MAX_ORT_DIFF:
-        raise ValueError(f"model.ort differs from model.onnx by {diff:.2e} (> {MAX_ORT_DIFF}); nothing was written")
+        raise ValueError(f"the .ort graph differs from the .onnx by {diff:.2e} (> {MAX_ORT_DIFF}); nothing was written")
     return diff
 
 

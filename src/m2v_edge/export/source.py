@@ -45,8 +45,10 @@ class SourceModel:
 
     @property
     def name(self) -> str:
-        """A human name: the folder's name."""
-        return self.path.resolve().name
+        """A human name: the Hub id for a folder in the Hugging Face cache, else the folder's name."""
+        from m2v_edge.hub import repo_id_from_path
+
+        return repo_id_from_path(self.path) or self.path.resolve().name
 
     @property
     def dim(self) -> int:
@@ -93,6 +95,9 @@ def _sha256(path: Path) -> str:
 
 
 def _read_tensors(file: Path, name: str) -> dict[str, np.ndarray]:
+    from m2v_edge.extras import require
+
+    require("export", "safetensors", what="reading a Model2Vec folder")
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 

@@ -24,7 +24,7 @@ from m2v_edge.errors import one_line
 
 logger = logging.getLogger("m2v_edge")
 
-EXTRA_HINT = "install m2v-edge[fast] (onnxruntime-extensions>=0.15)"
+EXTRA_HINT = "install m2v-edge[fast] (onnxruntime-extensions>=0.15 and onnx)"
 _DOMAIN = "ai.onnx.contrib"
 
 # The exporter's probe texts plus the scripts, marks and whitespace where byte-level tokenizers differ first.
@@ -156,8 +156,8 @@ def load_fast(tokenizer_json: str, reference: Any, required: bool) -> tuple[Fast
     if not reason:
         try:
             fast = FastTokenizer(tokenizer_json)
-        except ImportError:
-            reason = f"onnxruntime-extensions is not installed; {EXTRA_HINT}"
+        except ImportError as err:
+            reason = f"{err.name or 'onnxruntime-extensions'} is not installed; {EXTRA_HINT}"
         except ValueError as err:
             reason = str(err)
     if fast is not None:

@@ -78,7 +78,7 @@ class StaticOnnxModel:
             tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), lazy=fast_tokenizer is None)
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
-        check_export(config, tokenizer_json, session.session, files.root)
+        check_export(config, tokenizer.tokenizer, session.session, files.root)
         return cls(files, config, tokenizer, session)
 
     @property

@@ -1,4 +1,4 @@
-"""Corruptions of an exported folder, shared by tests/test_safety_*.py and scripts/make_corrupt_fixtures.py (Node).
+"""Test support: corruptions of an exported folder, for tests/test_safety_load.py and scripts/make_corrupt_fixtures.py.
 
 Each corruption is ``name -> (change(folder), expected)``: ``expected`` is a regex the load error must match,
 or ``None`` when the folder must still load and give the original vectors.
@@ -12,16 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.format import ExportFiles
+
 # Texts short enough that any valid max_length >= 16 leaves their tokens alone.
 PROBES = ["hello world", "The quick brown fox", "", "neural network training", "café naïve 🚀"]
 
 
 def copy_export(src: Path, dst: Path) -> Path:
-    """A copy of the export's files (no hidden files)."""
-    dst.mkdir(parents=True)
-    for file in src.iterdir():
-        if file.is_file():
-            shutil.copy(file, dst / file.name)
+    """A copy of the export's files, in either layout (no hidden files)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".*"))
     return dst
 
 
@@ -34,6 +33,7 @@ def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any]) -> None:
 
 
 def set_key(key: str, value: Any) -> Callable[[Path], None]:
+    """A change that sets ``config[key] = value``."""
     return lambda folder: edit_config(folder, lambda c: c.__setitem__(key, value))
 
 
@@ -41,9 +41,27 @@ def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
     """Load model.onnx with onnx, apply ``change(model)``, save it back."""
     import onnx
 
-    model = onnx.load(str(folder / "model.onnx"))
+    graph = ExportFiles(folder).model
+    model = onnx.load(str(graph))
     change(model)
-    onnx.save_model(model, str(folder / "model.onnx"))
+    onnx.save_model(model, str(graph))
+
+
+def poison_tokens(folder: Path, ids: list[int]) -> None:
+    """Set the int8 export's ``token_scale`` of ``ids`` to NaN: loads fine, but texts with them give NaN rows."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    def change(model: Any) -> None:
+        for init in model.graph.initializer:
+            if init.name == "token_scale":
+                values = numpy_helper.to_array(init).copy()
+                values[ids] = np.nan
+                init.CopyFrom(numpy_helper.from_array(values, "token_scale"))
+                return
+        raise ValueError(f"{folder}: no token_scale initializer (export with --dtype int8)")
+
+    edit_graph(folder, change)
 
 
 def _rename_output(model: Any) -> None:
@@ -87,6 +105,7 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "max_length_negative": (set_key("max_length", -1), "max_length must be a positive integer or null"),
         "median_token_length_zero": (set_key("median_token_length", 0), "median_token_length must be a positive"),
         "normalize_string": (set_key("normalize", "yes"), "normalize must be true or false"),
+        "dtype_list": (set_key("dtype", []), "dtype must be one of"),
         "pad_out_of_range": (set_key("pad_token_id", vocab + 10), "pad_token_id must be an integer in"),
         "unk_out_of_range": (set_key("unk_token_id", -3), "unk_token_id must be null or an integer in"),
         "vocab_size_too_big": (set_key("vocab_size", vocab + 1000), "the graph fails on ids"),
@@ -94,7 +113,7 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "tokenizer_more_tokens": (_add_token, "tokenizer.json can produce ids up to"),
         "output_renamed": (lambda f: edit_graph(f, _rename_output), "no 'embeddings' output|no \"embeddings\" output"),
         "inputs_int32": (lambda f: edit_graph(f, _int32_inputs), "int64|cannot load it"),
-        "model_truncated": (lambda f: _truncate(f / "model.onnx", 300), "cannot load it"),
+        "model_truncated": (lambda f: _truncate(ExportFiles(f).model, 300), "cannot load it"),
         "harmless_dtype_label": (set_key("dtype", "float32"), None),
         "harmless_max_length_bigger": (set_key("max_length", 4096), None),
         "harmless_extra_key": (set_key("comment", "hello"), None),

@@ -1,0 +1,64 @@
+"""``pip install m2v-edge`` (the wheel, in a fresh venv) runs exports without onnx; ``export`` names its extra."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from m2v_edge import StaticOnnxModel
+from tests.conftest import POTION, ROOT
+
+TEXTS = ["How do I train a neural network?", "naïve café 🚀", ""]
+
+
+def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+@pytest.mark.slow
+def test_plain_install_runs_exports_without_the_exporter(tmp_path: Path, potion_int8: Path) -> None:
+    # Build from a copy: an in-tree build would leave build/ and *.egg-info in the checkout.
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, tree / name)
+    dist = tmp_path / "dist"
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(tree)])
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = dist.glob("m2v_edge-*.whl")
+
+    env_dir = tmp_path / "fresh"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    installed = _run([str(python), "-m", "pip", "install", "-q", str(wheel)])
+    assert installed.returncode == 0, installed.stderr[-2000:]
+
+    probe = (
+        "import importlib.util, json, sys\n"
+        "from m2v_edge import StaticOnnxModel\n"
+        "missing = [m for m in ('onnx', 'safetensors', 'gradio') if importlib.util.find_spec(m) is None]\n"
+        f"vectors = StaticOnnxModel.from_pretrained(sys.argv[1]).encode({TEXTS!r})\n"
+        "print(json.dumps({'missing': missing, 'vectors': vectors.tolist()}))\n"
+    )
+    ran = _run([str(python), "-c", probe, str(potion_int8)], cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    result = json.loads(ran.stdout)
+    assert result["missing"] == ["onnx", "safetensors", "gradio"]
+    expected = StaticOnnxModel.from_pretrained(potion_int8).encode(TEXTS)
+    assert np.abs(np.asarray(result["vectors"], dtype=np.float32) - expected).max() <= 1e-6
+
+    cli = env_dir / "bin" / "m2v-edge"
+    exported = _run([str(cli), "export", str(POTION), "-o", str(tmp_path / "out")], cwd=tmp_path)
+    assert exported.returncode == 2
+    assert exported.stderr.strip().splitlines() == [
+        "m2v-edge export: error: export needs onnx, safetensors: "
+        "install m2v-edge[export] (pip install 'm2v-edge[export]')"
+    ]
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,106 @@
+/**
+ * Interop: transformers.js (@huggingface/transformers 4.x, offline) loads a Hugging Face-layout export with no
+ * options and gives m2v-edge's vectors, unknown tokens included; our runtime reads that layout and the format-1
+ * one (tests/data/v1-wordpiece/export).
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { AutoModel, AutoTokenizer, env } from "@huggingface/transformers";
+
+import { modelFilePath } from "../src/config.js";
+import { StaticOnnxModel } from "../src/index.js";
+import { FIXTURES, ROOT, label, maxAbsDiff, trickyTexts } from "./helpers.js";
+
+const TOLERANCE = 1e-5;
+const HF_MODELS = ["potion-hf", "wordpiece-hf", "wordpiece-fp16-hf"];
+
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.localModelPath = FIXTURES;
+
+function hfFixture(name) {
+  const folder = join(FIXTURES, name);
+  if (!existsSync(join(folder, "config.json")) || !existsSync(join(folder, modelFilePath(readConfig(folder))))) {
+    throw new Error(`${folder}: fixture missing; run \`.venv/bin/python scripts/make_web_fixtures.py\` first`);
+  }
+  return folder;
+}
+
+/** Python's golden vectors (scripts/make_web_fixtures.py) for a fixture in either layout. */
+function golden(name) {
+  return JSON.parse(readFileSync(join(FIXTURES, "golden", `${name}.json`), "utf-8"));
+}
+
+function readConfig(folder) {
+  return JSON.parse(readFileSync(join(folder, "config.json"), "utf-8"));
+}
+
+/** Texts transformers.js sees whole: model2vec first cuts a text to max_length × median token length characters. */
+function uncut(texts, config) {
+  const limit = config.max_length * config.median_token_length;
+  return texts.map((text, i) => [text, i]).filter(([text]) => Array.from(text).length <= limit);
+}
+
+for (const name of HF_MODELS) {
+  test(`transformers.js loads ${name} with no options and gives our vectors`, async (t) => {
+    const folder = hfFixture(name);
+    const config = readConfig(folder);
+    const gold = golden(name);
+    const cases = uncut(trickyTexts(), config);
+    const texts = cases.map(([text]) => text);
+    const tokenizer = await AutoTokenizer.from_pretrained(name);
+    const model = await AutoModel.from_pretrained(name);
+    const inputs = tokenizer(texts, { padding: true, truncation: true });
+    const ids = inputs.input_ids.tolist().flat().map(Number);
+    const unknown = ids.filter((id) => id === config.unk_token_id).length;
+    assert.ok(unknown >= 3, `the texts must hold unknown tokens (found ${unknown})`);
+    const { embeddings } = await model(inputs);
+    assert.deepEqual(embeddings.dims, [texts.length, gold.dim]);
+    const bad = [];
+    let worst = 0;
+    cases.forEach(([text, i], row) => {
+      const vector = embeddings.data.subarray(row * gold.dim, (row + 1) * gold.dim);
+      const diff = maxAbsDiff(vector, gold.vectors[i]);
+      worst = Math.max(worst, diff);
+      if (!(diff <= TOLERANCE)) bad.push(`${label(text, i)}: max abs diff ${diff}`);
+    });
+    assert.deepEqual(bad, [], bad.join("\n"));
+    await model.dispose();
+    t.diagnostic(`${name}: ${texts.length} texts (${unknown} unknown tokens), max abs diff ${worst.toExponential(2)}`);
+  });
+
+  test(`m2v-edge's JS runtime reads the Hugging Face layout (${name})`, async () => {
+    const folder = hfFixture(name);
+    const config = readConfig(folder);
+    const graph = { int8: "onnx/model_quantized.onnx", float16: "onnx/model_fp16.onnx" }[config.dtype];
+    assert.equal(modelFilePath(config), graph);
+    assert.equal(config["transformers.js_config"].dtype, { int8: "q8", float16: "fp16" }[config.dtype]);
+    const model = await StaticOnnxModel.load(folder);
+    const gold = golden(name);
+    const vectors = await model.encode(trickyTexts());
+    assert.equal(model.info.modelBytes, readFileSync(join(folder, graph)).length);
+    assert.ok(maxAbsDiff(vectors.flat().flatMap((v) => Array.from(v)), gold.vectors.flat()) <= TOLERANCE);
+    await model.dispose();
+  });
+}
+
+test("m2v-edge's JS runtime still reads a format-1 export (model.onnx at the top, unknown tokens kept)", async () => {
+  const folder = join(ROOT, "tests", "data", "v1-wordpiece", "export");
+  const config = readConfig(folder);
+  assert.equal(config.format_version, 1);
+  assert.equal(modelFilePath(config), "model.onnx");
+  const model = await StaticOnnxModel.load(folder);
+  const gold = golden("v1-wordpiece");
+  const vectors = await model.encode(trickyTexts());
+  const worst = Math.max(...vectors.map((v, i) => maxAbsDiff(v, gold.vectors[i])));
+  assert.ok(worst <= TOLERANCE, `max abs diff ${worst}`);
+  await model.dispose();
+});
+
+test("modelFilePath refuses a model_file outside the folder", () => {
+  assert.throws(() => modelFilePath({ model_file: "../x.onnx" }, "model.onnx", "c.json"), /c\.json: model_file "\.\.\/x\.onnx"/);
+  assert.equal(modelFilePath({ model_file: "onnx/model_fp16.onnx" }, "model.ort"), "onnx/model_fp16.ort");
+});
