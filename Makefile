@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[export,hub,langchain,demo,eval,test,ray]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[export,hub,langchain,demo,eval,test,fast,ray]"
 	touch $(STAMP)
 
 # The main job: the Gradio demo on the embedded potion-base-8M (exported to int8 on first run).
@@ -30,7 +30,7 @@ example: setup
 
 # Benchmarks vs model2vec, side by side in one run (tables + plot in bench-results/).
 bench: setup
-	$(BIN)/m2v-edge bench models/potion-base-8M -o bench-results
+	$(BIN)/m2v-edge bench models/potion-base-8M --qwen-sized tests/data/qwen/tokenizer.json --busy-core -o bench-results
 
 test: setup lint test-python test-web check-arm64
 

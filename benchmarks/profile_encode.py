@@ -1,6 +1,6 @@
 """Profile ``StaticOnnxModel.encode`` with pyinstrument on the bench texts (needs ``pip install pyinstrument``).
 
-Usage: python benchmarks/profile_encode.py EXPORTED_FOLDER [--batch-size 1024] [--texts passages] [--threads 2]
+Usage: python benchmarks/profile_encode.py EXPORTED_FOLDER [--batch-size 1024] [--texts passages] [--threads 2] [--fast]
 Prints where the time goes (tokenization, padding, onnxruntime), to decide what to optimize next.
 """
 
@@ -20,6 +20,7 @@ def main() -> int:
     parser.add_argument("--texts", choices=["sentences", "passages"], default="sentences")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3.0, help="profile for about this long")
+    parser.add_argument("--fast", action="store_true", help="use the onnxruntime-extensions tokenizer (BPE only)")
     args = parser.parse_args()
     try:
         from pyinstrument import Profiler
@@ -28,7 +29,7 @@ def main() -> int:
         return 2
     import time
 
-    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads)
+    model = StaticOnnxModel.from_pretrained(args.model, threads=args.threads, fast_tokenizer=args.fast)
     texts = bench_texts()[args.texts]
     step = args.batch_size if args.batch_size > 1 else 1
     model.encode(texts[:step], batch_size=args.batch_size)  # warm-up

@@ -4,8 +4,9 @@
 #   2. `npm ci` in web/, then `npm run lint` (ESLint, recommended rules);
 #   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/);
 #   4. the Node tests (token parity, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
-#      transformers.js 4.x on Hugging Face-layout exports,
-#      demo page screenshot into artifacts/) and tests/test_web_golden.py (the golden files' provenance).
+#      transformers.js 4.x on Hugging Face-layout exports, demo page screenshot into artifacts/, the
+#      onnxruntime-node backend, the React Native path on a stand-in backend, `npm pack` contents, and the example
+#      apps in web/examples/ built from the packed tarball) and tests/test_web_golden.py (the golden files' provenance).
 # Usage: scripts/test-web.sh            (PYTHON=/path/to/python to use another interpreter than .venv/bin/python)
 set -euo pipefail
 
@@ -32,7 +33,10 @@ if [[ ! -x "$CHROMIUM_PATH" ]]; then
 fi
 "$CHROMIUM_PATH" --version
 
-export ONNXRUNTIME_NODE_INSTALL=skip  # @huggingface/transformers (dev) pulls onnxruntime-node: its CPU binaries ship in the package
+# onnxruntime-node (a devDependency, the native backend's tests) ships its CPU binaries in the package: skip its
+# optional download step (no network but the registries). The example apps' `npm install` sees this too.
+export ONNXRUNTIME_NODE_INSTALL=skip
+
 echo "test-web: npm ci"
 (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
 

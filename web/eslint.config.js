@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/", ".fixtures/", "test-results/"] },
+  { ignores: ["node_modules/", ".fixtures/", "test-results/", "types/", "examples/*/node_modules/", "examples/*/dist/"] },
   js.configs.recommended,
   {
     files: ["**/*.js", "**/*.mjs"],

@@ -2,7 +2,7 @@
  * Browser side of bench.mjs: time from navigation start to the first vector (page, WASM and model fetched,
  * session created, one sentence encoded), then sentences/s on the benchmark texts (median of the repeats).
  */
-import { StaticOnnxModel } from "/src/index.js";
+import { StaticOnnxModel } from "/src/browser.js";
 
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get("threads") ?? 1);

@@ -9,28 +9,18 @@
  * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 import { WEB, startServer } from "../demo/server.mjs";
 import { launchChromium } from "../test/chromium.js";
+import { stsbSentences } from "./stsb.mjs";
 
 const ROOT = resolve(WEB, "..");
-const STSB = join(ROOT, "src", "m2v_edge", "eval", "data", "stsb", "sts-test.csv");
 const GOAL = 0.3;
 const CHROMIUM_VERSION_CMD = [process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", "--version"];
-
-/** Both sentences of every STS-B test pair (tab-separated, fields 5 and 6), in file order. */
-function stsbSentences() {
-  const out = [];
-  for (const line of readFileSync(STSB, "utf-8").split("\n")) {
-    const fields = line.split("\t");
-    if (fields.length > 6) out.push(...fields.slice(5, 7).map((s) => s.trim()));
-  }
-  return out.filter((s) => s.length > 0);
-}
 
 function python(pythonPath, model, textsFile, threads, repeats) {
   const script = join(WEB, "bench", "python_bench.py");

@@ -1,5 +1,5 @@
 /** The demo page: load the exported model served at /model/, rank the editable documents for each query. */
-import { StaticOnnxModel, defaultThreads } from "/src/index.js";
+import { StaticOnnxModel, defaultThreads } from "/src/browser.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);

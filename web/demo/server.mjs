@@ -37,9 +37,10 @@ const TYPES = {
 /**
  * Start the server.
  *
- * @param {{port?: number, host?: string, modelDir?: string, mounts?: Record<string, string>, isolated?: boolean}} options
+ * @param {{port?: number, host?: string, modelDir?: string, mounts?: Record<string, string>, isolated?: boolean,
+ *   onRequest?: (path: string) => void}} options
  *   `modelDir` is served at /model/; `mounts` maps more URL prefixes ("/fixtures/") to folders; `isolated` sends
- *   COOP/COEP (default true).
+ *   COOP/COEP (default true); `onRequest(path)` is called for every request (tests count downloads with it).
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
 export async function startServer(options = {}) {
@@ -61,6 +62,7 @@ export async function startServer(options = {}) {
       response.end("bad request: malformed URL\n");
       return;
     }
+    options.onRequest?.(path);
     const file = files[path] ?? locate(mounts, path);
     const info = file ? await stat(file).catch(() => null) : null;
     if (!info?.isFile() || (request.method !== "GET" && request.method !== "HEAD")) {

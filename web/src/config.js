@@ -2,10 +2,44 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-import { FILES, FORMAT_VERSION, MODEL_FILE_KEY, REQUIRED_KEYS } from "./contract.js";
+import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REQUIRED_KEYS } from "./contract.js";
 import { checkFormatVersion, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
+
+/** The file names of an exported folder (docs/format.md). */
+export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
+/** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
+export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
+
+/**
+ * Check the `modelFile` option.
+ *
+ * @param {string | undefined} modelFile
+ * @returns {string} the graph file to read (default `model.onnx`).
+ */
+export function checkModelFile(modelFile) {
+  if (modelFile === undefined) return FILES.model;
+  if (!MODEL_FILES.includes(modelFile)) {
+    throw new TypeError(
+      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
+        "model.ort is written by `m2v-edge export --target mobile`",
+    );
+  }
+  return modelFile;
+}
+
+/**
+ * The one place that decides which files of a folder to read once config.json is known.
+ *
+ * @param {object} config the folder's parsed config.json.
+ * @param {{modelFile?: string}} [options]
+ * @param {string} [where] config.json's path or URL, for error messages.
+ * @returns {{model: string, tokenizer: string}} file names relative to the folder.
+ */
+export function folderFiles(config, options = {}, where = FILES.config) {
+  return { model: modelFilePath(config, checkModelFile(options.modelFile), where), tokenizer: FILES.tokenizer };
+}
 
 /**
  * Parse and validate config.json.
@@ -45,11 +79,11 @@ export function parseConfig(raw, where) {
  * @param {string} [where] a name for error messages.
  * @returns {string} a relative path with "/" separators.
  */
-export function modelFilePath(config, modelFile = FILES.model, where = FILES.config) {
+export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EXPORT_FILES.config) {
   const value = config?.[MODEL_FILE_KEY];
-  const name = typeof value === "string" && value ? value : FILES.model;
+  const name = typeof value === "string" && value ? value : EXPORT_FILES.model;
   if (name.startsWith("/") || /^[a-z]+:/i.test(name) || name.split(/[/\\]/).includes("..") || !name.endsWith(".onnx")) {
     throw new Error(`${where}: model_file ${JSON.stringify(name)} must be a relative .onnx path inside the folder`);
   }
-  return modelFile === FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
+  return modelFile === EXPORT_FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
 }

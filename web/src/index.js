@@ -1,13 +1,27 @@
 /**
- * m2v-edge for browsers and Node: load an exported folder and embed texts with the same tokens and vectors
- * as the Python runtime.
+ * m2v-edge for Node: load an exported folder and embed texts with the same tokens and vectors as the Python
+ * runtime. The default backend is onnxruntime-web (WASM, a peer dependency); pass `{ ort }` for another one:
  *
+ *   import * as ort from "onnxruntime-node";
  *   import { StaticOnnxModel } from "m2v-edge";
- *   const model = await StaticOnnxModel.load("/models/potion-int8/", { wasmPaths: "/ort/" });
+ *   const model = await StaticOnnxModel.load("out/potion-int8", { ort });
  *   const [a, b] = await model.encode(["hello", "world"]);
  */
-export { FORMAT_VERSION, parseConfig } from "./config.js";
-export { StaticOnnxModel, configureWasm, defaultThreads } from "./model.js";
-export { cosine, rank } from "./similarity.js";
-export { TextTokenizer, checkTexts, cutCodePoints } from "./tokenize.js";
-export { VectorFile, modelFingerprint } from "./vectors.js";
+import { setPlatform } from "./backend.js";
+import { readPath } from "./files-node.js";
+
+async function defaultOrt() {
+  try {
+    return await import("onnxruntime-web");
+  } catch (err) {
+    throw new Error(
+      `onnxruntime-web is not installed (${err.message}); \`npm install onnxruntime-web\`, or pass { ort } ` +
+        '(import * as ort from "onnxruntime-node")',
+      { cause: err },
+    );
+  }
+}
+
+setPlatform({ defaultOrt, readPath });
+
+export * from "./core.js";

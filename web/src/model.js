@@ -1,97 +1,96 @@
 /**
- * `StaticOnnxModel`: an exported m2v-edge folder on onnxruntime-web (WASM), in browsers and Node.
+ * `StaticOnnxModel`: an exported m2v-edge folder on ONNX Runtime (onnxruntime-web's WASM by default; any
+ * module with the onnxruntime-common API through `{ ort }`), in browsers, Node and React Native.
  */
-import * as ort from "onnxruntime-web";
-
+import { createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
 import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
-import { isNode } from "./env.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
 import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
-let wasmSetup = null;
+export { configureWasm, defaultThreads } from "./backend.js";
 
-/**
- * Threads used when the caller does not say: several only when the page is cross-origin isolated
- * (SharedArrayBuffer available), else one. Node: one.
- */
-export function defaultThreads() {
-  if (isNode || !globalThis.crossOriginIsolated) return 1;
-  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(cores, 4));
-}
-
-/**
- * Set onnxruntime-web's global WASM options; only the first call (before the first session) takes effect.
- *
- * @param {{wasmPaths?: string | object, threads?: number}} options
- * @returns {{wasmPaths: string | object | undefined, threads: number}} what is in force.
- */
-export function configureWasm(options = {}) {
-  if (wasmSetup !== null) return wasmSetup;
-  const threads = options.threads ?? defaultThreads();
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new TypeError(`threads must be a positive integer, got ${JSON.stringify(threads)}`);
-  }
-  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
-  ort.env.wasm.numThreads = threads;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = "error";
-  wasmSetup = { wasmPaths: options.wasmPaths, threads };
-  return wasmSetup;
-}
-
-function reason(err) {
-  const text = err instanceof Error ? err.message : String(err);
-  return (text.split("\n")[0] || "unknown error").slice(0, 300);
-}
-
-async function createSession(bytes, where, setup) {
-  try {
-    return await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
-  } catch (err) {
-    const why = reason(err);
-    if (/no available backend|WebAssembly|ort-wasm|\.wasm\b/i.test(why)) {
-      const path = setup.wasmPaths === undefined ? "the default location" : JSON.stringify(setup.wasmPaths);
-      throw new Error(
-        `onnxruntime-web could not load its WebAssembly from ${path} (${why}); serve ` +
-          "ort-wasm-simd-threaded.wasm and ort-wasm-simd-threaded.mjs there or pass the right `wasmPaths`",
-        { cause: err },
-      );
-    }
-    throw new Error(`${where}: onnxruntime-web cannot load it (${why}); re-export the model`, { cause: err });
-  }
-}
-
-/** An exported folder, ready to encode texts: same tokens and vectors as Python's `StaticOnnxModel`. */
 /** Rows per graph call: texts are sorted by token count first, and smaller calls pad less (as in Python). */
 const MAX_GRAPH_ROWS = 128;
 
+/**
+ * @typedef {object} ModelFiles the three files of an exported folder, already in memory.
+ * @property {ArrayBuffer | Uint8Array} model model.onnx or model.ort bytes (format detected).
+ * @property {string | ArrayBuffer | Uint8Array | object} tokenizer tokenizer.json (text, bytes or parsed).
+ * @property {string | ArrayBuffer | Uint8Array | object} config config.json (text, bytes or parsed).
+ */
+
+/**
+ * @typedef {object} LoadProgress
+ * @property {string} file the graph file being read (`model.onnx` or `model.ort`).
+ * @property {number} loaded bytes read so far.
+ * @property {number | null} total the file's size when known (Content-Length), else null.
+ */
+
+/**
+ * @typedef {object} LoadOptions
+ * @property {any} [ort] an ONNX Runtime module (`import * as ort from "onnxruntime-node"`, onnxruntime-react-native,
+ *   onnxruntime-web); default onnxruntime-web's WASM build (none in `m2v-edge/core`).
+ * @property {string | Record<string, string>} [wasmPaths] onnxruntime-web only: where its .wasm/.mjs files are
+ *   served (a URL prefix ending in "/").
+ * @property {number} [threads] WASM threads (the first load decides for the page) or native intra-op threads
+ *   (default 1).
+ * @property {Record<string, any>} [sessionOptions] merged into the `InferenceSession.create` options
+ *   (e.g. `executionProviders`).
+ * @property {typeof fetch} [fetch] a custom fetch for folder URLs.
+ * @property {(path: string, name: string) => Promise<ArrayBuffer | Uint8Array | string> | ArrayBuffer | Uint8Array | string} [loadFile]
+ *   reads `path` (the folder joined with `name`, one of the folder's files) itself: React Native bundles, custom
+ *   storage. `source` is then the folder name it receives.
+ * @property {(event: LoadProgress) => void} [progress] called as the graph's bytes arrive.
+ * @property {boolean | string} [cache] browsers: keep the fetched files in the Cache API (`true`: cache
+ *   "m2v-edge", or a cache name), so the next page load does not download them again.
+ * @property {string} [modelFile] the graph to read from a folder: `model.onnx` (default) or `model.ort`
+ *   (ORT format, `m2v-edge export --target mobile`).
+ */
+
+/**
+ * @typedef {object} LoadInfo
+ * @property {string} backend `onnxruntime-web`, `onnxruntime-node`, `onnxruntime-react-native` or `custom`.
+ * @property {number} threads
+ * @property {string} modelFile
+ * @property {number} modelBytes
+ * @property {boolean} fromCache whether the graph came from the Cache API.
+ * @property {number} loadMs
+ */
+
+/** An exported folder, ready to encode texts: same tokens and vectors as Python's `StaticOnnxModel`. */
 export class StaticOnnxModel {
-  constructor(session, tokenizer, config, info) {
+  /**
+   * Use `StaticOnnxModel.load`.
+   *
+   * @param {any} session an ORT `InferenceSession`.
+   * @param {TextTokenizer} tokenizer
+   * @param {any} config the parsed config.json.
+   * @param {LoadInfo} info
+   * @param {any} [ort] the ORT module (for `Tensor`).
+   */
+  constructor(session, tokenizer, config, info, ort) {
     this.session = session;
     this.tokenizer = tokenizer;
     this.config = config;
     this.info = info;
+    this.ort = ort;
   }
 
   /**
    * Load an exported folder.
    *
-   * @param {string | URL | {model: ArrayBuffer|Uint8Array, tokenizer: any, config: any}} source a folder URL
-   *   (browser), a folder path (Node) or the three files.
-   * @param {{wasmPaths?: string | object, threads?: number, fetch?: typeof fetch, modelFile?: string}} [options]
-   *   `wasmPaths`: where onnxruntime-web's .wasm/.mjs files are served (a URL prefix ending in "/"); `threads`:
-   *   WASM threads (the first load decides for the page); `fetch`: a custom fetch; `modelFile`: the graph to
-   *   read from a folder, `model.onnx` (default) or `model.ort` (ORT format, `m2v-edge export --target mobile`).
+   * @param {string | URL | ModelFiles} source a folder URL (browser), a folder path (Node), a folder name given
+   *   to `loadFile`, or the three files.
+   * @param {LoadOptions} [options]
    * @returns {Promise<StaticOnnxModel>}
    */
   static async load(source, options = {}) {
     const started = globalThis.performance?.now() ?? Date.now();
-    checkModelFile(options.modelFile); // before configureWasm: a bad call must not fix the page's WASM setup
-    const setup = configureWasm(options);
+    checkModelFile(options.modelFile); // before the backend: a bad call must not fix the page's WASM setup
+    const backend = await resolveBackend(options);
     const files = await readSource(source, options);
     const config = parseConfig(files.config, files.where.config);
     let tokenizer;
@@ -102,15 +101,18 @@ export class StaticOnnxModel {
         cause: err,
       });
     }
-    const session = await createSession(files.model, files.where.model, setup);
-    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort, where: files.where.model });
+    const session = await createSession(backend, files.model, files.where.model);
+    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
-    return new StaticOnnxModel(session, tokenizer, config, {
-      threads: setup.threads,
+    const info = {
+      backend: backend.name,
+      threads: backend.threads,
       modelFile: files.modelFile,
       modelBytes: files.model.byteLength,
+      fromCache: files.fromCache,
       loadMs,
-    });
+    };
+    return new StaticOnnxModel(session, tokenizer, config, info, backend.ort);
   }
 
   /** Embedding width. */
@@ -186,7 +188,7 @@ export class StaticOnnxModel {
     return rank(vectors[0], vectors.slice(1), items, topK);
   }
 
-  /** Free the WASM session. */
+  /** Free the ORT session. */
   async dispose() {
     await this.session.release();
   }
@@ -214,9 +216,9 @@ export class StaticOnnxModel {
     });
     const feeds = {};
     const names = this.session.inputNames;
-    if (names.includes(INPUT_IDS)) feeds[INPUT_IDS] = new ort.Tensor("int64", idBuffer, [rows.length, width]);
+    if (names.includes(INPUT_IDS)) feeds[INPUT_IDS] = new this.ort.Tensor("int64", idBuffer, [rows.length, width]);
     if (names.includes(ATTENTION_MASK)) {
-      feeds[ATTENTION_MASK] = new ort.Tensor("int64", maskBuffer, [rows.length, width]);
+      feeds[ATTENTION_MASK] = new this.ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
     const results = await this.session.run(feeds);
     const name = this.config.output ?? OUTPUT;

@@ -1,40 +1,18 @@
 /**
- * Where the three files of an exported folder come from: a folder URL (browser), a folder path (Node),
- * or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
+ * Where the files of an exported folder come from: a folder URL (fetch, optionally the Cache API), a folder
+ * path (Node, through the entry point's reader), a custom `loadFile` (React Native: files from the app
+ * bundle), or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
-
-import { modelFilePath, parseConfig } from "./config.js";
+import { FILES, MODEL_FILES, checkModelFile, folderFiles, parseConfig } from "./config.js";
 import { FILES as EXPORT_FILES } from "./contract.js";
-import { isNode } from "./env.js";
+import { getPlatform } from "./backend.js";
+import { cachedFetcher } from "./cache.js";
 
-export const FILES = { model: EXPORT_FILES.model, tokenizer: EXPORT_FILES.tokenizer, config: EXPORT_FILES.config };
-/** The graph files an export can hold: `model.onnx` always, `model.ort` (ORT format) with `--target mobile`. */
-export const MODEL_FILES = [EXPORT_FILES.model, EXPORT_FILES.ortModel];
-
-/**
- * Check the `modelFile` option.
- *
- * @param {string | undefined} modelFile
- * @returns {string} the graph file to read (default `model.onnx`).
- */
-export function checkModelFile(modelFile) {
-  if (modelFile === undefined) return FILES.model;
-  if (!MODEL_FILES.includes(modelFile)) {
-    throw new TypeError(
-      `modelFile must be ${MODEL_FILES.map((f) => JSON.stringify(f)).join(" or ")}, got ${JSON.stringify(modelFile)}; ` +
-        "model.ort is written by `m2v-edge export --target mobile`",
-    );
-  }
-  return modelFile;
-}
+export { FILES, MODEL_FILES, checkModelFile };
 
 /** True for ORT-format bytes (flatbuffer file identifier "ORTM" at offset 4), false for ONNX protobuf. */
 export function isOrtFormat(bytes) {
   return bytes.length >= 8 && String.fromCharCode(bytes[4], bytes[5], bytes[6], bytes[7]) === "ORTM";
-}
-
-function isUrlLike(text) {
-  return /^(https?|blob|data):/i.test(text) || (!isNode && !/^file:/i.test(text));
 }
 
 function asBytes(value, name) {
@@ -60,52 +38,116 @@ function asJson(value, name) {
   }
 }
 
-async function fetchFile(base, name, fetchImpl, kind) {
-  const url = new URL(name, base).href;
-  let response;
-  try {
-    response = await fetchImpl(url);
-  } catch (err) {
-    throw new Error(`${url}: cannot fetch it (${err.message}); serve the exported folder's ${name} there`, {
-      cause: err,
-    });
+/** Read a response body, calling `progress` as chunks arrive (total from Content-Length, else null). */
+async function readBody(response, file, progress) {
+  const header = Number(response.headers.get("content-length"));
+  const total = Number.isFinite(header) && header > 0 ? header : null;
+  if (!progress || !response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    progress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
+    return bytes;
   }
-  if (!response.ok) {
-    const hint = name.endsWith(".ort") ? " (written by `m2v-edge export --target mobile`)" : "";
-    throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    progress({ file, loaded, total });
   }
-  if (kind === "bytes") return { where: url, value: new Uint8Array(await response.arrayBuffer()) };
-  return { where: url, value: await response.text() };
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  if (total !== loaded) progress({ file, loaded, total: loaded });
+  return bytes;
 }
 
-async function readPath(folder, name, kind) {
-  const { readFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const { fileURLToPath } = await import("node:url");
-  const dir = folder instanceof URL || /^file:/i.test(folder) ? fileURLToPath(folder) : folder;
-  const path = join(dir, name);
-  try {
-    const data = await readFile(path);
-    return { where: path, value: kind === "bytes" ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data.toString("utf-8") };
-  } catch (err) {
-    if (err.code === "ENOENT") {
-      const how = name.endsWith(".ort") ? "m2v-edge export --target mobile" : "m2v-edge export";
-      throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
+function fetchReader(base, options) {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const getResponse = cachedFetcher(options.cache, fetchImpl);
+  const read = async (name, kind, progress) => {
+    const url = new URL(name, base).href;
+    let response;
+    try {
+      response = await getResponse(url, kind === "config");
+    } catch (err) {
+      throw new Error(`${url}: cannot fetch it (${err.message}); serve the exported folder's ${name} there`, {
+        cause: err,
+      });
     }
-    throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });
+    if (!response.ok) {
+      const hint = name === EXPORT_FILES.ortModel ? " (written by `m2v-edge export --target mobile`)" : "";
+      throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
+    }
+    const cached = getResponse.hits.includes(url);
+    if (kind === "bytes") return { where: url, cached, value: await readBody(response, name, progress) };
+    return { where: url, cached, value: await response.text() };
+  };
+  return Object.assign(read, { flush: getResponse.flush });
+}
+
+function loadFileReader(folder, loadFile) {
+  const prefix = folder === "" || folder.endsWith("/") ? folder : `${folder}/`;
+  return async (name, kind, progress) => {
+    const path = `${prefix}${name}`;
+    let value;
+    try {
+      value = await loadFile(path, name);
+    } catch (err) {
+      throw new Error(`${path}: loadFile failed (${err?.message ?? err}); bundle the exported folder's ${name}`, {
+        cause: err,
+      });
+    }
+    if (kind !== "bytes") return { where: path, value: asText(value, path) };
+    value = asBytes(value, path);
+    progress?.({ file: name, loaded: value.byteLength, total: value.byteLength });
+    return { where: path, value };
+  };
+}
+
+function isHttpLike(text) {
+  return /^(https?|blob|data):/i.test(text);
+}
+
+/** How to read one file of the folder `source`: (name, kind, progress) => Promise<{where, value}>. */
+function readerFor(source, options) {
+  const text = String(source);
+  if (options.loadFile !== undefined) {
+    if (typeof options.loadFile !== "function") throw new TypeError("loadFile must be a function (path, name) => bytes or text");
+    return loadFileReader(text, options.loadFile);
   }
+  const { readPath } = getPlatform();
+  const isFileUrl = source instanceof URL ? source.protocol === "file:" : /^file:/i.test(text);
+  if (readPath !== null && (isFileUrl || !isHttpLike(text))) {
+    return async (name, kind, progress) => {
+      const read = await readPath(source, name, kind);
+      if (kind === "bytes") progress?.({ file: name, loaded: read.value.byteLength, total: read.value.byteLength });
+      return read;
+    };
+  }
+  const base = new URL(text.endsWith("/") ? text : `${text}/`, globalThis.location?.href);
+  return fetchReader(base, options);
 }
 
 /**
- * Get the three files' contents.
+ * Get the folder's files: config.json first (it decides which graph file to read), then the tokenizer and
+ * the graph in parallel.
  *
  * @param {string | URL | {model: ArrayBuffer|Uint8Array, tokenizer: any, config: any}} source
- * @param {{fetch?: typeof fetch, modelFile?: string}} [options] `modelFile`: `model.onnx` (default) or
- *   `model.ort` for a folder; given bytes may be either format (detected).
- * @returns {Promise<{model: Uint8Array, modelFile: string, tokenizer: object, config: object|string, where: object}>}
+ * @param {{fetch?: typeof fetch, modelFile?: string, loadFile?: Function, cache?: boolean | string,
+ *   progress?: Function}} [options]
+ * @returns {Promise<{model: Uint8Array, modelFile: string, fromCache: boolean, tokenizer: object, config: object|string, where: object}>}
  */
 export async function readSource(source, options = {}) {
-  const modelFile = checkModelFile(options.modelFile);
+  checkModelFile(options.modelFile);
+  if (options.progress !== undefined && typeof options.progress !== "function") {
+    throw new TypeError("progress must be a function ({file, loaded, total}) => void");
+  }
   if (source !== null && typeof source === "object" && !(source instanceof URL)) {
     for (const key of Object.keys(FILES)) {
       if (source[key] == null) {
@@ -113,7 +155,8 @@ export async function readSource(source, options = {}) {
       }
     }
     const model = asBytes(source.model, "source.model");
-    const detected = isOrtFormat(model) ? EXPORT_FILES.ortModel : EXPORT_FILES.model;
+    const detected = isOrtFormat(model) ? MODEL_FILES[1] : MODEL_FILES[0];
+    options.progress?.({ file: detected, loaded: model.byteLength, total: model.byteLength });
     return {
       model,
       modelFile: detected,
@@ -125,27 +168,20 @@ export async function readSource(source, options = {}) {
   if (typeof source !== "string" && !(source instanceof URL)) {
     throw new TypeError(`source must be a folder URL or path, or {model, tokenizer, config}; got ${typeof source}`);
   }
-  const text = String(source);
-  let read;
-  if (isUrlLike(text) && !(source instanceof URL && source.protocol === "file:")) {
-    const fetchImpl = options.fetch ?? globalThis.fetch;
-    const base = new URL(text.endsWith("/") ? text : `${text}/`, globalThis.location?.href);
-    read = (name, kind) => fetchFile(base, name, fetchImpl, kind);
-  } else {
-    read = (name, kind) => readPath(source, name, kind);
-  }
-  // config.json first (it names the graph file), then the other two in parallel; a failure is reported for the
-  // first file in this fixed order, whatever finished first.
-  const config = await read(FILES.config, "text");
+  const read = readerFor(source, options);
+  const config = await read(FILES.config, "config");
   // A broken config.json is reported as such (parseConfig), not as a missing graph.
-  const graph = modelFilePath(parseConfig(config.value, config.where), modelFile, config.where);
-  const settled = await Promise.allSettled([read(FILES.tokenizer, "text"), read(graph, "bytes")]);
+  const names = folderFiles(parseConfig(config.value, config.where), options, config.where);
+  // In parallel; a failure is reported for the tokenizer first, whatever finished first.
+  const settled = await Promise.allSettled([read(names.tokenizer, "text"), read(names.model, "bytes", options.progress)]);
   const failed = settled.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
   const [tokenizer, model] = settled.map((result) => result.value);
+  await read.flush?.();
   return {
     model: model.value,
-    modelFile,
+    modelFile: names.model,
+    fromCache: model.cached === true,
     tokenizer: asJson(tokenizer.value, tokenizer.where),
     config: config.value,
     where: { model: model.where, tokenizer: tokenizer.where, config: config.where },

@@ -12,13 +12,18 @@ const MAGIC = "M2VEVEC\0";
 const HEADER_SIZE = 64;
 const DTYPES = { 1: "int8", 2: "float16" };
 
-/** sha256 of an export's config.json bytes (ArrayBuffer, typed array or string), as lowercase hex. */
+/**
+ * sha256 of an export's config.json bytes, as lowercase hex (the fingerprint in a vector file's header).
+ * @param {ArrayBuffer | ArrayBufferView | string} config
+ * @returns {Promise<string>}
+ */
 export async function modelFingerprint(config) {
   const bytes = typeof config === "string" ? new TextEncoder().encode(config) : toBytes(config);
   const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
   return hex(new Uint8Array(digest));
 }
 
+/** @param {ArrayBuffer | ArrayBufferView} data @returns {Uint8Array} */
 function toBytes(data) {
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -44,6 +49,9 @@ export class VectorFile {
   /**
    * Parse a `.m2vec` file. With `options.config` (the export's config.json bytes or text) or
    * `options.fingerprint` (hex), vectors made by another model are refused.
+   * @param {ArrayBuffer | ArrayBufferView} buffer
+   * @param {{ config?: ArrayBuffer | ArrayBufferView | string, fingerprint?: string }} [options]
+   * @returns {Promise<VectorFile>}
    */
   static async fromBuffer(buffer, options = {}) {
     let expected = options.fingerprint ?? null;
@@ -51,6 +59,7 @@ export class VectorFile {
     return new VectorFile(toBytes(buffer), expected);
   }
 
+  /** @param {Uint8Array} bytes @param {string | null} [expectedFingerprint] */
   constructor(bytes, expectedFingerprint = null) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const magic = String.fromCharCode(...bytes.subarray(0, 8));
@@ -86,7 +95,7 @@ export class VectorFile {
     this.norms = null;
   }
 
-  /** Row `i` as float32 (int8 rows times their scale). */
+  /** Row `i` as float32 (int8 rows times their scale). @param {number} i @returns {Float32Array} */
   vector(i) {
     const out = new Float32Array(this.dim);
     const scale = this.scales ? this.scales[i] : 1;
@@ -110,6 +119,9 @@ export class VectorFile {
   /**
    * Cosine top-k for each query (arrays of `dim` numbers), best first, ties by lower row: one pass over
    * the rows, each row dotted with every query (a batch of dot products per row).
+   * @param {ArrayLike<number>[]} queries
+   * @param {number} [topK]
+   * @returns {{ index: number, score: number }[][]}
    */
   search(queries, topK = 10) {
     if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${topK}`);

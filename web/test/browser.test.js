@@ -104,7 +104,12 @@ test("Chromium: errors are rejected promises with clear messages", async () => {
   await page.close();
   const fresh = await openPage(browser.context, `${server.url}test/browser/harness.html`);
   const wrongWasm = await fresh.evaluate(() => window.wrongWasm());
-  assert.match(wrongWasm, /onnxruntime-web could not load its WebAssembly from "\/no-such-ort\/" .*pass the right `wasmPaths`/, wrongWasm);
+  // The files the page's onnxruntime-web/wasm build asks for (not the JSEP ones).
+  assert.match(
+    wrongWasm,
+    /onnxruntime-web could not load its WebAssembly from "\/no-such-ort\/" .*; serve ort-wasm-simd-threaded\.wasm and ort-wasm-simd-threaded\.mjs there or pass the right `wasmPaths`/,
+    wrongWasm,
+  );
   await fresh.close();
 });
 

@@ -67,14 +67,16 @@ def probe(kind: str, path: Path, env: dict[str, str] | None = None) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_start(int8: Path, float32: Path, source: Path, runs: int = 5) -> dict[str, Any]:
+def cold_start(int8: Path, float32: Path | None, source: Path, runs: int = 5) -> dict[str, Any]:
     """Median over ``runs`` fresh processes (interleaved) for our int8 and float32 exports and model2vec.
 
     Times are seconds from the probe's first line; ``load_growth`` is peak RSS minus RSS after imports
     (bytes): the memory the model itself costs. Files are read from the page cache after the first run.
     """
     env = dict(os.environ)
-    targets = {"int8": ("ours", int8), "float32": ("ours", float32), "model2vec": ("model2vec", source)}
+    targets = {"int8": ("ours", int8), "model2vec": ("model2vec", source)}
+    if float32 is not None:
+        targets["float32"] = ("ours", float32)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     for _ in range(runs):
         for name, (kind, path) in targets.items():

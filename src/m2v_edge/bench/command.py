@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,17 @@ def _listed(values: tuple[int, ...]) -> str:
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
-    p.add_argument(
-        "model", nargs="?", default=None, help="Model2Vec source folder (default: the embedded potion-base-8M)"
-    )
+    p.add_argument("model", nargs="*", help="Model2Vec source folder(s) (default: the embedded potion-base-8M)")
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
+    p.add_argument(
+        "--qwen-sized",
+        metavar="TOKENIZER_JSON",
+        default=None,
+        help="also bench a Qwen-sized model (this Qwen tokenizer.json, random 1024-d table; int8 only)",
+    )
+    p.add_argument("--busy-core", action="store_true", help="also run each thread count with one core kept busy")
+    p.add_argument("--no-fast", action="store_true", help="leave out the onnxruntime-extensions tokenizer contender")
+    p.add_argument("--int8-only", action="store_true", help="skip the float32 export (600 MB for Qwen-sized)")
     threads, batches = _default("threads"), _default("batch_sizes")
     p.add_argument("--threads", type=_int_list, default=threads, help=f"thread counts (default {_listed(threads)})")
     p.add_argument(
@@ -64,19 +72,32 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
         raise ValueError("matplotlib is not installed; pip install 'm2v-edge[bench]' or pass --no-plot")
-    config = BenchConfig(
-        source=embedded_model_dir() if args.model is None else Path(args.model),
-        threads=args.threads,
-        batch_sizes=args.batch_sizes,
-        repeats=args.repeats,
-        limit=args.limit,
-        latency_texts=args.latency_texts,
-        cold_runs=args.cold_runs,
-        keep_blas_env=args.keep_blas_env,
-        workdir=Path(args.workdir) if args.workdir else None,
-    )
-    result = run_bench(config, show_progress_bar=not args.quiet)
-    paths = write(result, Path(args.output), with_plot=not args.no_plot)
-    print(markdown(result))
-    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    sources = [(Path(m), ("int8",) if args.int8_only else ("int8", "float32")) for m in args.model]
+    if not sources and not args.qwen_sized:
+        sources = [(embedded_model_dir(), ("int8",) if args.int8_only else ("int8", "float32"))]
+    with tempfile.TemporaryDirectory(prefix="m2v-edge-qwen-sized-") as tmp:
+        if args.qwen_sized:
+            from m2v_edge.testing import make_qwen_sized_model
+
+            sources.append((make_qwen_sized_model(Path(tmp) / "qwen-sized", Path(args.qwen_sized)), ("int8",)))
+        for source, dtypes in sources:
+            config = BenchConfig(
+                source=source,
+                threads=args.threads,
+                batch_sizes=args.batch_sizes,
+                repeats=args.repeats,
+                limit=args.limit,
+                latency_texts=args.latency_texts,
+                cold_runs=args.cold_runs,
+                keep_blas_env=args.keep_blas_env,
+                workdir=Path(args.workdir) / source.name if args.workdir else None,
+                dtypes=dtypes,
+                busy_core=args.busy_core,
+                fast=not args.no_fast,
+            )
+            result = run_bench(config, show_progress_bar=not args.quiet)
+            output = Path(args.output) / source.name if len(sources) > 1 else Path(args.output)
+            paths = write(result, output, with_plot=not args.no_plot)
+            print(f"## {source.name}\n\n{markdown(result)}" if len(sources) > 1 else markdown(result))
+            print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -32,6 +32,9 @@ class BenchConfig:
     :param cold_runs: fresh processes per contender for cold start and memory (0 skips it).
     :param keep_blas_env: keep ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` in the worker processes.
     :param workdir: where the exports go (default: a temporary folder, removed afterwards).
+    :param dtypes: exports to measure (``int8`` always; ``float32`` optional: 600 MB for a Qwen-sized table).
+    :param busy_core: also run each thread count with a helper process spinning on one core.
+    :param fast: add ``int8_fast`` (the onnxruntime-extensions tokenizer) when installed and exact.
     """
 
     source: Path
@@ -43,6 +46,9 @@ class BenchConfig:
     cold_runs: int = 5
     keep_blas_env: bool = False
     workdir: Path | None = None
+    dtypes: tuple[str, ...] = ("int8", "float32")
+    busy_core: bool = False
+    fast: bool = True
 
     def check(self) -> None:
         """Validate values and the optional dependencies.
@@ -60,6 +66,8 @@ class BenchConfig:
             raise ValueError("repeats and latency texts must be >= 1, cold runs >= 0")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1, got {self.limit}")
+        if "int8" not in self.dtypes or not set(self.dtypes) <= {"int8", "float32"}:
+            raise ValueError(f"dtypes must be int8 and optionally float32, got {self.dtypes!r}")
         if importlib.util.find_spec("model2vec") is None:
             raise ValueError("model2vec is not installed; install the bench extra: pip install 'm2v-edge[bench]'")
 
@@ -74,18 +82,30 @@ def worker_env(threads: int, keep_blas_env: bool) -> tuple[dict[str, str], dict[
     return env, removed
 
 
+SPIN = "import time\nwhile True:\n    time.perf_counter()"
+
+
 def run_worker(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Run :mod:`m2v_edge.bench.worker` in a fresh process; its progress lines go to our stderr.
 
+    With ``spec["busy_core"]``, a helper process spins on one core for the whole run (a phone or a Pi is
+    rarely idle); it is stopped when the worker ends.
+
     :raises RuntimeError: if the worker fails (with its last error line).
     """
-    done = subprocess.run(
-        [sys.executable, "-m", "m2v_edge.bench.worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if spec.get("busy_core") else None
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "m2v_edge.bench.worker", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["no output"]
         raise RuntimeError(f"benchmark worker (threads={spec['threads']}) failed: {lines[-1]}")
@@ -135,23 +155,28 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
     config.check()
     with tempfile.TemporaryDirectory(prefix="m2v-edge-bench-") as tmp:
         work = Path(config.workdir) if config.workdir else Path(tmp)
-        steps = len(config.threads) + 2 + (1 if config.cold_runs else 0)
+        scenarios = [(t, busy) for busy in ((False, True) if config.busy_core else (False,)) for t in config.threads]
+        steps = len(scenarios) + len(config.dtypes) + (1 if config.cold_runs else 0)
         bar = tqdm(total=steps, desc="bench", unit="step", disable=not show_progress_bar)
         exports = {}
-        for dtype in ("int8", "float32"):
+        for dtype in config.dtypes:
             bar.set_postfix_str(f"export {dtype}")
             exports[dtype] = work / f"export-{dtype}"
             export_model(config.source, exports[dtype], dtype=dtype, force=True)
             bar.update()
         result: dict[str, Any] = {"machine": machine(), "config": _config_json(config), "runs": []}
-        for threads in config.threads:
-            bar.set_postfix_str(f"threads={threads}")
+        tokenizer_spec = json.loads(ExportFiles(exports["int8"]).tokenizer.read_text(encoding="utf-8"))
+        result["tokenizer_model"] = (tokenizer_spec.get("model") or {}).get("type")
+        for threads, busy in scenarios:
+            bar.set_postfix_str(f"threads={threads}" + (" busy core" if busy else ""))
             env, removed = worker_env(threads, config.keep_blas_env)
             spec = {
                 "threads": threads,
                 "source": str(config.source),
                 "int8": str(exports["int8"]),
-                "float32": str(exports["float32"]),
+                "float32": str(exports["float32"]) if "float32" in exports else None,
+                "busy_core": busy,
+                "fast": config.fast,
                 "batch_sizes": list(config.batch_sizes),
                 "repeats": config.repeats,
                 "limit": config.limit,
@@ -167,7 +192,7 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
         }
         if config.cold_runs:
             bar.set_postfix_str("cold start")
-            result["cold_start"] = cold_start(exports["int8"], exports["float32"], config.source, config.cold_runs)
+            result["cold_start"] = cold_start(exports["int8"], exports.get("float32"), config.source, config.cold_runs)
             bar.update()
         bar.close()
     result["machine"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -184,4 +209,7 @@ def _config_json(config: BenchConfig) -> dict[str, Any]:
         "latency_texts": config.latency_texts,
         "cold_runs": config.cold_runs,
         "keep_blas_env": config.keep_blas_env,
+        "dtypes": list(config.dtypes),
+        "busy_core": config.busy_core,
+        "fast": config.fast,
     }

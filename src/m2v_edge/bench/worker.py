@@ -17,10 +17,14 @@ from typing import Any
 
 EncodeFn = Callable[[list[str], int], object]
 ENCODERS = ("tokenizer", "model2vec", "int8", "float32")
+FAST = "int8_fast"  # ours int8 with the onnxruntime-extensions tokenizer, when installed and exact
 
 
 def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
-    """The four contenders, loaded once: tokenizer-only, model2vec, and our int8 and float32 exports.
+    """The contenders, loaded once: tokenizer-only, model2vec, our int8 and float32 exports.
+
+    Ours run on ``tokenizers``; with ``spec["fast"]``, ``int8_fast`` adds the int8 export on the fast
+    tokenizer when it is installed and exact for the model.
 
     :raises RuntimeError: if model2vec (the ``bench`` extra) is not installed.
     """
@@ -37,8 +41,14 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
         ) from None
     # Ours runs with the runtime's default (one onnxruntime thread): the T threads go to tokenizers' pool,
     # which tokenizes the next batch while the graph runs, as they go to tokenizers' pool for model2vec.
-    int8 = StaticOnnxModel.from_pretrained(spec["int8"])
-    fp32 = StaticOnnxModel.from_pretrained(spec["float32"])
+    int8 = StaticOnnxModel.from_pretrained(spec["int8"], fast_tokenizer=False)
+    fp32 = StaticOnnxModel.from_pretrained(spec["float32"], fast_tokenizer=False) if spec.get("float32") else None
+    fast = None
+    if spec.get("fast"):
+        try:
+            fast = StaticOnnxModel.from_pretrained(spec["int8"], fast_tokenizer=True)
+        except ValueError as err:
+            print(f"threads={spec['threads']}: no fast contender: {err}", file=sys.stderr, flush=True)
     reference = StaticModel.from_pretrained(spec["source"])
     files = ExportFiles(Path(spec["int8"]))
     tokenizer = Tokenizer.from_file(str(files.tokenizer))
@@ -49,12 +59,16 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
     def tokenize(texts: list[str], batch_size: int) -> object:
         return tokenizer.encode_batch_fast(texts, add_special_tokens=False)
 
-    return {
+    encoders: dict[str, EncodeFn] = {
         "tokenizer": tokenize,
         "model2vec": lambda texts, batch_size: reference.encode(texts, batch_size=batch_size),
         "int8": lambda texts, batch_size: int8.encode(texts, batch_size=batch_size),
-        "float32": lambda texts, batch_size: fp32.encode(texts, batch_size=batch_size),
     }
+    if fp32 is not None:
+        encoders["float32"] = lambda texts, batch_size: fp32.encode(texts, batch_size=batch_size)
+    if fast is not None:
+        encoders[FAST] = lambda texts, batch_size: fast.encode(texts, batch_size=batch_size)
+    return encoders
 
 
 def _one_pass(fn: EncodeFn, slices: list[list[str]], batch_size: int) -> float:
@@ -125,7 +139,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     info = blas_info()
     if limiter is not None:
         limiter.restore_original_limits()
-    return {"threads": spec["threads"], "cells": cells, "blas": info}
+    return {"threads": spec["threads"], "busy_core": bool(spec.get("busy_core")), "cells": cells, "blas": info}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from m2v_edge.export.source import SourceModel
-from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
 
 
 class PooledMap(Protocol):
@@ -41,12 +41,12 @@ class ReferenceModel:
         self,
         texts: str | Sequence[str],
         batch_size: int = 256,
-        max_length: int | None = -1,
+        max_length: MaxLength = MODEL_DEFAULT,
         show_progress_bar: bool = False,
     ) -> np.ndarray:
         """Mean of the texts' token rows (× ``weights``, via ``mapping``), L2-normalized when configured.
 
-        :param max_length: token limit; ``-1`` uses the model's, ``None`` disables cutting.
+        :param max_length: token limit; ``MODEL_DEFAULT`` uses the model's, ``None`` disables cutting.
         :return: float32 ``[n, dim]``, or ``[dim]`` for a single string.
         """
         from tqdm.auto import tqdm

@@ -12,10 +12,9 @@ from m2v_edge.errors import one_line
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
-from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
+from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
 from m2v_edge.validate import check_export
 
-_UNSET = -1
 # Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows: smaller
 # calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
 # overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
@@ -42,6 +41,7 @@ class StaticOnnxModel:
         threads: int | None = None,
         providers: Sequence[str] | None = None,
         use_ort_format: bool = False,
+        fast_tokenizer: bool | None = None,
     ) -> StaticOnnxModel:
         """Load an exported folder.
 
@@ -49,6 +49,10 @@ class StaticOnnxModel:
         :param threads: onnxruntime intra-op threads (``None``: 1, measured fastest; see ``OrtSession``).
         :param providers: onnxruntime execution providers (default CPU).
         :param use_ort_format: load ``model.ort`` instead of ``model.onnx``.
+        :param fast_tokenizer: tokenize byte-level BPE models with onnxruntime-extensions (``m2v-edge[fast]``):
+            ``None``: when installed and exact for this model (else logged and off), built at the first call
+            with ``FAST_MIN_TEXTS`` texts so loading and short runs stay fast; ``True``: now, or an error;
+            ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
         :raises FileNotFoundError: if the folder or one of its files is missing.
         :raises ValueError: if a file is corrupt or from a newer format.
         """
@@ -70,6 +74,8 @@ class StaticOnnxModel:
         except Exception as err:  # tokenizers raises a bare Exception on a bad file
             reason = one_line(err)
             raise ValueError(f"{files.tokenizer}: unreadable tokenizer ({reason}); re-export the model") from None
+        if fast_tokenizer is not False:
+            tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), lazy=fast_tokenizer is None)
         model_file = files.ort_model if use_ort_format else files.model
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
         check_export(config, tokenizer.tokenizer, session.session, files.root)
@@ -95,7 +101,7 @@ class StaticOnnxModel:
         self,
         texts: str | Iterable[str],
         batch_size: int = 1024,
-        max_length: int | None = _UNSET,
+        max_length: MaxLength = MODEL_DEFAULT,
         show_progress_bar: bool = False,
     ) -> np.ndarray:
         """Encode texts to float32 vectors, like ``StaticModel.encode``.
@@ -103,16 +109,15 @@ class StaticOnnxModel:
         :param texts: a string (gives a 1-D vector) or any iterable of strings (gives ``[n, dim]``).
         :param batch_size: at most this many texts per graph call (never more than ``MAX_GRAPH_ROWS``, which
             measured fastest); texts are sorted by length first, so padding costs little.
-        :param max_length: token limit; default the model's (512), ``None`` for no limit.
+        :param max_length: token limit; default (``MODEL_DEFAULT``) the model's (512), ``None`` for no limit.
         :param show_progress_bar: show a tqdm bar over batches.
         :raises ValueError: if an item is not a string, or ``batch_size``/``max_length`` is not a positive integer.
         """
         items, single = check_texts(texts)
         if not _positive_int(batch_size):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if max_length is not None and max_length != _UNSET and not _positive_int(max_length):
+        if max_length is not None and max_length is not MODEL_DEFAULT and not _positive_int(max_length):
             raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}")
-        limit = self.max_length if max_length == _UNSET else max_length
         out = np.empty((len(items), self.dim), dtype=np.float32)
         rows = min(batch_size, MAX_GRAPH_ROWS)
         bar = None
@@ -120,7 +125,7 @@ class StaticOnnxModel:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(items), desc="encoding", unit="text")
-        for positions, ids, mask in self.tokenizer.batches(items, rows, limit):
+        for positions, ids, mask in self.tokenizer.batches(items, rows, max_length):
             vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
             if not np.isfinite(vectors).all():  # a tampered table: an error, never a NaN vector (~0.5% of a call)
                 raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
@@ -133,6 +138,16 @@ class StaticOnnxModel:
         if bar is not None:
             bar.close()
         return out[0] if single else out
+
+    def close(self) -> None:
+        """Stop the tokenizer's prefetch thread (also done by ``with`` and when the model is collected)."""
+        self.tokenizer.close()
+
+    def __enter__(self) -> StaticOnnxModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def similarity(self, a: str | Sequence[str], b: str | Sequence[str]) -> np.ndarray | float:
         """Cosine similarity: a float for two strings, else a ``[len(a), len(b)]`` matrix."""

@@ -59,9 +59,12 @@ class OrtSession:
             raise ValueError(f"{path}: onnxruntime cannot load it ({reason}); re-export the model") from None
         self.path = path
         self.input_names = frozenset(i.name for i in self.session.get_inputs())
+        self._outputs = [OUTPUT]
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Run the graph with those of ``feeds`` it declares; return the ``embeddings`` output."""
-        declared: dict[str, Any] = {k: v for k, v in feeds.items() if k in self.input_names}
-        return self.session.run([OUTPUT], declared)[0]
+        declared: dict[str, Any] = feeds
+        if not self.input_names.issuperset(feeds):
+            declared = {k: v for k, v in feeds.items() if k in self.input_names}
+        return self.session.run(self._outputs, declared)[0]

@@ -10,13 +10,36 @@ The rules (shared with the JavaScript runtime, see ``docs/format.md``):
 
 from __future__ import annotations
 
+import enum
 import json
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from m2v_edge.runtime.cores import spare_cores
+
+
+class _Default(enum.Enum):
+    MODEL_DEFAULT = "the model's max_length"
+
+
+MODEL_DEFAULT = _Default.MODEL_DEFAULT
+"""``max_length`` value meaning "the model's own limit" (``None`` keeps meaning "no limit", as in model2vec)."""
+MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
+# Texts tokenized per ``encode_batch_fast`` call, in graph batches: sorting each such chunk by token count leaves
+# almost no padding, and the next chunk can be tokenized while the graph runs on this one.
+CHUNK_BATCHES = 4
+# Fewest texts in one call that make a deferred fast tokenizer worth building (see ``use_fast``).
+FAST_MIN_TEXTS = 4096
+# Fewest rows per graph call when batches are cut by length (a call costs ~20 us besides its rows).
+MIN_ROWS = 16
+# Fewest texts worth splitting between two threads (a hand-off costs tens of microseconds).
+SPLIT_MIN = 32
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -78,7 +101,15 @@ def check_unicode(text: str, name: str) -> None:
 
 
 class TextTokenizer:
-    """A ``tokenizers.Tokenizer`` with model2vec's pre-cut, truncation and unknown-token rules."""
+    """A ``tokenizers.Tokenizer`` with model2vec's pre-cut, truncation and unknown-token rules.
+
+    Thread safety: an instance may be shared by threads. Every setting is fixed at construction and each
+    call gets its ``max_length`` as an argument; the HF tokenizer is never reconfigured after ``__init__``
+    (truncation is applied to the ids here, not through ``enable_truncation``), so concurrent calls with
+    different limits cannot see each other's settings. The prefetch thread pool is created lazily under a
+    lock and shut down by :meth:`close`, by ``with TextTokenizer(...)``, or when the instance is collected.
+    Calls made after :meth:`close` tokenize in the calling thread.
+    """
 
     def __init__(
         self,
@@ -93,13 +124,46 @@ class TextTokenizer:
 
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()  # never changed again: truncation is per call, on the ids
         self.max_length = max_length
         self.median_token_length = median_token_length
         self.unk_token_id = unk_token_id
         self.pad_token_id = pad_token_id
-        self._truncation: int | None = -1
-        self._set_truncation(max_length)
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        self._finalizer: weakref.finalize | None = None
+        self.fast: Any = None  # a runtime.fast.FastTokenizer, set by use_fast() when it is exact for this model
+        self.fast_reason = "not requested"
+        self._fast_pending: str | None = None
+
+    def use_fast(self, tokenizer_json: str, required: bool = False, lazy: bool = False) -> bool:
+        """Tokenize with onnxruntime-extensions when it gives the same ids (see :mod:`m2v_edge.runtime.fast`).
+
+        :param required: raise ``ValueError`` (with the reason) instead of logging it and staying on tokenizers.
+        :param lazy: build and check the op only when a call first brings ``FAST_MIN_TEXTS`` texts (building
+            takes about 2 s for a 150k vocabulary: worth it for a corpus, not for a query or a short script).
+        :return: whether the fast path is on (``False`` while deferred); ``fast_reason`` says why (not).
+        """
+        from m2v_edge.runtime import fast
+
+        if not required and not fast.is_candidate(self.tokenizer):
+            self.fast_reason = "not a BPE tokenizer, or onnxruntime-extensions not installed"
+            return False
+        if lazy and not required:
+            self._fast_pending = tokenizer_json
+            self.fast_reason = f"deferred until a call brings {FAST_MIN_TEXTS} texts"
+            return False
+        self.fast, self.fast_reason = fast.load_fast(tokenizer_json, self, required)
+        return self.fast is not None
+
+    def _maybe_build_fast(self, count: int) -> None:
+        if self._fast_pending is None or count < FAST_MIN_TEXTS:
+            return
+        with self._pool_lock:  # one build, even when threads arrive together
+            pending, self._fast_pending = self._fast_pending, None
+            if pending is not None:
+                self.use_fast(pending)
 
     @classmethod
     def from_tokenizer_json(cls, tokenizer_json: str, max_length: int | None) -> TextTokenizer:
@@ -115,87 +179,180 @@ class TextTokenizer:
             pad_token_id=pad_token_id(tokenizer),
         )
 
+    def __enter__(self) -> TextTokenizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the prefetch thread down (waits for a running batch). Later calls still work, unthreaded."""
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     @property
     def vocab_size(self) -> int:
         """Number of token ids, added tokens included."""
         return int(self.tokenizer.get_vocab_size(with_added_tokens=True))
 
-    def _set_truncation(self, max_length: int | None) -> None:
-        if max_length == self._truncation:
-            return
+    def resolve(self, max_length: MaxLength) -> int | None:
+        """The token limit a call uses: the model's for :data:`MODEL_DEFAULT`, else ``max_length``."""
+        if max_length is MODEL_DEFAULT:
+            return self.max_length
         if max_length is None:
-            self.tokenizer.no_truncation()
-        else:
-            self.tokenizer.enable_truncation(max_length)
-        self._truncation = max_length
+            return None
+        if not isinstance(max_length, (int, np.integer)) or isinstance(max_length, bool) or max_length < 1:
+            raise ValueError(f"max_length must be a positive integer or None (no limit), got {max_length!r}")
+        return int(max_length)
 
-    def _encode(self, texts: Sequence[str], max_length: int | None) -> list[Any]:
+    def tokenize(self, texts: Sequence[str], max_length: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Flat token ids of all texts and the count per text, truncated to ``max_length`` (unknown ids kept).
+
+        :return: ``(flat, counts)``, int64: ``flat`` holds text 0's ids, then text 1's, ...
+        """
         if max_length is not None:
-            limit = max_length * self.median_token_length
-            texts = [text[:limit] for text in texts]
+            cut = max_length * self.median_token_length
+            texts = [text[:cut] for text in texts]
         elif not isinstance(texts, list):
             texts = list(texts)
-        self._set_truncation(max_length)
-        return self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        if self.fast is not None and self.fast.supports(texts):
+            flat, counts = self.fast.tokenize(texts)
+        else:
+            ids = [enc.ids for enc in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+            counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+        if max_length is not None and len(counts) and int(counts.max()) > max_length:
+            starts = np.cumsum(counts) - counts
+            flat = flat[np.arange(len(flat)) - np.repeat(starts, counts) < max_length]
+            counts = np.minimum(counts, max_length)
+        return flat, counts
 
-    def encode_ids(self, texts: Sequence[str], max_length: int | None = -1) -> list[list[int]]:
+    def encode_ids(self, texts: Sequence[str], max_length: MaxLength = MODEL_DEFAULT) -> list[list[int]]:
         """Token ids per text, exactly as model2vec uses them (unknown ids dropped).
 
-        :param max_length: token limit; ``-1`` uses the model's, ``None`` disables cutting.
+        :param max_length: token limit; :data:`MODEL_DEFAULT` uses the model's, ``None`` disables cutting.
         """
-        limit = self.max_length if max_length == -1 else max_length
+        flat, counts = self.tokenize(texts, self.resolve(max_length))
         unk = self.unk_token_id
-        return [[i for i in enc.ids if i != unk] for enc in self._encode(texts, limit)]
+        rows = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
+        return [[i for i in row.tolist() if i != unk] for row in rows]
 
     def batches(
-        self, texts: Sequence[str], batch_size: int, max_length: int | None = -1
+        self, texts: Sequence[str], batch_size: int, max_length: MaxLength = MODEL_DEFAULT
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches.
 
-        Texts are sorted by length in characters (a close proxy for their token count, so padding costs
-        little) and cut into batches of ``batch_size``; ``positions`` says where each row belongs in ``texts``.
-        The next batch is tokenized in a helper thread while the caller works on the current one
-        (``tokenizers`` and onnxruntime both release the GIL). Arrays are int64 ``[batch, seq]``, ``seq >= 1``.
+        Texts are tokenized in chunks of ``CHUNK_BATCHES * batch_size``; each chunk is sorted by token count
+        (so padding costs almost nothing) and cut into batches of ``batch_size``; ``positions`` says where
+        each row belongs in ``texts``. When a core is free (see :func:`spare_cores`), the next chunk is
+        tokenized in a helper thread while the caller works on this one (``tokenizers`` and onnxruntime both
+        release the GIL); on a busy machine that thread would only compete with the caller, so chunks are
+        then tokenized in turn.
+        Arrays are int64 ``[batch, seq]``, ``seq >= 1``; unknown ids have ``attention_mask`` 0.
         """
-        limit = self.max_length if max_length == -1 else max_length
-        if len(texts) <= batch_size:  # one batch: no sorting, no thread
-            if texts:
-                yield np.arange(len(texts)), *self._pad(self._ids(texts, limit))
+        limit = self.resolve(max_length)
+        self._maybe_build_fast(len(texts))
+        if len(texts) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
+            yield np.zeros(1, dtype=np.int64), *self._one(texts[0], limit)
             return
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        order = np.argsort(lengths, kind="stable")
-        groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-        pool = self._prefetcher()
-        job = pool.submit(self._ids, [texts[i] for i in groups[0].tolist()], limit)
-        for index, positions in enumerate(groups):
-            ids = job.result()
-            if index + 1 < len(groups):
-                job = pool.submit(self._ids, [texts[i] for i in groups[index + 1].tolist()], limit)
-            yield positions, *self._pad(ids)
+        if len(texts) <= batch_size:  # one batch: no sorting, no prefetch
+            if texts:
+                yield np.arange(len(texts)), *self._pad(*self._tokenize_here(texts, limit))
+            return
+        chunk = batch_size * CHUNK_BATCHES
+        parts = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
+        if self.fast is not None:  # the op is single-threaded: the helper takes half of each chunk instead
+            for index, part in enumerate(parts):
+                for rows, ids, mask in self._sorted(*self._tokenize_here(part, limit), batch_size):
+                    yield rows + index * chunk, ids, mask
+            return
+        pool = self._prefetcher() if len(parts) > 1 and spare_cores() >= 0.5 else None
+        job = pool.submit(self.tokenize, parts[0], limit) if pool is not None else None
+        for index, part in enumerate(parts):
+            flat, counts = job.result() if job is not None else self.tokenize(part, limit)
+            if pool is not None and index + 1 < len(parts):
+                job = pool.submit(self.tokenize, parts[index + 1], limit)
+            for rows, ids, mask in self._sorted(flat, counts, batch_size):
+                yield rows + index * chunk, ids, mask
 
-    def _ids(self, texts: Sequence[str], max_length: int | None) -> list[list[int]]:
-        return [enc.ids for enc in self._encode(texts, max_length)]
+    def _sorted(
+        self, flat: np.ndarray, counts: np.ndarray, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Cut tokenized texts into padded batches of ``batch_size`` rows, sorted by token count."""
+        order = np.argsort(counts, kind="stable")
+        begins = np.cumsum(counts) - counts
+        source = np.append(flat, self.pad_token_id)  # index len(flat) reads the pad id
+        unk = self.unk_token_id
+        has_unk = unk is not None and bool((flat == unk).any())
+        sorted_counts = counts[order]
+        start = 0
+        while start < len(order):
+            # At most batch_size rows, fewer where the lengths grow fast: a row at most ~25 % longer than the
+            # group's first, so the long tail does not pad a whole batch to its longest text.
+            longest = int(sorted_counts[start]) * 5 // 4 + 2
+            stop = min(start + batch_size, max(start + MIN_ROWS, int(np.searchsorted(sorted_counts, longest, "right"))))
+            rows = order[start:stop]
+            start = stop
+            lengths = counts[rows]
+            columns = np.arange(max(int(lengths[-1]), 1))  # sorted: the last row is the longest
+            filled = columns < lengths[:, None]
+            ids = source[np.where(filled, begins[rows][:, None] + columns, len(flat))]
+            mask = filled.astype(np.int64)
+            if has_unk:
+                mask[ids == unk] = 0
+            yield rows, ids, mask
 
-    def _prefetcher(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
-        return self._pool
+    def _tokenize_here(self, texts: Sequence[str], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`tokenize`, split with the helper thread when the fast path is on and a core is free.
 
-    def _pad(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Pack token id lists into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
-        lengths = [len(row) for row in ids]
-        width = max(lengths, default=0)
-        if width and min(lengths) == width:  # every row full (always so for one text): no padding
-            out_ids = np.array(ids, dtype=np.int64)
+        ``tokenizers`` spreads a batch over its own thread pool; the onnxruntime-extensions op does not.
+        """
+        split = self.fast is not None and len(texts) >= SPLIT_MIN and spare_cores() >= 0.5
+        pool = self._prefetcher() if split else None
+        if pool is None:
+            return self.tokenize(texts, limit)
+        half = len(texts) // 2
+        job = pool.submit(self.tokenize, texts[:half], limit)
+        flat_b, counts_b = self.tokenize(texts[half:], limit)
+        flat_a, counts_a = job.result()
+        return np.concatenate([flat_a, flat_b]), np.concatenate([counts_a, counts_b])
+
+    def _prefetcher(self) -> ThreadPoolExecutor | None:
+        with self._pool_lock:
+            if self._pool is None and not self._closed:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-tokenize")
+                self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
+            return self._pool
+
+    def _one(self, text: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(input_ids, attention_mask)`` ``[1, seq]`` for one text, straight from its id list."""
+        cut = text if limit is None else text[: limit * self.median_token_length]
+        ids = self.tokenizer.encode_batch_fast([cut], add_special_tokens=False)[0].ids
+        if limit is not None:
+            ids = ids[:limit]
+        unk = self.unk_token_id
+        mask = [int(i != unk) for i in ids] if unk is not None and unk in ids else [1] * len(ids)
+        if not ids:
+            ids, mask = [self.pad_token_id], [0]
+        return np.array([ids], dtype=np.int64), np.array([mask], dtype=np.int64)
+
+    def _pad(self, flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pack flat ids into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
+        width = int(counts.max(initial=0))
+        if width and int(counts.min()) == width:  # every row full (always so for one text): no padding
+            out_ids = flat.reshape(len(counts), width)
             mask = np.ones(out_ids.shape, dtype=np.int64)
         else:
-            counts = np.array(lengths, dtype=np.int64)
-            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
             filled = np.arange(max(width, 1)) < counts[:, None]
             out_ids = np.full(filled.shape, self.pad_token_id, dtype=np.int64)
             out_ids[filled] = flat  # boolean assignment fills row by row, left to right
             mask = filled.astype(np.int64)
         unk = self.unk_token_id
-        if unk is not None and any(unk in row for row in ids):
+        if unk is not None and (flat == unk).any():
             mask[out_ids == unk] = 0
         return out_ids, mask

@@ -1,5 +1,5 @@
 /** Functions the Chromium tests call with page.evaluate: parity with Python's golden files, error cases. */
-import { StaticOnnxModel } from "/src/index.js";
+import { StaticOnnxModel } from "/src/browser.js";
 
 async function getJson(url) {
   const response = await fetch(url);

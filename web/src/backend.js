@@ -1,0 +1,143 @@
+/**
+ * The ONNX Runtime backend: any module with the `onnxruntime-common` API (`InferenceSession`, `Tensor`, `env`),
+ * passed as `{ ort }` or the entry point's default (onnxruntime-web's WASM build in browsers and Node; none in
+ * `m2v-edge/core`, the React Native entry).
+ */
+
+import { isNode } from "./env.js";
+
+const platform = { defaultOrt: null, readPath: null };
+let wasmSetup = null;
+
+/**
+ * Set by the entry points (`index.js` for Node, `browser.js`): how to get the default ORT module, how to read
+ * a folder path.
+ *
+ * @param {{defaultOrt?: (() => Promise<object>) | null, readPath?: ((path: string, kind: string) => Promise<any>) | null}} options
+ */
+export function setPlatform(options) {
+  Object.assign(platform, options);
+}
+
+/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null}} */
+export function getPlatform() {
+  return platform;
+}
+
+/**
+ * Threads used when the caller does not say: several only when the page is cross-origin isolated
+ * (SharedArrayBuffer available), else one. Node: one.
+ */
+export function defaultThreads() {
+  if (isNode || !globalThis.crossOriginIsolated) return 1;
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  return Math.max(1, Math.min(cores, 4));
+}
+
+function checkThreads(threads) {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new TypeError(`threads must be a positive integer, got ${JSON.stringify(threads)}`);
+  }
+  return threads;
+}
+
+/**
+ * Set onnxruntime-web's global WASM options; only the first call (before the first session) takes effect.
+ *
+ * @param {{wasmPaths?: string | object, threads?: number}} options
+ * @returns {{wasmPaths: string | object | undefined, threads: number}} what is in force.
+ */
+export function configureWasm(options = {}) {
+  if (wasmSetup !== null) return wasmSetup;
+  const threads = checkThreads(options.threads ?? defaultThreads());
+  wasmSetup = { wasmPaths: options.wasmPaths, threads };
+  return wasmSetup;
+}
+
+/** Which runtime an ORT module is, from `env.versions` (onnxruntime-common sets one key per package). */
+function backendName(ort) {
+  const versions = ort.env?.versions ?? {};
+  if (versions.web) return "onnxruntime-web";
+  if (versions.node) return "onnxruntime-node";
+  if (versions["react-native"]) return "onnxruntime-react-native";
+  return "custom";
+}
+
+/**
+ * The ORT module to use and the session options that go with it.
+ *
+ * @param {{ort?: object, threads?: number, wasmPaths?: string | object, sessionOptions?: object}} options
+ * @returns {Promise<{ort: any, name: string, threads: number, wasmPaths?: string | object, sessionOptions: object}>}
+ */
+export async function resolveBackend(options) {
+  let ort = options.ort;
+  if (ort == null) {
+    if (platform.defaultOrt === null) {
+      throw new TypeError(
+        "no ONNX Runtime backend: pass { ort } (onnxruntime-react-native, onnxruntime-node or onnxruntime-web); " +
+          "m2v-edge/core has no default",
+      );
+    }
+    ort = await platform.defaultOrt();
+  }
+  if (typeof ort !== "object" || typeof ort.InferenceSession?.create !== "function" || typeof ort.Tensor !== "function") {
+    throw new TypeError("ort must be an ONNX Runtime module (InferenceSession and Tensor), e.g. import * as ort from \"onnxruntime-node\"");
+  }
+  const name = backendName(ort);
+  if (name === "onnxruntime-web" || (ort.env?.wasm && name === "custom")) {
+    const setup = configureWasm(options);
+    if (setup.wasmPaths !== undefined) ort.env.wasm.wasmPaths = setup.wasmPaths;
+    ort.env.wasm.numThreads = setup.threads;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = "error";
+    const sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all", ...options.sessionOptions };
+    return { ort, name, threads: setup.threads, wasmPaths: setup.wasmPaths, sessionOptions };
+  }
+  // Native ORT (Node, React Native): one intra-op thread by default, as the Python runtime (measured fastest
+  // for these small graphs); the session's own setting, not a global one.
+  const threads = checkThreads(options.threads ?? 1);
+  const sessionOptions = {
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    ...options.sessionOptions,
+  };
+  return { ort, name, threads, sessionOptions };
+}
+
+/** The first line of an error's message, for one-line errors. */
+export function reason(err) {
+  const text = err instanceof Error ? err.message : String(err);
+  return (text.split("\n")[0] || "unknown error").slice(0, 300);
+}
+
+/** The wasm and mjs files ORT asked for (named in its error), else the ones `onnxruntime-web/wasm` asks for. */
+function wasmFilesOf(why) {
+  const base = why.match(/(ort-wasm[\w.-]*?)\.(?:wasm|mjs)\b/)?.[1] ?? "ort-wasm-simd-threaded";
+  return [`${base}.wasm`, `${base}.mjs`];
+}
+
+/**
+ * Create the inference session; errors name the file and the remedy.
+ *
+ * @param {Awaited<ReturnType<typeof resolveBackend>>} backend
+ * @param {Uint8Array} bytes
+ * @param {string} where
+ */
+export async function createSession(backend, bytes, where) {
+  try {
+    return await backend.ort.InferenceSession.create(bytes, backend.sessionOptions);
+  } catch (err) {
+    const why = reason(err);
+    if (backend.name === "onnxruntime-web" && /no available backend|WebAssembly|ort-wasm|\.wasm\b|\.mjs\b/i.test(why)) {
+      const path = backend.wasmPaths === undefined ? "the default location" : JSON.stringify(backend.wasmPaths);
+      throw new Error(
+        `onnxruntime-web could not load its WebAssembly from ${path} (${why}); serve ` +
+          `${wasmFilesOf(why).join(" and ")} there or pass the right \`wasmPaths\``,
+        { cause: err },
+      );
+    }
+    throw new Error(`${where}: ${backend.name} cannot load it (${why}); re-export the model`, { cause: err });
+  }
+}

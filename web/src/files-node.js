@@ -1,0 +1,27 @@
+/** Node only: read a file of an exported folder given as a path or `file:` URL (the Node entry registers it). */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { FILES } from "./contract.js";
+
+/**
+ * @param {string | URL} folder
+ * @param {string} name a file of the folder.
+ * @param {string} kind "bytes" for a Uint8Array, else text.
+ * @returns {Promise<{where: string, value: Uint8Array | string}>}
+ */
+export async function readPath(folder, name, kind) {
+  const dir = folder instanceof URL || /^file:/i.test(folder) ? fileURLToPath(folder) : folder;
+  const path = join(dir, name);
+  try {
+    const data = await readFile(path);
+    return { where: path, value: kind === "bytes" ? new Uint8Array(data.buffer, data.byteOffset, data.length) : data.toString("utf-8") };
+  } catch (err) {
+    if (err.code === "ENOENT") {
+      const how = name === FILES.ortModel ? "m2v-edge export --target mobile" : "m2v-edge export";
+      throw new Error(`${path}: no such file; export the model with \`${how}\` and give its folder`, { cause: err });
+    }
+    throw new Error(`${path}: cannot read it (${err.message})`, { cause: err });
+  }
+}
