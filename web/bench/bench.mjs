@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Browser vs Python on the same STS-B test sentences in the same run:
- *   - headless Chromium (onnxruntime-web WASM): 1 thread on a page that is not cross-origin isolated; on an
- *     isolated one (COOP/COEP): 2 WASM threads, then the tokenizer on 2 Web Workers (`tokenizerWorkers: 2`) with
- *     1 and 2 WASM threads; plus the time from page load to the first vector and where the encode time goes
+ *   - headless Chromium (onnxruntime-web WASM): 1 WASM thread on a page that is not cross-origin isolated, with
+ *     the tokenizer on the page and on 2 Web Workers (`tokenizerWorkers: 2`); on an isolated one (COOP/COEP):
+ *     1 and 2 WASM threads with the tokenizer on the page, and both with 2 tokenizer workers; plus the time from page load to the first vector and where the encode time goes
  *     (JS tokenizer alone, ORT `session.run`, the rest);
  *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores); a page using
  *     one core is compared with Python on 1 thread, any other with Python on 2.
@@ -39,6 +39,8 @@ function python(pythonPath, model, textsFile, threads, repeats) {
 /** [isolated, WASM threads, tokenizer workers]: the page set-ups measured. */
 const SETUPS = [
   [false, 1, 0],
+  [false, 1, 2],
+  [true, 1, 0],
   [true, 2, 0],
   [true, 1, 2],
   [true, 2, 2],

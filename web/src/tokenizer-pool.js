@@ -22,7 +22,8 @@ export function checkTokenizerWorkers(count) {
   if (!Number.isInteger(count) || /** @type {number} */ (count) < 0 || /** @type {number} */ (count) > 16) {
     throw new TypeError(`tokenizerWorkers must be an integer from 0 to 16, got ${JSON.stringify(count)}`);
   }
-  if (typeof globalThis.Worker !== "function") {
+  // Node has no Web Workers of its own (some libraries install a look-alike global `Worker`).
+  if (typeof globalThis.Worker !== "function" || globalThis.process?.versions?.node) {
     throw new TypeError("tokenizerWorkers needs Web Workers (browsers); leave it 0 in Node and React Native");
   }
   return /** @type {number} */ (count);
@@ -38,6 +39,7 @@ export class TokenizerPool {
     this.workers = workers;
     this.next = 0;
     this.seq = 0;
+    this.closed = false;
     /** @type {Map<number, {resolve: (value: any) => void, reject: (err: Error) => void}>} */
     this.pending = new Map();
     for (const worker of workers) {
@@ -111,13 +113,16 @@ export class TokenizerPool {
     const out = [];
     for (let start = 0; start < texts.length; start += POOL_CHUNK) {
       const part = texts.slice(start, start + POOL_CHUNK);
-      out.push(this.encodeIds(part, maxLength).then((ids) => ({ start, ids })));
+      const chunk = this.encodeIds(part, maxLength).then((ids) => ({ start, ids }));
+      chunk.catch(() => {}); // awaited in order by the caller; a later chunk failing first is not "unhandled"
+      out.push(chunk);
     }
     return out;
   }
 
-  /** Stop the workers; pending calls fail. */
+  /** Stop the workers; pending and later calls fail. */
   terminate() {
+    this.closed = true;
     for (const worker of this.workers) worker.terminate();
     this.#failAll(new Error("tokenizer pool terminated"));
   }
@@ -129,6 +134,10 @@ export class TokenizerPool {
 
   #call(worker, message) {
     return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error("tokenizer pool terminated (the model was disposed)"));
+        return;
+      }
       const id = ++this.seq;
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ ...message, id });
