@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
  * Browser vs Python on the same STS-B test sentences in the same run:
- *   - headless Chromium (onnxruntime-web WASM): 1 thread on a page that is not cross-origin isolated, 2 threads
- *     on an isolated one (COOP/COEP), plus the time from page load to the first vector;
- *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores).
+ *   - headless Chromium (onnxruntime-web WASM): 1 WASM thread on a page that is not cross-origin isolated, with
+ *     the tokenizer on the page and on 2 Web Workers (`tokenizerWorkers: 2`); on an isolated one (COOP/COEP):
+ *     1 and 2 WASM threads with the tokenizer on the page, and both with 2 tokenizer workers; plus the time from page load to the first vector and where the encode time goes
+ *     (JS tokenizer alone, ORT `session.run`, the rest);
+ *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores); a page using
+ *     one core is compared with Python on 1 thread, any other with Python on 2.
  *
  *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--python PATH]
  * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
@@ -19,7 +22,7 @@ import { launchChromium } from "../test/chromium.js";
 import { stsbSentences } from "./stsb.mjs";
 
 const ROOT = resolve(WEB, "..");
-const GOAL = 0.3;
+const GOAL = 0.8; // issue 13: Chromium ≥ 0.8× Python
 const CHROMIUM_VERSION_CMD = [process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", "--version"];
 
 function python(pythonPath, model, textsFile, threads, repeats) {
@@ -33,11 +36,21 @@ function python(pythonPath, model, textsFile, threads, repeats) {
   return JSON.parse(done.stdout.trim().split("\n").pop());
 }
 
-async function browser(context, model, dataDir, isolated, threads, repeats) {
+/** [isolated, WASM threads, tokenizer workers]: the page set-ups measured. */
+const SETUPS = [
+  [false, 1, 0],
+  [false, 1, 2],
+  [true, 1, 0],
+  [true, 2, 0],
+  [true, 1, 2],
+  [true, 2, 2],
+];
+
+async function browser(context, model, dataDir, [isolated, threads, workers], repeats) {
   const server = await startServer({ modelDir: model, isolated, mounts: { "/bench/": join(WEB, "bench"), "/bench-data/": dataDir } });
   try {
     const page = await context.newPage();
-    await page.goto(`${server.url}bench/bench.html?threads=${threads}&repeats=${repeats}`);
+    await page.goto(`${server.url}bench/bench.html?threads=${threads}&repeats=${repeats}&tokenizerWorkers=${workers}`);
     const result = await page.evaluate(() => window.benchResult);
     await page.close();
     return result;
@@ -61,11 +74,13 @@ async function main() {
 
   const { context, close } = await launchChromium();
   const rows = [];
+  const py = {};
   try {
-    for (const [isolated, threads] of [[false, 1], [true, 2]]) {
-      const web = await browser(context, model, dataDir, isolated, threads, repeats);
-      const py = python(values.python, model, textsFile, threads, repeats);
-      rows.push({ threads, web, py });
+    for (const threads of [1, 2]) py[threads] = python(values.python, model, textsFile, threads, repeats);
+    for (const setup of SETUPS) {
+      const web = await browser(context, model, dataDir, setup, repeats);
+      const cores = setup[1] === 1 && setup[2] === 0 ? 1 : 2;
+      rows.push({ setup, web, py: py[cores], cores });
     }
   } finally {
     await close();
@@ -73,19 +88,24 @@ async function main() {
   }
   const version = spawnSync(CHROMIUM_VERSION_CMD[0], CHROMIUM_VERSION_CMD.slice(1), { encoding: "utf-8" }).stdout.trim();
   console.log(`${version}\n`);
-  console.log("| threads | Chromium WASM (sent/s) | Python ORT (sent/s) | browser / Python | page load → first vector |");
-  console.log("|---|---|---|---|---|");
-  for (const { threads, web, py } of rows) {
-    const ratio = web.sentencesPerS / py.sentences_per_s;
-    const iso = web.isolated ? "isolated" : "not isolated";
+  console.log(
+    "| page | Chromium (sent/s) | Python ORT (sent/s) | browser / Python | encode: JS tokenizer alone / session.run / all (ms) | page load → first vector |",
+  );
+  console.log("|---|---|---|---|---|---|");
+  for (const { setup, web, py: base, cores } of rows) {
+    const ratio = web.sentencesPerS / base.sentences_per_s;
+    const page = `${setup[0] ? "isolated" : "not isolated"}, ${setup[1]} WASM thread(s), ${setup[2]} tokenizer workers`;
     console.log(
-      `| ${threads} (${iso}) | ${web.sentencesPerS.toFixed(0)} | ${py.sentences_per_s.toFixed(0)} | ${ratio.toFixed(2)}x ` +
-        `${ratio >= GOAL ? "(goal ≥ 0.3x met)" : "(below the 0.3x goal)"} | ${web.firstVectorMs.toFixed(0)} ms ` +
-        `(model load ${web.loadMs.toFixed(0)} ms; Python load+first vector ${py.first_vector_ms.toFixed(0)} ms) |`,
+      `| ${page} | ${web.sentencesPerS.toFixed(0)} | ${base.sentences_per_s.toFixed(0)} (${cores} thr) | ${ratio.toFixed(2)}x ` +
+        `${ratio >= GOAL ? `(goal ≥ ${GOAL}x met)` : `(below the ${GOAL}x goal)`} | ` +
+        `${web.tokenizeMs.toFixed(0)} / ${web.graphMs.toFixed(0)} / ${web.encodeMs.toFixed(0)} | ${web.firstVectorMs.toFixed(0)} ms ` +
+        `(model load ${web.loadMs.toFixed(0)} ms; Python load+first vector ${base.first_vector_ms.toFixed(0)} ms) |`,
     );
   }
-  const share = rows.map((r) => `${(r.web.tokenizeShare * 100).toFixed(0)}%`).join(" / ");
-  console.log(`\nshare of browser encode time spent in the JS tokenizer: ${share}`);
+  console.log(
+    "\nJS tokenizer alone: all texts tokenized on the page, timed apart; session.run: summed over the graph calls " +
+      "of one encode (with workers it overlaps the tokenizing).",
+  );
 }
 
 await main();

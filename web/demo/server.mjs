@@ -7,7 +7,7 @@
  *   npm run demo -- [MODEL_DIR] [--port 8080] [--no-isolation]
  */
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,6 +71,14 @@ export async function startServer(options = {}) {
       return;
     }
     headers["Content-Type"] = TYPES[extname(file)] ?? "application/octet-stream";
+    if (path.startsWith("/src/") && extname(file) === ".js") {
+      // Import maps do not reach Web Workers (the tokenizer pool's): resolve the one bare import here instead.
+      const body = (await readFile(file, "utf8")).replaceAll('from "@huggingface/tokenizers"', 'from "/vendor/tokenizers.mjs"');
+      headers["Content-Length"] = Buffer.byteLength(body);
+      response.writeHead(200, headers);
+      response.end(request.method === "HEAD" ? undefined : body);
+      return;
+    }
     headers["Content-Length"] = info.size;
     response.writeHead(200, headers);
     if (request.method === "HEAD") response.end();

@@ -8,6 +8,7 @@ import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
+import { POOL_MIN_TEXTS, TokenizerPool, checkTokenizerWorkers } from "./tokenizer-pool.js";
 import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
 
 export { configureWasm, defaultThreads } from "./backend.js";
@@ -48,6 +49,8 @@ const MAX_GRAPH_ROWS = 128;
  *   "m2v-edge", or a cache name), so the next page load does not download them again.
  * @property {string} [modelFile] the graph to read from a folder: `model.onnx` (default) or `model.ort`
  *   (ORT format, `m2v-edge export --target mobile`).
+ * @property {number} [tokenizerWorkers] browsers: tokenize large inputs (256 texts or more) on this many Web
+ *   Workers, in parallel with the graph (default 0: on the calling thread); see docs/web.md for when it pays.
  */
 
 /**
@@ -77,6 +80,8 @@ export class StaticOnnxModel {
     this.config = config;
     this.info = info;
     this.ort = ort;
+    /** @type {TokenizerPool | null} the `tokenizerWorkers` pool, if any. */
+    this.pool = null;
   }
 
   /**
@@ -90,6 +95,7 @@ export class StaticOnnxModel {
   static async load(source, options = {}) {
     const started = globalThis.performance?.now() ?? Date.now();
     checkModelFile(options.modelFile); // before the backend: a bad call must not fix the page's WASM setup
+    const workers = checkTokenizerWorkers(options.tokenizerWorkers);
     const backend = await resolveBackend(options);
     const files = await readSource(source, options);
     const config = parseConfig(files.config, files.where.config);
@@ -101,7 +107,8 @@ export class StaticOnnxModel {
         cause: err,
       });
     }
-    const session = await createSession(backend, files.model, files.where.model);
+    const pooled = workers ? TokenizerPool.create(workers, files.tokenizer, config) : null;
+    const [session, pool] = await Promise.all([createSession(backend, files.model, files.where.model), pooled]);
     await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     const info = {
@@ -112,7 +119,9 @@ export class StaticOnnxModel {
       fromCache: files.fromCache,
       loadMs,
     };
-    return new StaticOnnxModel(session, tokenizer, config, info, backend.ort);
+    const model = new StaticOnnxModel(session, tokenizer, config, info, backend.ort);
+    model.pool = pool;
+    return model;
   }
 
   /** Embedding width. */
@@ -143,13 +152,20 @@ export class StaticOnnxModel {
     }
     const dim = this.dim;
     const data = new Float32Array(items.length * dim);
-    const ids = items.map((text) => this.tokenizer.encodeIds(text, options.maxLength));
-    const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
+    // With a pool, the graph runs on each chunk as soon as its ids arrive, while the workers tokenize the next.
+    const chunks =
+      this.pool && items.length >= POOL_MIN_TEXTS
+        ? this.pool.chunks(items, options.maxLength)
+        : [{ start: 0, ids: items.map((text) => this.tokenizer.encodeIds(text, options.maxLength)) }];
     const step = Math.min(batchSize, MAX_GRAPH_ROWS);
-    for (let start = 0; start < order.length; start += step) {
-      const positions = order.slice(start, start + step);
-      const output = await this.#run(positions.map((p) => ids[p]));
-      positions.forEach((p, row) => data.set(output.subarray(row * dim, (row + 1) * dim), p * dim));
+    for (const chunk of chunks) {
+      const { start: first, ids } = await chunk;
+      const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
+      for (let start = 0; start < order.length; start += step) {
+        const positions = order.slice(start, start + step);
+        const output = await this.#run(positions.map((p) => ids[p]));
+        positions.forEach((p, row) => data.set(output.subarray(row * dim, (row + 1) * dim), (first + p) * dim));
+      }
     }
     return { data, rows: items.length, dim };
   }
@@ -190,6 +206,7 @@ export class StaticOnnxModel {
 
   /** Free the ORT session. */
   async dispose() {
+    this.pool?.terminate();
     await this.session.release();
   }
 

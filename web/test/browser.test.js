@@ -54,6 +54,22 @@ for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8"]) {
   });
 }
 
+for (const name of ["potion-int8", "qwen-1024-int8"]) {
+  test(`Chromium with tokenizerWorkers: ids and vectors match Python for ${name}`, async (t) => {
+    fixture(name);
+    const page = await openPage(browser.context, `${server.url}test/browser/harness.html`);
+    const result = await page.evaluate((model) => window.poolParity(model, 2, 12), name);
+    await page.close();
+    t.diagnostic(`${name}: ${result.n} texts through 2 tokenizer workers, max abs diff ${result.maxToPython.toExponential(2)}`);
+    assert.equal(result.pooledWorkers, 2);
+    assert.ok(result.n >= 512, "enough texts for more than one chunk");
+    assert.deepEqual(result.idMismatches, [], "texts whose worker ids differ from Python's");
+    assert.ok(result.maxToPython <= 1e-5, `max abs diff ${result.maxToPython}`);
+    assert.match(result.disposed, /tokenizer pool terminated/);
+    assert.deepEqual(page.problems, []);
+  });
+}
+
 test("Chromium: model.ort gives the same vectors as model.onnx, both equal to Python's", async (t) => {
   const page = await openPage(browser.context, `${server.url}test/browser/harness.html`);
   const result = await page.evaluate(() => window.ortParity("potion-int8", "unigram-int8"));

@@ -79,3 +79,13 @@ test("files given as buffers load too; a missing one is named", async () => {
   await assert.rejects(StaticOnnxModel.load({ ...files, model: undefined }), /source\.model is missing/);
   await assert.rejects(StaticOnnxModel.load(12), /source must be a folder URL or path/);
 });
+
+test("tokenizerWorkers: a bad count or a runtime without Web Workers is rejected with the remedy", async () => {
+  await assert.rejects(StaticOnnxModel.load(POTION, { tokenizerWorkers: -1 }), /tokenizerWorkers must be an integer from 0 to 16, got -1/);
+  await assert.rejects(StaticOnnxModel.load(POTION, { tokenizerWorkers: 1.5 }), /tokenizerWorkers must be an integer/);
+  // Node has no global Worker: the option is for browsers.
+  await assert.rejects(StaticOnnxModel.load(POTION, { tokenizerWorkers: 2 }), /tokenizerWorkers needs Web Workers \(browsers\)/);
+  const model = await StaticOnnxModel.load(POTION, { tokenizerWorkers: 0 });
+  assert.equal(model.pool, null);
+  await model.dispose();
+});

@@ -93,3 +93,23 @@ window.errors = async () => {
 
 /** Loading with a wrong wasm path (call on a fresh page: onnxruntime-web's setup is global). */
 window.wrongWasm = () => message(() => StaticOnnxModel.load("/fixtures/potion-int8/", { wasmPaths: "/no-such-ort/" }));
+
+/**
+ * `tokenizerWorkers`: the tricky corpus repeated past the pool's threshold (so every worker gets chunks), encoded
+ * through the pool; ids from the workers and vectors compared with the golden file, plus the page tokenizer's
+ * vectors for the same texts.
+ */
+window.poolParity = async (name, workers, copies) => {
+  const [corpus, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
+  const texts = Array.from({ length: copies }, () => corpus).flat();
+  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/", tokenizerWorkers: workers });
+  const poolIds = await model.pool.encodeIds(corpus);
+  const idMismatches = corpus.map((_, i) => i).filter((i) => !sameIds(Array.from(poolIds[i]), gold.ids[i]));
+  const vectors = await model.encode(texts);
+  const maxToPython = Math.max(...vectors.map((v, i) => maxDiff(v, gold.vectors[i % corpus.length])));
+  const pooledWorkers = model.pool.workers.length;
+  await model.dispose();
+  let disposed = "";
+  await model.pool.encodeIds(["after dispose"]).catch((err) => (disposed = err.message));
+  return { n: texts.length, idMismatches, maxToPython, pooledWorkers, disposed };
+};
