@@ -171,6 +171,9 @@ def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
     assert main(["similarity", str(potion_int8), "How do I train a neural network?", *docs]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(None, 2)[2] == docs[1] and len(lines) == 2
+    # a source folder or a file where an export is expected: say what it is and what to do
+    _cli_error(capsys, ["similarity", str(potion_source), "q", "d"], "a Model2Vec source folder, not an export")
+    _cli_error(capsys, ["encode", str(potion_int8 / "config.json"), "--input", "-", "--output", "-"], "is a file")
 
 
 def test_usage_errors_are_one_line(capsys):

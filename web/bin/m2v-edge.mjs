@@ -15,13 +15,17 @@ import { StaticOnnxModel } from "../src/index.js";
 import { MODEL_FILES } from "../src/sources.js";
 
 const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json [--batch-size N] [--threads N]
-                       [--model-file model.onnx|model.ort]
+                       [--model-file model.onnx|model.ort] [--backend web|node]
 
   MODEL_DIR          a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
   --input FILE       UTF-8 text, one text per line ('-' for stdin)
   --output FILE      JSON file to write (atomically): an array of vectors, one per line; '-' for stdout
-  --threads N        WASM threads, 1 to the number of cores
-  --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)`;
+  --batch-size N     texts per graph call (default 256)
+  --threads N        WASM (or onnxruntime-node intra-op) threads, 1 to the number of cores
+  --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)
+  --backend NAME     web: onnxruntime-web, WebAssembly (default); node: onnxruntime-node, native`;
+
+const BACKENDS = { web: "onnxruntime-web", node: "onnxruntime-node" };
 
 class UsageError extends Error {}
 
@@ -79,6 +83,21 @@ async function readStdin() {
   return Buffer.concat(chunks);
 }
 
+/** The `ort` option for `--backend`: undefined for the package's default (onnxruntime-web), else the module. */
+async function backendOrt(name) {
+  const pkg = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
+  if (pkg === undefined) throw new UsageError(`--backend must be web or node, got ${JSON.stringify(name)}`);
+  let ort;
+  try {
+    ort = await import(pkg);
+  } catch (err) {
+    if (err.code !== "ERR_MODULE_NOT_FOUND") throw err;
+    const other = name === "web" ? "node" : "web";
+    throw new UsageError(`${pkg} is not installed; \`npm install ${pkg}\`, or --backend ${other} with ${BACKENDS[other]} installed`);
+  }
+  return name === "web" ? undefined : ort;
+}
+
 function positiveInt(value, name) {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -96,6 +115,7 @@ async function encode(argv) {
       "batch-size": { type: "string" },
       threads: { type: "string" },
       "model-file": { type: "string" },
+      backend: { type: "string", default: "web" },
     },
   });
   if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
@@ -104,12 +124,13 @@ async function encode(argv) {
   const threads = positiveInt(values.threads, "--threads");
   const cores = availableParallelism();
   if (threads > cores) throw new UsageError(`--threads ${threads} is out of range; this machine has ${cores} core(s): use 1-${cores}`);
+  const ort = await backendOrt(values.backend);
   const texts = await readLines(values.input);
   const modelFile = values["model-file"];
   if (modelFile !== undefined && !MODEL_FILES.includes(modelFile)) {
     throw new UsageError(`--model-file must be ${MODEL_FILES.join(" or ")}, got ${JSON.stringify(modelFile)}`);
   }
-  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile });
+  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile, ort });
   const vectors = await model.encode(texts, { batchSize });
   const json = `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`;
   if (output === null) {

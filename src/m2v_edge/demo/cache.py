@@ -75,7 +75,7 @@ def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, forc
     log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
     report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True)
     log(
-        f"exported: model.onnx {format_size(report.model_bytes)} "
+        f"exported: {report.model_file} {format_size(report.model_bytes)} "
         f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}"
     )
     return target

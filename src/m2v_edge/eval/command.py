@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from m2v_edge.extras import require
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="score a model on six dimensions and STS-B (optionally vs a reference)")
@@ -17,21 +19,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def _require_extra() -> None:
-    """Check for the eval extra's packages; raise with a one-line remedy if one is missing."""
-    import importlib.util
-
-    missing = [name for name in ("sklearn", "scipy", "matplotlib") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ValueError(f"eval needs {', '.join(missing)}; install them with: pip install 'm2v-edge[eval]'")
-
-
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.eval.report import check_output, plot, to_markdown, write_json
     from m2v_edge.eval.runner import evaluate
     from m2v_edge.hub import resolve_model
 
-    _require_extra()
+    require("eval", "sklearn", "scipy", "matplotlib")
     model = resolve_model(args.model, args.revision, exported=True)
     reference = None if args.reference is None else resolve_model(args.reference, exported=True)
     for path in (args.output, args.plot):

@@ -9,6 +9,7 @@ from typing import Any
 
 from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
+from m2v_edge.format import LEGACY_MODEL_FILE, MODEL_FILE_KEY
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
@@ -146,7 +147,7 @@ def write_card(
         rows=config["table_rows"],
         dtype=config["dtype"],
         scales=" with float32 per-row scales" if config["dtype"] == "int8" else "",
-        model_file=config.get("model_file", "model.onnx"),
+        model_file=config.get(MODEL_FILE_KEY, LEGACY_MODEL_FILE),
         max_length=config["max_length"],
         opset=config["opset"],
         min_cos=check.min_cosine,

@@ -60,7 +60,7 @@ class ExportReport:
     notes: list[str] = field(default_factory=list)
     pruning: PruningPlan | None = None
     ort_max_abs_diff: float | None = None
-    model_file: str = "onnx/model_quantized.onnx"
+    model_file: str = field(default_factory=lambda: model_file_name(DType.INT8))
     isotropy: IsotropyResult | None = None
 
     @property

@@ -28,6 +28,7 @@ import numpy as np
 
 from m2v_edge.eval.datasets import DATA_DIR
 from m2v_edge.export.source import SourceModel
+from m2v_edge.extras import require
 
 DEFAULT_CORPUS = DATA_DIR / "stsb" / "sts-train-sentences.txt"
 HELD_OUT = DATA_DIR / "stsb" / "sts-dev.csv"
@@ -183,10 +184,7 @@ def choose(
     if request.method == "abtt":
         assert request.k is not None
         return IsotropyResult(request, name, len(sentences), fit(vectors, request.k), where=placement(source))
-    try:
-        import scipy  # noqa: F401
-    except ImportError:
-        raise ValueError("--isotropy auto needs scipy; install it with: pip install 'm2v-edge[eval]'") from None
+    require("eval", "scipy", what="--isotropy auto")
     from m2v_edge.eval.datasets import load_stsb
 
     pairs = load_stsb(HELD_OUT)

@@ -19,6 +19,8 @@ from m2v_edge.validate import check_export
 # calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
 # overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
 MAX_GRAPH_ROWS = 128
+# A Model2Vec source folder's table (model2vec / sentence-transformers layouts): named in the "not an export" error.
+_SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
 
 
 def _positive_int(value: object) -> bool:
@@ -57,8 +59,15 @@ class StaticOnnxModel:
         :raises ValueError: if a file is corrupt or from a newer format.
         """
         files = ExportFiles(Path(path))
+        if files.root.is_file():
+            raise ValueError(f"{files.root}: is a file; give an exported folder (written by `m2v-edge export`)")
         if not files.root.is_dir():
             raise FileNotFoundError(f"{files.root}: no such folder; export a model with `m2v-edge export`")
+        if any((files.root / name).is_file() for name in _SOURCE_TABLES) and not files.model.is_file():
+            raise ValueError(
+                f"{files.root}: a Model2Vec source folder, not an export; "
+                f"run `m2v-edge export {files.root} -o OUTPUT` and load OUTPUT"
+            )
         config = read_config(files.config)
         if not files.tokenizer.is_file():
             raise FileNotFoundError(f"{files.tokenizer}: missing; re-export the model")
