@@ -44,6 +44,6 @@ def test_bench_defaults_come_from_bench_config() -> None:
 
     args = build_parser().parse_args(["bench"])
     config = BenchConfig(source=Path("x"))
-    assert args.model is None  # the embedded model, found by m2v_edge.embedded when the bench runs
+    assert args.model == []  # no folder: the embedded model, found by m2v_edge.embedded when the bench runs
     assert (args.threads, args.batch_sizes, args.repeats) == (config.threads, config.batch_sizes, config.repeats)
     assert (args.limit, args.latency_texts, args.cold_runs) == (config.limit, config.latency_texts, config.cold_runs)
