@@ -23,7 +23,9 @@ def _tokenizer() -> TextTokenizer:
 
 
 def _texts() -> list[str]:
-    return [f"sentence {i} " + "neural network training and photosynthesis " * (i % 20) for i in range(60)]
+    return [
+        f"sentence {i} " + "neural network training and photosynthesis " * (i % 20) for i in range(300)
+    ]  # > CHUNK_BATCHES * 8: several chunks at batch 8
 
 
 def _prefetch_threads() -> list[threading.Thread]:
@@ -95,7 +97,7 @@ def test_no_prefetch_thread_when_no_core_is_free(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("M2V_EDGE_PREFETCH", "0")
     tokenizer = _tokenizer()
     before = len(_prefetch_threads())
-    assert sum(len(p) for p, _, _ in tokenizer.batches(_texts(), 8)) == 60
+    assert sum(len(p) for p, _, _ in tokenizer.batches(_texts(), 8)) == len(_texts())
     assert len(_prefetch_threads()) == before
 
 
