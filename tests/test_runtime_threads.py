@@ -6,11 +6,14 @@ import gc
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from m2v_edge.runtime import model as model_module
 from m2v_edge.runtime.cores import spare_cores, usable_cores
+from m2v_edge.runtime.model import StaticOnnxModel
 from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer
 from tests.conftest import POTION
 
@@ -29,7 +32,7 @@ def _texts() -> list[str]:
 
 
 def _prefetch_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("m2v-edge-tokenize")]
+    return [t for t in threading.enumerate() if t.name.startswith("m2v-edge-helper")]
 
 
 def test_threads_with_different_max_length_get_their_own_ids(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,3 +118,30 @@ def test_sorted_batches_cover_every_text_once() -> None:
     texts = _texts() * 3
     seen = np.concatenate([positions for positions, _, _ in tokenizer.batches(texts, 16)])
     assert sorted(seen.tolist()) == list(range(len(texts)))
+
+
+@pytest.mark.parametrize("batch_size", [64, 1024])  # several chunks and batches; one batch split by rows
+def test_graph_calls_shared_with_the_idle_helper_give_the_same_vectors(
+    potion_int8: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    texts = _texts()[:250] if batch_size == 1024 else _texts() * 2
+    model = StaticOnnxModel.from_pretrained(potion_int8)
+    monkeypatch.setattr(model_module, "SHARE_MIN_CELLS", 1 << 62)
+    alone = model.encode(texts, batch_size=batch_size)
+    monkeypatch.setenv("M2V_EDGE_PREFETCH", "1")
+    monkeypatch.setattr(model_module, "SHARE_MIN_CELLS", 0)
+    callers: list[str] = []
+    graph = model._graph
+
+    def spy(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        callers.append(threading.current_thread().name)
+        return graph(ids, mask)
+
+    monkeypatch.setattr(model, "_graph", spy)
+    shared = model.encode(texts, batch_size=batch_size)
+    assert any(name.startswith("m2v-edge-helper") for name in callers)  # the helper did run graph calls
+    assert threading.current_thread().name in callers
+    np.testing.assert_array_equal(shared, alone)
+    reference = model.encode(texts[:40], batch_size=8)  # rows do not depend on which thread or batch ran them
+    np.testing.assert_allclose(shared[:40], reference, atol=1e-6)
+    model.close()

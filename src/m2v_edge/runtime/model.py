@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +10,19 @@ import numpy as np
 
 from m2v_edge.errors import one_line
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
+from m2v_edge.runtime.cores import spare_cores
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
-from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
+from m2v_edge.runtime.tokenize import MODEL_DEFAULT, Batch, MaxLength, TextTokenizer, check_texts
 from m2v_edge.validate import check_export
 
 # Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows: smaller
 # calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
 # overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
 MAX_GRAPH_ROWS = 128
+# Graph work (table cells read: tokens x dim) worth sharing with the helper thread when it is idle: a hand-off
+# costs tens of microseconds, a cell a fraction of a nanosecond. See ``StaticOnnxModel._run``.
+SHARE_MIN_CELLS = 1 << 19
 # A Model2Vec source folder's table (model2vec / sentence-transformers layouts): named in the "not an export" error.
 _SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
 
@@ -134,22 +138,56 @@ class StaticOnnxModel:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(items), desc="encoding", unit="text")
-        for positions, ids, mask in self.tokenizer.batches(items, rows, max_length):
-            vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
-            if not np.isfinite(vectors).all():  # a tampered table: an error, never a NaN vector (~0.5% of a call)
-                raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
-            if len(positions) == len(items):  # the whole input in one batch, in order
-                out = vectors
-            else:
-                out[positions] = vectors
-            if bar is not None:
-                bar.update(len(positions))
+        for chunk, prefetching in self.tokenizer.chunks(items, rows, max_length):
+            for positions, vectors in self._run(chunk, share=not prefetching):
+                if len(positions) == len(items):  # the whole input in one batch, in order
+                    out = vectors
+                else:
+                    out[positions] = vectors
+                if bar is not None:
+                    bar.update(len(positions))
         if bar is not None:
             bar.close()
         return out[0] if single else out
 
+    def _graph(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        vectors = self.session.run({INPUT_IDS: ids, ATTENTION_MASK: mask})
+        if not np.isfinite(vectors).all():  # a tampered table: an error, never a NaN vector (~0.5% of a call)
+            raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
+        return vectors
+
+    def _run(self, chunk: list[Batch], share: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Run a chunk's graph calls, yielding ``(positions, vectors)``.
+
+        With ``share`` (the helper thread is not tokenizing ahead), a core free and enough work, about half of
+        the rows go to the helper thread, on the same session (onnxruntime runs concurrent calls and releases
+        the GIL): with one intra-op thread per call, the graph then uses both cores while no tokenization
+        needs them, which a session with two intra-op threads would not do without fighting the tokenizer
+        when it does. A single batch is split by rows.
+        """
+        cells = sum(ids.size for _, ids, _ in chunk) * self.dim
+        helper = self.tokenizer.helper() if share and cells >= SHARE_MIN_CELLS and spare_cores() >= 0.5 else None
+        if helper is None:
+            for positions, ids, mask in chunk:
+                yield positions, self._graph(ids, mask)
+            return
+        if len(chunk) == 1:
+            positions, ids, mask = chunk[0]
+            half = len(positions) // 2
+            chunk = [(positions[:half], ids[:half], mask[:half]), (positions[half:], ids[half:], mask[half:])]
+        lanes: tuple[list[Batch], list[Batch]] = ([], [])
+        load = [0, 0]
+        for batch in sorted(chunk, key=lambda b: -b[1].size):  # largest first, each to the lighter lane
+            lane = int(load[1] < load[0])
+            lanes[lane].append(batch)
+            load[lane] += batch[1].size
+        job = helper.submit(lambda: [(positions, self._graph(ids, mask)) for positions, ids, mask in lanes[1]])
+        for positions, ids, mask in lanes[0]:
+            yield positions, self._graph(ids, mask)
+        yield from job.result()
+
     def close(self) -> None:
-        """Stop the tokenizer's prefetch thread (also done by ``with`` and when the model is collected)."""
+        """Stop the helper thread (also done by ``with`` and when the model is collected)."""
         self.tokenizer.close()
 
     def __enter__(self) -> StaticOnnxModel:
