@@ -163,7 +163,8 @@ class StaticOnnxModel:
         the rows go to the helper thread, on the same session (onnxruntime runs concurrent calls and releases
         the GIL): with one intra-op thread per call, the graph then uses both cores while no tokenization
         needs them, which a session with two intra-op threads would not do without fighting the tokenizer
-        when it does. A single batch is split by rows.
+        when it does. Batches holding more than a quarter of the work are halved by rows, so the lanes end
+        together.
         """
         cells = sum(ids.size for _, ids, _ in chunk) * self.dim
         helper = self.tokenizer.helper() if share and cells >= SHARE_MIN_CELLS and spare_cores() >= 0.5 else None
@@ -171,13 +172,15 @@ class StaticOnnxModel:
             for positions, ids, mask in chunk:
                 yield positions, self._graph(ids, mask)
             return
-        if len(chunk) == 1:
-            positions, ids, mask = chunk[0]
-            half = len(positions) // 2
-            chunk = [(positions[:half], ids[:half], mask[:half]), (positions[half:], ids[half:], mask[half:])]
+        pieces: list[Batch] = []
+        for positions, ids, mask in chunk:  # a batch of more than a quarter of the work is halved by rows
+            half = len(positions) // 2 if ids.size * 4 > cells // self.dim else 0
+            if half:
+                pieces.append((positions[:half], ids[:half], mask[:half]))
+            pieces.append((positions[half:], ids[half:], mask[half:]))
         lanes: tuple[list[Batch], list[Batch]] = ([], [])
         load = [0, 0]
-        for batch in sorted(chunk, key=lambda b: -b[1].size):  # largest first, each to the lighter lane
+        for batch in sorted(pieces, key=lambda b: -b[1].size):  # largest first, each to the lighter lane
             lane = int(load[1] < load[0])
             lanes[lane].append(batch)
             load[lane] += batch[1].size

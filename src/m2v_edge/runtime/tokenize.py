@@ -281,7 +281,7 @@ class TextTokenizer:
             return
         least = -(-len(texts) // (batch_size * CHUNK_BATCHES))  # parts of at most CHUNK_BATCHES batches
         overlap = self.fast is None and spare_cores() >= 0.5
-        count = max(least, min(MIN_PARTS, len(texts) // batch_size)) if overlap else least
+        count = max(least, min(MIN_PARTS, len(texts) // (2 * MIN_ROWS))) if overlap else least
         chunk = -(-len(texts) // count)  # equal parts
         parts = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
         if self.fast is not None:  # the op is single-threaded: the helper takes half of each chunk instead
