@@ -44,6 +44,7 @@ const SETUPS = [
   [true, 2, 0],
   [true, 1, 2],
   [true, 2, 2],
+  [true, 1, 1],
 ];
 
 async function browser(context, model, dataDir, [isolated, threads, workers], repeats) {

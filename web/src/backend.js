@@ -26,12 +26,15 @@ export function getPlatform() {
 
 /**
  * Threads used when the caller does not say: several only when the page is cross-origin isolated
- * (SharedArrayBuffer available), else one. Node: one.
+ * (SharedArrayBuffer available), else one; Node: one. On an isolated page, onnxruntime-web's own default,
+ * half the cores (at most 4): the graph is a Gather and a mean, whose thread hand-offs cost more than they save
+ * on 2 cores (measured in Chromium, docs/bench.md: 2 threads gave 0.34-0.59x Python where 1 gave 0.65-1.08x),
+ * and the other half is left to the page and to `tokenizerWorkers`.
  */
 export function defaultThreads() {
   if (isNode || !globalThis.crossOriginIsolated) return 1;
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return Math.max(1, Math.min(cores, 4));
+  return Math.max(1, Math.min(Math.ceil(cores / 2), 4));
 }
 
 function checkThreads(threads) {

@@ -173,7 +173,8 @@ export class StaticOnnxModel {
   /**
    * Encode texts, like Python's `StaticOnnxModel.encode`.
    *
-   * @param {string | string[]} texts a string gives one Float32Array, an array gives one per text.
+   * @param {string | string[]} texts a string gives one Float32Array, an array gives one per text (views on one
+   *   shared buffer, like the rows of Python's matrix; copy one with `.slice()` to keep it alone).
    * @param {{batchSize?: number, maxLength?: number | null}} [options]
    * @returns {Promise<Float32Array | Float32Array[]>}
    */
@@ -181,7 +182,8 @@ export class StaticOnnxModel {
     const { single } = checkTexts(texts);
     const { data, rows, dim } = await this.encodeMatrix(texts, options);
     const vectors = [];
-    for (let r = 0; r < rows; r++) vectors.push(data.slice(r * dim, (r + 1) * dim));
+    // Views on the one matrix, not copies: 2,758 x 1024-d copies cost ~8 ms of a 100 ms encode in Chromium.
+    for (let r = 0; r < rows; r++) vectors.push(data.subarray(r * dim, (r + 1) * dim));
     return single ? vectors[0] : vectors;
   }
 

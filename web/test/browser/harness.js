@@ -11,10 +11,10 @@ function sameIds(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Encode the tricky corpus with the fixture `name`; compare ids and vectors with the golden file. */
-window.parity = async (name, wasmPaths = "/ort/") => {
+/** Encode the tricky corpus with the fixture `name` (default or given WASM threads); compare with the golden file. */
+window.parity = async (name, wasmPaths = "/ort/", threads = undefined) => {
   const [texts, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
-  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths });
+  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, threads ? { wasmPaths, threads } : { wasmPaths });
   const idMismatches = [];
   texts.forEach((text, i) => {
     if (!sameIds(model.tokenizer.encodeIds(text), gold.ids[i])) idMismatches.push(i);
