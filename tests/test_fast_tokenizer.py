@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from m2v_edge.bench.data import stsb_sentences
+from m2v_edge.bench.data import passages, stsb_sentences
 from m2v_edge.export.exporter import export_model
 from m2v_edge.runtime.fast import unsupported_reason
 from m2v_edge.runtime.model import StaticOnnxModel
@@ -58,27 +61,110 @@ def test_qwen_tokenizer_ids_identical_with_the_op() -> None:
     assert _ids(fast, texts, 512) == _ids(reference, texts, 512)
 
 
-def test_wordpiece_and_unigram_stay_on_tokenizers(tiny_json: dict[str, str]) -> None:
+_FRAGMENTS = sorted(
+    {t[i:j] for t in ("<|endoftext|>", "<|im_start|>") for i in range(len(t)) for j in range(i + 1, len(t) + 1)}
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.sampled_from([*_FRAGMENTS, "a", "b<c", " ", "\n", "def", "x <= y"]), max_size=5).map("".join))
+)
+def test_byte_level_op_routing_keeps_added_token_fragments_exact(tiny_json: dict[str, str], texts: list[str]) -> None:
+    # The op drops the rest of a text after a "<" that starts no whole added token ("a<b" lost "b"); such texts
+    # must go to tokenizers, so the ids stay identical whatever the mix.
+    tokenizer_json = tiny_json["bpe"]
+    reference = TextTokenizer.from_tokenizer_json(tokenizer_json, 512)
+    fast = _bpe_fast(tokenizer_json)
+    for limit in (512, 3):
+        assert _ids(fast, texts, limit) == _ids(reference, texts, limit)
+
+
+_BPE_FAST: dict[str, TextTokenizer] = {}
+
+
+def _bpe_fast(tokenizer_json: str) -> TextTokenizer:
+    if tokenizer_json not in _BPE_FAST:
+        fast = TextTokenizer.from_tokenizer_json(tokenizer_json, 512)
+        assert fast.use_fast(tokenizer_json, required=True), fast.fast_reason
+        _BPE_FAST[tokenizer_json] = fast
+    return _BPE_FAST[tokenizer_json]
+
+
+def test_unigram_stays_on_tokenizers(tiny_json: dict[str, str]) -> None:
+    unigram_json = tiny_json["unigram"]
+    assert "Unigram" in (unsupported_reason(unigram_json) or "")
+    tokenizer = TextTokenizer.from_tokenizer_json(unigram_json, 512)
+    assert not tokenizer.use_fast(unigram_json) and tokenizer.fast is None
+    with pytest.raises(ValueError, match="fast tokenizer unavailable: the tokenizer is Unigram"):
+        tokenizer.use_fast(unigram_json, required=True)
+
+
+@pytest.fixture(scope="module")
+def potion_pair() -> tuple[TextTokenizer, TextTokenizer]:
+    """potion-base-8M's tokenizer without and with the WordPiece op."""
     potion_json = (POTION / "tokenizer.json").read_text(encoding="utf-8")
-    assert "WordPiece" in (unsupported_reason(potion_json) or "")
-    tokenizer = TextTokenizer.from_tokenizer_json(potion_json, 512)
-    assert not tokenizer.use_fast(potion_json) and tokenizer.fast is None
-    with pytest.raises(ValueError, match="fast tokenizer unavailable: the tokenizer is WordPiece"):
-        tokenizer.use_fast(potion_json, required=True)
-    assert "Unigram" in (unsupported_reason(tiny_json["unigram"]) or "")
+    reference = TextTokenizer.from_tokenizer_json(potion_json, 512)
+    fast = TextTokenizer.from_tokenizer_json(potion_json, 512)
+    assert fast.use_fast(potion_json, required=True), fast.fast_reason
+    return reference, fast
 
 
-def test_op_that_differs_is_refused(monkeypatch: pytest.MonkeyPatch, tiny_json: dict[str, str]) -> None:
+def test_wordpiece_uses_the_op_for_printable_ascii_only(potion_pair: tuple[TextTokenizer, TextTokenizer]) -> None:
+    reference, fast = potion_pair
+    assert "BertTokenizer" in fast.fast_reason
+    op = fast.fast
+    routed = [
+        "plain text",
+        "tabs\tand\nnewlines\r\n",
+        "",
+        "café",
+        "Привет",
+        "bell \x07",
+        "nul \x00",
+        "a ~ b",
+        "[CLS] x",
+    ]
+    assert op.supported(routed).tolist() == [True, True, True, False, False, False, False, False, False]
+    texts = TRICKY + EXTRA + stsb_sentences() + passages(stsb_sentences())  # mixed: both paths in one call
+    for limit in (512, 8, None):
+        assert _ids(fast, texts, limit) == _ids(reference, texts, limit)
+
+
+# Printable ASCII with tab and newlines, as characters and as word-like runs (long ones hit the 100-character
+# [UNK] rule): the op must give tokenizers' ids for every such text, alone and joined in a batch.
+_PLAIN = st.text(st.sampled_from([chr(c) for c in range(32, 127)] + ["\t", "\n", "\r"]), max_size=60)
+_WORDS = st.lists(
+    st.sampled_from(["the", "Neural", "don't", "U.S.A.", "e-mail", "3.14", "x" * 120, "ACRONYM", "##ing", "[unk]", ""])
+    | _PLAIN,
+    max_size=8,
+).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_PLAIN | _WORDS, min_size=1, max_size=12))
+def test_wordpiece_op_equals_tokenizers_on_printable_ascii(
+    potion_pair: tuple[TextTokenizer, TextTokenizer], texts: list[str]
+) -> None:
+    reference, fast = potion_pair
+    ok = fast.fast.supported(texts)
+    texts = [t for t, k in zip(texts, ok, strict=True) if k]  # only the separator or an added token's text is left out
+    assert _ids(fast, texts, None) == _ids(reference, texts, None)
+
+
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
+def test_op_that_differs_is_refused(monkeypatch: pytest.MonkeyPatch, tiny_json: dict[str, str], kind: str) -> None:
     from m2v_edge.runtime import fast
 
-    tokenizer_json = tiny_json["bpe"]
-    real = fast.FastTokenizer.tokenize
+    tokenizer_json = tiny_json["bpe"] if kind == "bpe" else (POTION / "tokenizer.json").read_text(encoding="utf-8")
+    op_class = fast.FastTokenizer if kind == "bpe" else fast.WordPieceFast
+    real = op_class.tokenize
 
-    def off_by_one(self: fast.FastTokenizer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def off_by_one(self: Any, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         flat, counts = real(self, texts)
         return flat + (flat == flat.max()), counts  # one id changed wherever the largest id occurs
 
-    monkeypatch.setattr(fast.FastTokenizer, "tokenize", off_by_one)
+    monkeypatch.setattr(op_class, "tokenize", off_by_one)
     tokenizer = TextTokenizer.from_tokenizer_json(tokenizer_json, 512)
     assert not tokenizer.use_fast(tokenizer_json)
     assert "ids differ from tokenizers'" in tokenizer.fast_reason and tokenizer.fast is None
@@ -101,3 +187,13 @@ def test_model_encodes_the_same_with_and_without_the_op(tmp_path: Path) -> None:
         want = plain.encode(texts, batch_size=batch_size)
         np.testing.assert_allclose(quick.encode(texts, batch_size=batch_size), want, atol=1e-6)
         np.testing.assert_allclose(auto.encode(texts, batch_size=batch_size), want, atol=1e-6)
+
+
+def test_potion_encodes_the_same_with_and_without_the_wordpiece_op(potion_int8: Path) -> None:
+    plain = StaticOnnxModel.from_pretrained(potion_int8, fast_tokenizer=False)
+    quick = StaticOnnxModel.from_pretrained(potion_int8, fast_tokenizer=True)
+    assert quick.tokenizer.fast is not None
+    texts = TRICKY + EXTRA + stsb_sentences()[:700] + passages(stsb_sentences())[:60]
+    for batch_size in (1, 32, 1024):
+        want = plain.encode(texts, batch_size=batch_size)
+        np.testing.assert_allclose(quick.encode(texts, batch_size=batch_size), want, atol=1e-6)

@@ -55,7 +55,8 @@ class StaticOnnxModel:
         :param threads: onnxruntime intra-op threads (``None``: 1, measured fastest; see ``OrtSession``).
         :param providers: onnxruntime execution providers (default CPU).
         :param use_ort_format: load ``model.ort`` instead of ``model.onnx``.
-        :param fast_tokenizer: tokenize byte-level BPE models with onnxruntime-extensions (``m2v-edge[fast]``):
+        :param fast_tokenizer: tokenize byte-level BPE models, and BERT-style WordPiece models on printable-ASCII
+            texts, with onnxruntime-extensions (``m2v-edge[fast]``):
             ``None``: when installed and exact for this model (else logged and off), built at the first call
             with ``FAST_MIN_TEXTS`` texts so loading and short runs stay fast; ``True``: now, or an error;
             ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
