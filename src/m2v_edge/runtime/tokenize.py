@@ -48,10 +48,6 @@ MIN_PARTS = 3
 FAST_MIN_TEXTS = 4096
 # Fewest rows per graph call when batches are cut by length (a call costs ~20 us besides its rows).
 MIN_ROWS = 16
-# Fewest characters worth splitting between two threads for the fast tokenizer: a hand-off costs tens of
-# microseconds. With potion's WordPiece op (2 cores, paired repeats): 32 STS-B sentences (1.7k characters)
-# 1.21x model2vec split vs 1.73x not; 32 passages (16k characters) 1.65x split vs 1.27x not.
-SPLIT_MIN_CHARS = 4096
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -340,9 +336,10 @@ class TextTokenizer:
     def _tokenize_here(self, texts: Sequence[str], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`tokenize`, split with the helper thread when the fast path is on and a core is free.
 
-        ``tokenizers`` spreads a batch over its own thread pool; the onnxruntime-extensions op does not.
+        Only when the texts hold at least the op's ``split_min_chars`` characters (a hand-off costs tens of
+        microseconds). ``tokenizers`` spreads a batch over its own thread pool; the onnxruntime-extensions op does not.
         """
-        split = self.fast is not None and len(texts) > 1 and sum(map(len, texts)) >= SPLIT_MIN_CHARS
+        split = self.fast is not None and len(texts) > 1 and sum(map(len, texts)) >= self.fast.split_min_chars
         split = split and spare_cores() >= 0.5
         pool = self.helper() if split else None
         if pool is None:
