@@ -97,8 +97,11 @@ def _wordpiece_reason(spec: dict[str, Any]) -> str | None:
         return "the WordPiece tokenizer has no BertPreTokenizer"
     if model.get("continuing_subword_prefix", "##") != "##" or model.get("max_input_chars_per_word", 100) != 100:
         return "the WordPiece settings differ from BERT's (## prefix, 100 characters per word)"
-    if any("\n" in token for token in model.get("vocab", {})):
+    vocab = model.get("vocab") or {}
+    if any("\n" in token for token in vocab):
         return "a WordPiece token holds a newline"
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        return "the WordPiece ids are not 0..n-1 (the op numbers the vocabulary by line)"
     if spec.get("added_tokens") and any(not t.get("special") for t in spec["added_tokens"]):
         return "the tokenizer has added (non-special) tokens"
     return None
