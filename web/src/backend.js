@@ -28,7 +28,8 @@ export function getPlatform() {
  * Threads used when the caller does not say: several only when the page is cross-origin isolated
  * (SharedArrayBuffer available), else one; Node: one. On an isolated page, onnxruntime-web's own default,
  * half the cores (at most 4): the graph is a Gather and a mean, whose thread hand-offs cost more than they save
- * on 2 cores (measured in Chromium, docs/bench.md: 2 threads gave 0.34-0.59x Python where 1 gave 0.65-1.08x),
+ * on 2 cores (Chromium, docs/bench.md: isolated 2-core page, 1 thread 60.8k vs 2 threads 41.7k sentences/s for
+ * potion-base-8M, 35.0k vs 27.8k for a Qwen-sized model),
  * and the other half is left to the page and to `tokenizerWorkers`.
  */
 export function defaultThreads() {

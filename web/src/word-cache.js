@@ -1,7 +1,7 @@
 /**
  * Memoize the per-word stages of a `@huggingface/tokenizers` Tokenizer: they are pure functions of one word, so
  * a cached answer is the answer, and real text repeats its words. Measured in Node on the 2,758 STS-B test
- * sentences (see docs/web.md): the WordPiece model stage (potion) and the ByteLevel byte mapping (Qwen) were 22 %
+ * sentences (docs/bench.md, "Browser"): the WordPiece model stage (potion) and the ByteLevel byte mapping (Qwen) were 22 %
  * and 50 % of the JS tokenizer's time. Stages whose shape is not recognised are left as they are, so a change in
  * the library costs speed, never correctness; the golden ids tests guard both.
  */

@@ -73,9 +73,12 @@ def _has_byte_level(part: Any) -> bool:
     return any(_has_byte_level(p) for p in part.get("pretokenizers") or [])
 
 
-def unsupported_reason(tokenizer_json: str) -> str | None:
-    """Why no op can stand in for this tokenizer, or ``None`` when one may (still to be checked on ids)."""
-    spec = json.loads(tokenizer_json)
+def unsupported_reason(tokenizer_json: str | dict[str, Any]) -> str | None:
+    """Why no op can stand in for this tokenizer, or ``None`` when one may (still to be checked on ids).
+
+    :param tokenizer_json: the ``tokenizer.json`` text, or its parsed content.
+    """
+    spec = json.loads(tokenizer_json) if isinstance(tokenizer_json, str) else tokenizer_json
     model = spec.get("model") or {}
     if model.get("type") == "WordPiece":
         return _wordpiece_reason(spec)
@@ -111,18 +114,19 @@ class FastTokenizer:
     """Tokenizes with ``HfJsonTokenizer`` in an onnxruntime session; ids without special tokens."""
 
     # Fewest characters in a call worth splitting between two threads (see ``TextTokenizer._tokenize_here``):
-    # Qwen-sized, 32 STS-B sentences (1.7k characters) ran 1.54x model2vec split, 1.33x whole (2 cores).
+    # Qwen-sized, 32 STS-B sentences (1.7k characters) ran 1.54x model2vec split and 1.33x whole, in two quiet
+    # bench runs (2 cores; not side by side in one run).
     split_min_chars = 1024
 
-    def __init__(self, tokenizer_json: str) -> None:
-        """Build the one-op session.
+    def __init__(self, tokenizer_json: str, spec: dict[str, Any] | None = None) -> None:
+        """Build the one-op session (``spec``: ``tokenizer_json`` already parsed, to skip a second parse).
 
         :raises ImportError: if onnxruntime-extensions is not installed.
         :raises ValueError: if the op cannot load this tokenizer.
         """
         from onnx import helper
 
-        spec = json.loads(tokenizer_json)
+        spec = json.loads(tokenizer_json) if spec is None else spec
         self.nfc = (spec.get("normalizer") or {}).get("type") == "NFC"
         # The op stops reading a text at NUL, and at the first character of an added token ("<" for Qwen's
         # "<|endoftext|>") that does not start a whole one ("a<b" lost its "b"; found by fuzzing): such texts go
@@ -164,19 +168,19 @@ _SEPARATORS = ("~", "^", "|", "`", "\\", "@", "#")
 class WordPieceFast:
     """Tokenizes printable-ASCII texts with ``BertTokenizer`` in an onnxruntime session; ids without specials."""
 
-    # This op is ~3x cheaper per character than HfJsonTokenizer: potion, 32 STS-B sentences ran 1.73x model2vec
-    # whole vs 1.21x split, 32 passages (16k characters) 1.65x split vs 1.27x whole (2 cores, paired repeats).
+    # Higher than the BPE op's: potion, 32 STS-B sentences ran 1.73x model2vec whole vs 1.21x split, 32 passages
+    # (16k characters) 1.65x split vs 1.27x whole (2 cores, paired repeats).
     split_min_chars = 4096
 
-    def __init__(self, tokenizer_json: str) -> None:
-        """Build the one-op session.
+    def __init__(self, tokenizer_json: str, spec: dict[str, Any] | None = None) -> None:
+        """Build the one-op session (``spec``: ``tokenizer_json`` already parsed, to skip a second parse).
 
         :raises ImportError: if onnxruntime-extensions is not installed.
         :raises ValueError: if the op cannot load this vocabulary or no separator token exists.
         """
         from onnx import helper
 
-        spec = json.loads(tokenizer_json)
+        spec = json.loads(tokenizer_json) if spec is None else spec
         model, normalizer = spec["model"], spec["normalizer"]
         vocab: dict[str, int] = model["vocab"]
         self.separator = next((c for c in _SEPARATORS if c in vocab), "")
@@ -281,12 +285,13 @@ def load_fast(tokenizer_json: str, reference: Any, required: bool) -> tuple[Fast
     :param required: raise instead of returning ``None``.
     :raises ValueError: when ``required`` and the fast path cannot be used (the message says why).
     """
-    reason = unsupported_reason(tokenizer_json) or ""
+    spec = json.loads(tokenizer_json)  # once: Qwen's tokenizer.json is 6 MB
+    reason = unsupported_reason(spec) or ""
     fast: FastTokenizer | WordPieceFast | None = None
-    wordpiece = (json.loads(tokenizer_json).get("model") or {}).get("type") == "WordPiece"
+    wordpiece = (spec.get("model") or {}).get("type") == "WordPiece"
     if not reason:
         try:
-            fast = WordPieceFast(tokenizer_json) if wordpiece else FastTokenizer(tokenizer_json)
+            fast = WordPieceFast(tokenizer_json, spec) if wordpiece else FastTokenizer(tokenizer_json, spec)
         except ImportError as err:
             reason = f"{err.name or 'onnxruntime-extensions'} is not installed; {EXTRA_HINT}"
         except ValueError as err:

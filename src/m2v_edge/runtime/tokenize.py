@@ -39,10 +39,10 @@ Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 # 128 rows): on a quiet 2-core VM, STS-B sentences at batch 1024 and 2 threads went from 0.96x to 1.15-1.27x
 # model2vec against 4 (larger tokenizers calls spread better over its thread pool); memory stays a few MB.
 CHUNK_BATCHES = 16
-# With a free core, an input of at least this many batches is tokenized in at least this many equal parts,
-# so the graph calls of one part overlap the tokenization of the next (one part leaves nothing to overlap):
-# 279 STS-B passages at batch 1024 went from 1.02-1.09x to 1.14-1.17x model2vec (2 cores, 51 interleaved
-# repeats, two runs); sentences unchanged within noise.
+# With a free core, an input of more than one batch is tokenized in at least this many equal parts, so the
+# graph calls of one part overlap the tokenization of the next (one part leaves nothing to overlap). Paired
+# repeats (2 cores, 61 per cell, graph shared): 279 STS-B passages at batch 1024 ran 1.05x model2vec in one
+# part, 1.08x in 3 and 1.09x in 5, within the spread (0.89-1.12); sentences 1.07-1.09x either way.
 MIN_PARTS = 3
 # Fewest texts in one call that make a deferred fast tokenizer worth building (see ``use_fast``).
 FAST_MIN_TEXTS = 4096
