@@ -8,7 +8,10 @@
  *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores); a page using
  *     one core is compared with Python on 1 thread, any other with Python on 2.
  *
- *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--python PATH]
+ * Shared machines drift by tens of percent within a minute, so each ratio pairs a page with a Python run made just
+ * before it, and the whole set is repeated `--rounds` times: the table gives the median ratio and its range.
+ *
+ *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--rounds 3] [--python PATH]
  * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
  */
 import { spawnSync } from "node:child_process";
@@ -63,7 +66,11 @@ async function browser(context, model, dataDir, [isolated, threads, workers], re
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { repeats: { type: "string", default: "5" }, python: { type: "string", default: join(ROOT, ".venv", "bin", "python") } },
+    options: {
+      repeats: { type: "string", default: "5" },
+      rounds: { type: "string", default: "3" },
+      python: { type: "string", default: join(ROOT, ".venv", "bin", "python") },
+    },
   });
   const model = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
   const repeats = Number(values.repeats);
@@ -74,14 +81,15 @@ async function main() {
   console.log(`model ${model}; ${texts.length} STS-B test sentences; ${cpus().length} cores (${cpus()[0].model}); node ${process.version}`);
 
   const { context, close } = await launchChromium();
-  const rows = [];
-  const py = {};
+  const rounds = Number(values.rounds);
+  /** @type {{setup: number[], cores: number, runs: {web: any, py: any}[]}[]} */
+  const rows = SETUPS.map((setup) => ({ setup, cores: setup[1] === 1 && setup[2] === 0 ? 1 : 2, runs: [] }));
   try {
-    for (const threads of [1, 2]) py[threads] = python(values.python, model, textsFile, threads, repeats);
-    for (const setup of SETUPS) {
-      const web = await browser(context, model, dataDir, setup, repeats);
-      const cores = setup[1] === 1 && setup[2] === 0 ? 1 : 2;
-      rows.push({ setup, web, py: py[cores], cores });
+    for (let round = 0; round < rounds; round++) {
+      for (const row of rows) {
+        const py = python(values.python, model, textsFile, row.cores, repeats);
+        row.runs.push({ py, web: await browser(context, model, dataDir, row.setup, repeats) });
+      }
     }
   } finally {
     await close();
@@ -89,18 +97,23 @@ async function main() {
   }
   const version = spawnSync(CHROMIUM_VERSION_CMD[0], CHROMIUM_VERSION_CMD.slice(1), { encoding: "utf-8" }).stdout.trim();
   console.log(`${version}\n`);
+  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
   console.log(
-    "| page | Chromium (sent/s) | Python ORT (sent/s) | browser / Python | encode: JS tokenizer alone / session.run / all (ms) | page load → first vector |",
+    `| page | Chromium (sent/s) | Python ORT (sent/s) | browser / Python, median of ${rounds} (range) | ` +
+      "encode: JS tokenizer alone / session.run / all (ms) | page load → first vector |",
   );
   console.log("|---|---|---|---|---|---|");
-  for (const { setup, web, py: base, cores } of rows) {
-    const ratio = web.sentencesPerS / base.sentences_per_s;
+  for (const { setup, cores, runs } of rows) {
+    const ratios = runs.map(({ web, py }) => web.sentencesPerS / py.sentences_per_s);
+    const ratio = median(ratios);
+    const web = (key) => median(runs.map((run) => run.web[key]));
     const page = `${setup[0] ? "isolated" : "not isolated"}, ${setup[1]} WASM thread(s), ${setup[2]} tokenizer workers`;
     console.log(
-      `| ${page} | ${web.sentencesPerS.toFixed(0)} | ${base.sentences_per_s.toFixed(0)} (${cores} thr) | ${ratio.toFixed(2)}x ` +
+      `| ${page} | ${web("sentencesPerS").toFixed(0)} | ${median(runs.map(({ py }) => py.sentences_per_s)).toFixed(0)} (${cores} thr) | ` +
+        `${ratio.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) ` +
         `${ratio >= GOAL ? `(goal ≥ ${GOAL}x met)` : `(below the ${GOAL}x goal)`} | ` +
-        `${web.tokenizeMs.toFixed(0)} / ${web.graphMs.toFixed(0)} / ${web.encodeMs.toFixed(0)} | ${web.firstVectorMs.toFixed(0)} ms ` +
-        `(model load ${web.loadMs.toFixed(0)} ms; Python load+first vector ${base.first_vector_ms.toFixed(0)} ms) |`,
+        `${web("tokenizeMs").toFixed(0)} / ${web("graphMs").toFixed(0)} / ${web("encodeMs").toFixed(0)} | ${web("firstVectorMs").toFixed(0)} ms ` +
+        `(model load ${web("loadMs").toFixed(0)} ms; Python load+first vector ${median(runs.map(({ py }) => py.first_vector_ms)).toFixed(0)} ms) |`,
     );
   }
   console.log(

@@ -5,7 +5,9 @@
  * encodes (warm-up + repeats). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
  * m2v-edge's own modules, garbage collection, idle (waiting, e.g. on ORT's worker threads) and the rest.
  *
- *   node bench/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3]
+ * `--functions N` also lists the N functions with the most self time in the encodes (file:function:line).
+ *
+ *   node bench/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--functions 0]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,13 +30,18 @@ function bucket({ url, functionName }) {
   return `other (${functionName || "anonymous"})`;
 }
 
-/** Self time (ms) per bucket from a CDP profile's samples and time deltas. */
-export function selfTimes(profile) {
+/** @param {{url: string, functionName: string, lineNumber: number}} frame */
+function functionName({ url, functionName, lineNumber }) {
+  return `${url.split("/").pop() || "(native)"}:${functionName || "(anonymous)"}:${lineNumber + 1}`;
+}
+
+/** Self time (ms) per bucket (or per function, with `name = functionName`) from a CDP profile's samples. */
+export function selfTimes(profile, name = bucket) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map();
   profile.samples.forEach((id, i) => {
-    const name = bucket(byId.get(id).callFrame);
-    totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
+    const key = name(byId.get(id).callFrame);
+    totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000);
   });
   return [...totals.entries()].sort((a, b) => b[1] - a[1]);
 }
@@ -47,6 +54,7 @@ async function main() {
       isolated: { type: "boolean", default: false },
       "tokenizer-workers": { type: "string", default: "0" },
       repeats: { type: "string", default: "3" },
+      functions: { type: "string", default: "0" },
     },
   });
   const model = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
@@ -74,6 +82,13 @@ async function main() {
       const total = times.reduce((sum, [, ms]) => sum + ms, 0);
       console.log(`\n| main thread, ${phase} | self ms | share |\n|---|---|---|`);
       for (const [name, ms] of times.slice(0, 8)) console.log(`| ${name} | ${ms.toFixed(0)} | ${((100 * ms) / total).toFixed(1)} % |`);
+    }
+    const top = Number(values.functions);
+    if (top > 0) {
+      const times = selfTimes(encode, functionName);
+      const total = times.reduce((sum, [, ms]) => sum + ms, 0);
+      console.log(`\n| function (encodes) | self ms | share |\n|---|---|---|`);
+      for (const [name, ms] of times.slice(0, top)) console.log(`| ${name} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)} % |`);
     }
   } finally {
     await close();

@@ -9,7 +9,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 
 import { checkUnicode } from "./validate.js";
-import { cacheWords } from "./word-cache.js";
+import { speedUp } from "./word-cache.js";
 
 /**
  * The first `limit` code points of `text` (Python's `text[:limit]`).
@@ -67,8 +67,8 @@ export class TextTokenizer {
    */
   constructor(tokenizerJson, config) {
     this.tokenizer = new Tokenizer(tokenizerJson, {});
-    /** The tokenizer stages memoized per word (see word-cache.js). */
-    this.cachedStages = cacheWords(this.tokenizer);
+    /** The tokenizer stages sped up (see word-cache.js). */
+    this.speedups = speedUp(this.tokenizer);
     this.maxLength = config.max_length == null ? null : Number(config.max_length);
     this.medianTokenLength = Number(config.median_token_length);
     this.unkTokenId = config.unk_token_id == null ? null : Number(config.unk_token_id);

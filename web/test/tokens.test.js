@@ -4,12 +4,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
+import { Tokenizer } from "@huggingface/tokenizers";
+
 import { TextTokenizer, cutCodePoints } from "../src/index.js";
 import { MODELS, fixture, golden, label, trickyTexts } from "./helpers.js";
 
 const KINDS = { "potion-int8": "WordPiece", "qwen-1024-int8": "byte-level BPE", "unigram-int8": "Unigram" };
-/** The per-word stages word-cache.js must find (a library update that hides them would cost speed silently). */
-const CACHED = { "potion-int8": ["model"], "qwen-1024-int8": ["model", "byte-level"], "unigram-int8": ["model"] };
+/** The stages word-cache.js must find and speed up (a library update that hides them would cost speed silently). */
+const SPEEDUPS = {
+  "potion-int8": ["model", "pre-tokenize", "bert-normalizer", "added-tokens"],
+  "qwen-1024-int8": ["model", "byte-level", "pre-tokenize", "added-tokens"],
+  "unigram-int8": ["model", "pre-tokenize", "added-tokens"],
+};
 
 for (const name of MODELS) {
   test(`token ids match Python for ${name} (${KINDS[name]})`, () => {
@@ -19,7 +25,7 @@ for (const name of MODELS) {
     const texts = trickyTexts();
     const expected = golden(name).ids;
     assert.equal(expected.length, texts.length, "golden file is for another corpus; regenerate the fixtures");
-    assert.deepEqual(tokenizer.cachedStages, CACHED[name]);
+    assert.deepEqual(tokenizer.speedups, SPEEDUPS[name]);
     const mismatches = [];
     for (const pass of ["first pass", "second pass (word caches full)"]) {
       texts.forEach((text, i) => {
@@ -45,3 +51,46 @@ test("the pre-cut counts code points, not UTF-16 units", () => {
   const text = "é👍🏽".repeat(50);
   assert.equal(cutCodePoints(text, 31), Array.from(text).slice(0, 31).join(""));
 });
+
+/** A seeded generator of numbers in [0, 1). */
+function random(seed) {
+  let state = seed;
+  return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+}
+
+/** Seeded texts of printable ASCII (the normalizer's shortcut), sometimes with one tab, newline, control or accent. */
+function asciiTexts(count, seed) {
+  const next = random(seed);
+  const extra = ["\t", "\n", "\r", "\u0007", "\u007f", "\u00ad", "é", "Ａ", "中"];
+  return Array.from({ length: count }, () => {
+    const chars = Array.from({ length: Math.floor(next() * 40) }, () => String.fromCharCode(0x20 + Math.floor(next() * 95)));
+    if (next() < 0.3) chars.splice(Math.floor(next() * (chars.length + 1)), 0, extra[Math.floor(next() * extra.length)]);
+    return chars.join("");
+  });
+}
+
+/** Seeded texts mixing words, punctuation, spaces, newlines, non-Latin letters and the pieces of added tokens. */
+function mixedTexts(count, seed) {
+  const parts = ["the", " cat", "Hello", "ünïcödé", "日本語", "слово", "٣", "42", " ", "  ", "\n", "\t", ".", ",", "'s", "'LL",
+    "<", ">", "|", "<|", "|>", "<|endoftext|>", "<|im_start|>", "<s>", "</s>", "<unk>", "[", "]", "[CLS]", "[SEP]", "[MA",
+    "##", "e\u0301", "🚀", "a<b", "x[y"];
+  const next = random(seed);
+  return Array.from({ length: count }, () => Array.from({ length: Math.floor(next() * 12) }, () => parts[Math.floor(next() * parts.length)]).join(""));
+}
+
+for (const name of MODELS) {
+  test(`the sped-up tokenizer gives the library's own ids for ${name}`, () => {
+    const folder = fixture(name);
+    const json = JSON.parse(readFileSync(join(folder, "tokenizer.json"), "utf-8"));
+    const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf-8"));
+    const ours = new TextTokenizer(json, { ...config, max_length: null });
+    const library = new Tokenizer(json, {});
+    const texts = [...mixedTexts(3000, 7), ...asciiTexts(3000, 11)];
+    for (const pass of [1, 2]) {
+      texts.forEach((text, i) => {
+        const want = library.encode(text, { add_special_tokens: false }).ids.filter((id) => id !== ours.unkTokenId);
+        assert.deepEqual(ours.encodeIds(text), want, `pass ${pass}, text ${i}: ${JSON.stringify(text)}`);
+      });
+    }
+  });
+}
