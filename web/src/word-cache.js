@@ -40,17 +40,14 @@ function memo(compute) {
 }
 
 /**
- * The ByteLevel pre-tokenizers that get one piece at a time (`use_regex: false`, after a `Split`, as in Qwen and
- * Llama 3): their answer depends on that piece alone.
+ * Whether `pre` is a ByteLevel pre-tokenizer that gets one piece at a time (`use_regex: false`, after a `Split`,
+ * as in Qwen and Llama 3): its answer depends on that piece alone.
  *
  * @param {any} pre
- * @returns {any[]}
+ * @returns {boolean}
  */
-function pieceByteLevels(pre) {
-  if (!pre) return [];
-  if (Array.isArray(pre.tokenizers)) return pre.tokenizers.flatMap(pieceByteLevels);
-  const byteLevel = pre.byte_encoder && pre.text_encoder && pre.use_regex === false;
-  return byteLevel && typeof pre.pre_tokenize_text === "function" ? [pre] : [];
+function isPieceByteLevel(pre) {
+  return Boolean(pre.byte_encoder && pre.text_encoder && pre.use_regex === false);
 }
 
 /**
@@ -149,12 +146,12 @@ export function speedUp(tokenizer) {
     };
     stages.push("model");
   }
-  for (const pre of pieceByteLevels(tokenizer.pre_tokenizer)) {
+  const pres = preTokenizers(tokenizer.pre_tokenizer);
+  for (const pre of pres.filter(isPieceByteLevel)) {
     const map = pre.pre_tokenize_text.bind(pre);
     pre.pre_tokenize_text = memo((piece) => map(piece));
     stages.push("byte-level");
   }
-  const pres = preTokenizers(tokenizer.pre_tokenizer);
   for (const pre of pres) pre.pre_tokenize = preTokenizeLoop;
   if (pres.length > 0) stages.push("pre-tokenize");
   if (asciiBertNormalizer(tokenizer.normalizer)) stages.push("bert-normalizer");

@@ -17,11 +17,17 @@ const SPEEDUPS = {
   "unigram-int8": ["model", "pre-tokenize", "added-tokens"],
 };
 
+/** A fixture's parsed tokenizer.json and config.json. */
+function readFixture(name) {
+  const folder = fixture(name);
+  const read = (file) => JSON.parse(readFileSync(join(folder, file), "utf-8"));
+  return { json: read("tokenizer.json"), config: read("config.json") };
+}
+
 for (const name of MODELS) {
   test(`token ids match Python for ${name} (${KINDS[name]})`, () => {
-    const folder = fixture(name);
-    const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf-8"));
-    const tokenizer = new TextTokenizer(JSON.parse(readFileSync(join(folder, "tokenizer.json"), "utf-8")), config);
+    const { json, config } = readFixture(name);
+    const tokenizer = new TextTokenizer(json, config);
     const texts = trickyTexts();
     const expected = golden(name).ids;
     assert.equal(expected.length, texts.length, "golden file is for another corpus; regenerate the fixtures");
@@ -80,9 +86,7 @@ function mixedTexts(count, seed) {
 
 for (const name of MODELS) {
   test(`the sped-up tokenizer gives the library's own ids for ${name}`, () => {
-    const folder = fixture(name);
-    const json = JSON.parse(readFileSync(join(folder, "tokenizer.json"), "utf-8"));
-    const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf-8"));
+    const { json, config } = readFixture(name);
     const ours = new TextTokenizer(json, { ...config, max_length: null });
     const library = new Tokenizer(json, {});
     const texts = [...mixedTexts(3000, 7), ...asciiTexts(3000, 11)];
