@@ -2,7 +2,8 @@
 # The web runtime's tests, set-up included (works on a fresh Debian machine as root):
 #   1. Debian chromium when /usr/bin/chromium is missing (playwright-core drives it; no browser download);
 #   2. `npm ci` in web/, then `npm run lint` (ESLint, recommended rules);
-#   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/);
+#   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/), the corrupt folders
+#      and the pooling kernel's graph variants (make_corrupt_fixtures.py, make_kernel_fixtures.py);
 #   4. the Node tests (token parity, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
 #      transformers.js 4.x on Hugging Face-layout exports, demo page screenshot into artifacts/, the
 #      onnxruntime-node backend, the React Native path on a stand-in backend, `npm pack` contents, and the example
@@ -46,6 +47,7 @@ echo "test-web: eslint"
 echo "test-web: fixtures"
 "$PYTHON" "$ROOT/scripts/make_web_fixtures.py"
 "$PYTHON" "$ROOT/scripts/make_corrupt_fixtures.py"
+"$PYTHON" "$ROOT/scripts/make_kernel_fixtures.py"
 
 echo "test-web: golden files vs a fresh Python encode"
 "$PYTHON" -m pytest -q "$ROOT/tests/test_web_golden.py"

@@ -33,7 +33,7 @@ def test_contract_js_holds_the_python_values() -> None:
 
 
 def test_web_sources_read_the_contract_instead_of_copying_it() -> None:
-    for name in ("config.js", "sources.js", "model.js"):
+    for name in ("config.js", "sources.js", "model.js", "kernel.js", "graph-spec.js"):
         text = (WEB_SRC / name).read_text(encoding="utf-8")
         assert 'from "./contract.js"' in text, f"{name} does not import the contract"
         code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("*", "/", "//")))

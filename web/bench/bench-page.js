@@ -1,14 +1,16 @@
 /**
  * Browser side of bench.mjs: time from navigation start to the first vector (page, WASM and model fetched,
  * session created, one sentence encoded), then sentences/s on the benchmark texts (median of the repeats), and
- * where the encode time goes: the JS tokenizer alone, ORT's `session.run` (the graph, WASM) and the rest (sorting,
+ * where the encode time goes: the JS tokenizer alone, `session.run` (the graph: the kernel or ORT) and the rest (sorting,
  * padding, copies), each the median over the repeats.
- * URL parameters: threads (ORT WASM threads), repeats, batch, tokenizerWorkers (0: tokenize on the page),
+ * URL parameters: engine (auto: the pooling kernel; onnxruntime), threads (ORT WASM threads), repeats, batch,
+ * tokenizerWorkers (0: tokenize on the page),
  * pause (profile.mjs: after the first vector, set `window.benchReady` and wait for `window.benchGo()`).
  */
 import { StaticOnnxModel } from "/src/browser.js";
 
 const params = new URLSearchParams(location.search);
+const engine = params.get("engine") ?? "auto";
 const threads = Number(params.get("threads") ?? 1);
 const repeats = Number(params.get("repeats") ?? 5);
 const batchSize = Number(params.get("batch") ?? 1024);
@@ -18,7 +20,7 @@ const pause = params.get("pause") === "1";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function run() {
-  const model = await StaticOnnxModel.load("/model/", { wasmPaths: "/ort/", threads, tokenizerWorkers });
+  const model = await StaticOnnxModel.load("/model/", { wasmPaths: "/ort/", engine, threads, tokenizerWorkers });
   await model.encode("The first sentence of the day.");
   const firstVectorMs = performance.now(); // performance.now() counts from navigation start
   const texts = await (await fetch("/bench-data/texts.json")).json();
@@ -47,6 +49,7 @@ async function run() {
     rates.push(texts.length / (ms / 1000));
   }
   const result = {
+    backend: model.info.backend,
     threads: model.info.threads,
     tokenizerWorkers,
     isolated: globalThis.crossOriginIsolated,

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * Browser vs Python on the same STS-B test sentences in the same run:
- *   - headless Chromium (onnxruntime-web WASM): 1 WASM thread on a page that is not cross-origin isolated, with
- *     the tokenizer on the page and on 2 Web Workers (`tokenizerWorkers: 2`); on an isolated one (COOP/COEP):
- *     1 and 2 WASM threads with the tokenizer on the page, and both with 2 tokenizer workers; plus the time from page load to the first vector and where the encode time goes
- *     (JS tokenizer alone, ORT `session.run`, the rest);
+ *   - headless Chromium, the package's default engine (the pooling kernel, WebAssembly SIMD) with the tokenizer on
+ *     the page and on 2 Web Workers (`tokenizerWorkers: 2`), on pages that are and are not cross-origin isolated;
+ *     and onnxruntime-web (`engine: "onnxruntime"`) on an isolated page with 1 and 2 WASM threads, with and without
+ *     workers; plus the time from page load to the first vector and where the encode time goes (JS tokenizer alone,
+ *     `session.run`, the rest);
  *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores); a page using
  *     one core is compared with Python on 1 thread, any other with Python on 2.
  *
@@ -39,22 +40,22 @@ function python(pythonPath, model, textsFile, threads, repeats) {
   return JSON.parse(done.stdout.trim().split("\n").pop());
 }
 
-/** [isolated, WASM threads, tokenizer workers]: the page set-ups measured. */
+/** [isolated, engine, WASM threads, tokenizer workers]: the page set-ups measured. */
 const SETUPS = [
-  [false, 1, 0],
-  [false, 1, 2],
-  [true, 1, 0],
-  [true, 2, 0],
-  [true, 1, 2],
-  [true, 2, 2],
-  [true, 1, 1],
+  [false, "auto", 1, 0],
+  [false, "auto", 1, 2],
+  [true, "auto", 1, 0],
+  [true, "auto", 1, 2],
+  [true, "onnxruntime", 1, 0],
+  [true, "onnxruntime", 2, 0],
+  [true, "onnxruntime", 1, 2],
 ];
 
-async function browser(context, model, dataDir, [isolated, threads, workers], repeats) {
+async function browser(context, model, dataDir, [isolated, engine, threads, workers], repeats) {
   const server = await startServer({ modelDir: model, isolated, mounts: { "/bench/": join(WEB, "bench"), "/bench-data/": dataDir } });
   try {
     const page = await context.newPage();
-    await page.goto(`${server.url}bench/bench.html?threads=${threads}&repeats=${repeats}&tokenizerWorkers=${workers}`);
+    await page.goto(`${server.url}bench/bench.html?engine=${engine}&threads=${threads}&repeats=${repeats}&tokenizerWorkers=${workers}`);
     const result = await page.evaluate(() => window.benchResult);
     await page.close();
     return result;
@@ -83,7 +84,7 @@ async function main() {
   const { context, close } = await launchChromium();
   const rounds = Number(values.rounds);
   /** @type {{setup: number[], cores: number, runs: {web: any, py: any}[]}[]} */
-  const rows = SETUPS.map((setup) => ({ setup, cores: setup[1] === 1 && setup[2] === 0 ? 1 : 2, runs: [] }));
+  const rows = SETUPS.map((setup) => ({ setup, cores: setup[2] === 1 && setup[3] === 0 ? 1 : 2, runs: [] }));
   try {
     for (let round = 0; round < rounds; round++) {
       for (const row of rows) {
@@ -107,7 +108,8 @@ async function main() {
     const ratios = runs.map(({ web, py }) => web.sentencesPerS / py.sentences_per_s);
     const ratio = median(ratios);
     const web = (key) => median(runs.map((run) => run.web[key]));
-    const page = `${setup[0] ? "isolated" : "not isolated"}, ${setup[1]} WASM thread(s), ${setup[2]} tokenizer workers`;
+    const engine = setup[1] === "auto" ? runs[0].web.backend : `onnxruntime-web, ${setup[2]} WASM thread(s)`;
+    const page = `${setup[0] ? "isolated" : "not isolated"}, ${engine}, ${setup[3]} tokenizer workers`;
     console.log(
       `| ${page} | ${web("sentencesPerS").toFixed(0)} | ${median(runs.map(({ py }) => py.sentences_per_s)).toFixed(0)} (${cores} thr) | ` +
         `${ratio.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) ` +

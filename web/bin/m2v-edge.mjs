@@ -15,7 +15,7 @@ import { StaticOnnxModel } from "../src/index.js";
 import { MODEL_FILES } from "../src/sources.js";
 
 const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json [--batch-size N] [--threads N]
-                       [--model-file model.onnx|model.ort] [--backend web|node]
+                       [--model-file model.onnx|model.ort] [--backend auto|kernel|web|node]
 
   MODEL_DIR          a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
   --input FILE       UTF-8 text, one text per line ('-' for stdin)
@@ -23,7 +23,8 @@ const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json 
   --batch-size N     texts per graph call (default 256)
   --threads N        WASM (or onnxruntime-node intra-op) threads, 1 to the number of cores
   --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)
-  --backend NAME     web: onnxruntime-web, WebAssembly (default); node: onnxruntime-node, native`;
+  --backend NAME     auto (default): the pooling kernel (WebAssembly SIMD) when it runs the graph, else
+                     onnxruntime-web; kernel: the kernel or an error; web: onnxruntime-web; node: onnxruntime-node`;
 
 const BACKENDS = { web: "onnxruntime-web", node: "onnxruntime-node" };
 
@@ -83,10 +84,11 @@ async function readStdin() {
   return Buffer.concat(chunks);
 }
 
-/** The `ort` option for `--backend`: undefined for the package's default (onnxruntime-web), else the module. */
-async function backendOrt(name) {
+/** The `engine` and `ort` load options for `--backend`. */
+async function backendOptions(name) {
+  if (name === "auto" || name === "kernel") return { engine: name, ort: undefined };
   const pkg = Object.hasOwn(BACKENDS, name) ? BACKENDS[name] : undefined;
-  if (pkg === undefined) throw new UsageError(`--backend must be web or node, got ${JSON.stringify(name)}`);
+  if (pkg === undefined) throw new UsageError(`--backend must be auto, kernel, web or node, got ${JSON.stringify(name)}`);
   let ort;
   try {
     ort = await import(pkg);
@@ -95,7 +97,7 @@ async function backendOrt(name) {
     const other = name === "web" ? "node" : "web";
     throw new UsageError(`${pkg} is not installed; \`npm install ${pkg}\`, or --backend ${other} with ${BACKENDS[other]} installed`);
   }
-  return name === "web" ? undefined : ort;
+  return { engine: "onnxruntime", ort: name === "web" ? undefined : ort };
 }
 
 function positiveInt(value, name) {
@@ -115,7 +117,7 @@ async function encode(argv) {
       "batch-size": { type: "string" },
       threads: { type: "string" },
       "model-file": { type: "string" },
-      backend: { type: "string", default: "web" },
+      backend: { type: "string", default: "auto" },
     },
   });
   if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
@@ -124,13 +126,13 @@ async function encode(argv) {
   const threads = positiveInt(values.threads, "--threads");
   const cores = availableParallelism();
   if (threads > cores) throw new UsageError(`--threads ${threads} is out of range; this machine has ${cores} core(s): use 1-${cores}`);
-  const ort = await backendOrt(values.backend);
+  const backend = await backendOptions(values.backend);
   const texts = await readLines(values.input);
   const modelFile = values["model-file"];
   if (modelFile !== undefined && !MODEL_FILES.includes(modelFile)) {
     throw new UsageError(`--model-file must be ${MODEL_FILES.join(" or ")}, got ${JSON.stringify(modelFile)}`);
   }
-  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile, ort });
+  const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile, ...backend });
   const vectors = await model.encode(texts, { batchSize });
   const json = `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`;
   if (output === null) {

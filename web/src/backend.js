@@ -38,7 +38,8 @@ export function defaultThreads() {
   return Math.max(1, Math.min(Math.ceil(cores / 2), 4));
 }
 
-function checkThreads(threads) {
+/** @param {unknown} threads @returns {number} */
+export function checkThreads(threads) {
   if (!Number.isInteger(threads) || threads < 1) {
     throw new TypeError(`threads must be a positive integer, got ${JSON.stringify(threads)}`);
   }

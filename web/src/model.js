@@ -2,11 +2,12 @@
  * `StaticOnnxModel`: an exported m2v-edge folder on ONNX Runtime (onnxruntime-web's WASM by default; any
  * module with the onnxruntime-common API through `{ ort }`), in browsers, Node and React Native.
  */
-import { createSession, reason, resolveBackend } from "./backend.js";
+import { checkThreads, createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
 import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
+import { KernelSession, KernelTensor } from "./kernel.js";
 import { rank } from "./similarity.js";
-import { checkModelFile, readSource } from "./sources.js";
+import { checkModelFile, isOrtFormat, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
 import { POOL_MIN_TEXTS, TokenizerPool, checkTokenizerWorkers } from "./tokenizer-pool.js";
 import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
@@ -51,17 +52,33 @@ const MAX_GRAPH_ROWS = 128;
  *   (ORT format, `m2v-edge export --target mobile`).
  * @property {number} [tokenizerWorkers] browsers: tokenize large inputs (256 texts or more) on this many Web
  *   Workers, in parallel with the graph (default 0: on the calling thread); see docs/web.md for when it pays.
+ * @property {"auto" | "kernel" | "onnxruntime"} [engine] what runs the graph. `auto` (default): the pooling
+ *   kernel (WebAssembly SIMD, no ONNX Runtime download) when the graph is an int8 export it reproduces and no
+ *   `ort` is given, else ONNX Runtime; `kernel`: the kernel or an error saying why not; `onnxruntime`: always ORT.
  */
 
 /**
  * @typedef {object} LoadInfo
- * @property {string} backend `onnxruntime-web`, `onnxruntime-node`, `onnxruntime-react-native` or `custom`.
+ * @property {string} backend `m2v-edge-kernel` (the pooling kernel), `onnxruntime-web`, `onnxruntime-node`,
+ *   `onnxruntime-react-native` or `custom`.
+ * @property {string | null} kernelSkipped why the pooling kernel does not run this model (null when it does, or
+ *   when ONNX Runtime was asked for).
  * @property {number} threads
  * @property {string} modelFile
  * @property {number} modelBytes
  * @property {boolean} fromCache whether the graph came from the Cache API.
  * @property {number} loadMs
  */
+
+const ENGINES = ["auto", "kernel", "onnxruntime"];
+
+/** @param {unknown} engine @returns {string} */
+function checkEngine(engine = "auto") {
+  if (!ENGINES.includes(/** @type {string} */ (engine))) {
+    throw new TypeError(`engine must be one of ${JSON.stringify(ENGINES)}, got ${JSON.stringify(engine)}`);
+  }
+  return /** @type {string} */ (engine);
+}
 
 /** An exported folder, ready to encode texts: same tokens and vectors as Python's `StaticOnnxModel`. */
 export class StaticOnnxModel {
@@ -96,7 +113,10 @@ export class StaticOnnxModel {
     const started = globalThis.performance?.now() ?? Date.now();
     checkModelFile(options.modelFile); // before the backend: a bad call must not fix the page's WASM setup
     const workers = checkTokenizerWorkers(options.tokenizerWorkers);
-    const backend = await resolveBackend(options);
+    const engine = checkEngine(options.engine);
+    if (options.threads !== undefined) checkThreads(options.threads);
+    // An explicit `ort` is checked before any file is read; otherwise ORT is loaded only if the kernel cannot run.
+    let backend = options.ort != null || engine === "onnxruntime" ? await resolveBackend(options) : null;
     const files = await readSource(source, options);
     const config = parseConfig(files.config, files.where.config);
     let tokenizer;
@@ -108,11 +128,24 @@ export class StaticOnnxModel {
       });
     }
     const pooled = workers ? TokenizerPool.create(workers, files.tokenizer, config) : null;
-    const [session, pool] = await Promise.all([createSession(backend, files.model, files.where.model), pooled]);
+    let kernelSkipped = null;
+    let session = null;
+    if (backend === null) {
+      ({ session, reason: kernelSkipped } = isOrtFormat(files.model)
+        ? { session: null, reason: "the graph is in ORT format" }
+        : await KernelSession.create(files.model));
+      if (session === null && engine === "kernel") {
+        throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);
+      }
+      backend = session ? { name: "m2v-edge-kernel", threads: 1, ort: { Tensor: KernelTensor } } : await resolveBackend(options);
+    }
+    const [made, pool] = await Promise.all([session ?? createSession(backend, files.model, files.where.model), pooled]);
+    session = made;
     await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     const info = {
       backend: backend.name,
+      kernelSkipped,
       threads: backend.threads,
       modelFile: files.modelFile,
       modelBytes: files.model.byteLength,

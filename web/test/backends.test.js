@@ -37,7 +37,7 @@ test("both backends rank the seed card's example the same way, tutorial first", 
   const query = "How do I train a neural network?";
   const wasm = await StaticOnnxModel.load(fixture("potion-int8"));
   const native = await StaticOnnxModel.load(fixture("potion-int8"), { ort: ortNode, threads: 2, modelFile: "model.ort" });
-  assert.equal(wasm.info.backend, "onnxruntime-web");
+  assert.equal(wasm.info.backend, "m2v-edge-kernel");
   assert.equal(native.info.threads, 2);
   const [a, b] = [await wasm.search(query, docs), await native.search(query, docs)];
   assert.deepEqual(a.map((h) => h.index), [0, 1, 2]);

@@ -35,23 +35,32 @@ after(async () => {
   if (broken) rmSync(broken, { recursive: true, force: true });
 });
 
-for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8"]) {
-  test(`Chromium vectors and ids match Python for ${name}`, async (t) => {
+// Each fixture on the default engine (the pooling kernel); the Qwen-sized and potion ones also on onnxruntime-web
+// (2 WASM threads: the threaded build; the default: half the cores).
+const PARITY = [
+  ["potion-int8", {}],
+  ["qwen-1024-int8", {}],
+  ["unigram-int8", {}],
+  ["qwen-1024-int8", { engine: "onnxruntime", threads: 2 }],
+  ["potion-int8", { engine: "onnxruntime" }],
+];
+for (const [name, options] of PARITY) {
+  test(`Chromium vectors and ids match Python for ${name} ${JSON.stringify(options)}`, async (t) => {
     fixture(name);
     const page = await openPage(browser.context, `${server.url}test/browser/harness.html`);
-    // The Qwen-sized model runs on 2 WASM threads (the threaded build); the others on the default.
-    const threads = name === "qwen-1024-int8" ? 2 : undefined;
-    const result = await page.evaluate(([model, n]) => window.parity(model, "/ort/", n), [name, threads]);
+    const result = await page.evaluate(([model, o]) => window.parity(model, o), [name, options]);
     await page.close();
     t.diagnostic(
       `${name}: ${result.n} texts, max abs diff ${result.maxDiff.toExponential(2)}, load ${result.info.loadMs.toFixed(0)} ms, ` +
-        `encode ${result.encodeMs.toFixed(0)} ms, ${result.info.threads} threads, isolated ${result.isolated}, ` +
+        `encode ${result.encodeMs.toFixed(0)} ms, ${result.info.backend}, ${result.info.threads} threads, isolated ${result.isolated}, ` +
         `JS heap ${result.memory === null ? "?" : (result.memory / 1e6).toFixed(0)} MB`,
     );
     assert.deepEqual(result.idMismatches, [], "texts whose ids differ from Python's");
     assert.ok(result.maxDiff <= 1e-5, `max abs diff ${result.maxDiff}`);
     assert.equal(result.isolated, true, "the server sends COOP/COEP, so the page must be cross-origin isolated");
-    const expected = threads ?? Math.max(1, Math.min(Math.ceil(result.cores / 2), 4)); // default: half the cores
+    const ort = options.engine === "onnxruntime";
+    assert.equal(result.info.backend, ort ? "onnxruntime-web" : "m2v-edge-kernel");
+    const expected = ort ? (options.threads ?? Math.max(1, Math.min(Math.ceil(result.cores / 2), 4))) : 1;
     assert.equal(result.info.threads, expected);
     assert.deepEqual(page.problems, []);
   });
@@ -100,7 +109,7 @@ test("a page that is not cross-origin isolated runs one thread, with the same ve
   });
   try {
     const page = await openPage(browser.context, `${plain.url}test/browser/harness.html`);
-    const result = await page.evaluate(() => window.parity("potion-int8"));
+    const result = await page.evaluate(() => window.parity("potion-int8", { engine: "onnxruntime" }));
     await page.close();
     assert.equal(result.isolated, false);
     assert.equal(result.info.threads, 1);

@@ -49,18 +49,19 @@ test("--model-file model.ort gives the same vectors as model.onnx", async () => 
   assert.ok(maxAbsDiff(outputs["model.ort"].flat(), outputs["model.onnx"].flat()) <= 1e-6);
 });
 
-test("--backend node gives the same vectors as the default WASM backend", async () => {
+test("--backend kernel, web and node give the same vectors", async () => {
   const dir = tempDir();
   writeFileSync(join(dir, "in.txt"), "How do I train a neural network?\nNeural networks in biology\n");
   const outputs = [];
-  for (const backend of ["web", "node"]) {
+  for (const backend of ["kernel", "web", "node"]) {
     const out = join(dir, `${backend}.json`);
     await run(process.execPath, [BIN, "encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", out, "--backend", backend]);
     outputs.push(JSON.parse(readFileSync(out, "utf-8")));
   }
-  assert.equal(outputs[1].length, 2);
-  assert.ok(outputs[1][0].some((x) => x !== 0));
-  assert.ok(maxAbsDiff(outputs[0].flat(), outputs[1].flat()) <= 1e-5);
+  assert.equal(outputs[2].length, 2);
+  assert.ok(outputs[2][0].some((x) => x !== 0));
+  assert.ok(maxAbsDiff(outputs[0].flat(), outputs[2].flat()) <= 1e-5);
+  assert.ok(maxAbsDiff(outputs[1].flat(), outputs[2].flat()) <= 1e-5);
 });
 
 test("user errors print one line and exit with code 2", async () => {
@@ -74,7 +75,7 @@ test("user errors print one line and exit with code 2", async () => {
     [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--model-file", "model.bin"], /--model-file must be model\.onnx or model\.ort, got "model\.bin"/],
     [["encode", fixture("unigram-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--model-file", "model.ort"], /model\.ort: no such file; export the model with `m2v-edge export --target mobile`/],
     [["frobnicate"], /unknown command "frobnicate"/],
-    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--backend", "gpu"], /--backend must be web or node, got "gpu"/],
+    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--backend", "gpu"], /--backend must be auto, kernel, web or node, got "gpu"/],
   ];
   for (const [args, pattern] of cases) {
     const err = await run(process.execPath, [BIN, ...args], { timeout: 30000 }).then(

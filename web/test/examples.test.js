@@ -96,7 +96,7 @@ for (const name of ["vite-app", "esbuild-app"]) {
       const first = await result(`${server.url}app/index.html?mode=page`);
       assert.equal(first.hits[0].document, TUTORIAL);
       assert.ok(first.hits[0].score > first.hits[1].score);
-      assert.equal(first.info.backend, "onnxruntime-web");
+      assert.equal(first.info.backend, "m2v-edge-kernel");
       assert.equal(first.info.fromCache, false);
       assert.equal(graphRequests(), 1);
       // progress: bytes of model.onnx as they arrive, the size known from Content-Length.
@@ -126,17 +126,18 @@ for (const name of ["vite-app", "esbuild-app"]) {
   });
 }
 
-test("node-app: the tarball in Node ranks the tutorial first on onnxruntime-web and onnxruntime-node", async () => {
+test("node-app: the tarball in Node ranks the tutorial first on the kernel, onnxruntime-web and onnxruntime-node", async () => {
   const out = {};
-  for (const backend of ["web", "node"]) {
+  for (const backend of ["kernel", "web", "node"]) {
     const { stdout } = await sh(process.execPath, ["main.mjs", MODEL, "--backend", backend], { cwd: apps["node-app"].dir });
     out[backend] = JSON.parse(stdout);
     assert.equal(out[backend].hits[0].document, TUTORIAL);
   }
+  assert.equal(out.kernel.backend, "m2v-edge-kernel");
   assert.equal(out.web.backend, "onnxruntime-web");
   assert.equal(out.node.backend, "onnxruntime-node");
-  out.web.hits.forEach((hit, i) => {
+  [out.kernel, out.web].forEach((other) => other.hits.forEach((hit, i) => {
     assert.equal(hit.document, out.node.hits[i].document);
     assert.ok(Math.abs(hit.score - out.node.hits[i].score) < 1e-6);
-  });
+  }));
 });

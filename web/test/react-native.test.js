@@ -90,7 +90,7 @@ test("the React Native recipe, bundled as Metro would, ranks the seed card's exa
 
 test("m2v-edge/core has no default backend: load without { ort } says what to pass", async () => {
   await assert.rejects(
-    StaticOnnxModel.load("models/potion-int8", { loadFile: () => new Uint8Array() }),
+    StaticOnnxModel.load("models/potion-int8", { loadFile: () => new Uint8Array(), engine: "onnxruntime" }),
     /no ONNX Runtime backend: pass \{ ort \} \(onnxruntime-react-native, onnxruntime-node or onnxruntime-web\)/,
   );
 });

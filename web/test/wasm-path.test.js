@@ -7,7 +7,7 @@ import { fixture } from "./helpers.js";
 
 test("a wrong wasm path is rejected with a clear message", async () => {
   await assert.rejects(
-    StaticOnnxModel.load(fixture("potion-int8"), { wasmPaths: "/no/such/ort-dist/" }),
+    StaticOnnxModel.load(fixture("potion-int8"), { wasmPaths: "/no/such/ort-dist/", engine: "onnxruntime" }),
     /onnxruntime-web could not load its WebAssembly from "\/no\/such\/ort-dist\/" .*; serve ort-wasm-simd-threaded\.wasm and ort-wasm-simd-threaded\.mjs there or pass the right `wasmPaths`/,
   );
 });

@@ -11,10 +11,10 @@ function sameIds(a, b) {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Encode the tricky corpus with the fixture `name` (default or given WASM threads); compare with the golden file. */
-window.parity = async (name, wasmPaths = "/ort/", threads = undefined) => {
+/** Encode the tricky corpus with the fixture `name` (load options: engine, WASM threads); compare with the golden file. */
+window.parity = async (name, options = {}) => {
   const [texts, gold] = await Promise.all([getJson("/data/tricky_texts.json"), getJson(`/fixtures/golden/${name}.json`)]);
-  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, threads ? { wasmPaths, threads } : { wasmPaths });
+  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/", ...options });
   const idMismatches = [];
   texts.forEach((text, i) => {
     if (!sameIds(model.tokenizer.encodeIds(text), gold.ids[i])) idMismatches.push(i);
@@ -92,7 +92,8 @@ window.errors = async () => {
 };
 
 /** Loading with a wrong wasm path (call on a fresh page: onnxruntime-web's setup is global). */
-window.wrongWasm = () => message(() => StaticOnnxModel.load("/fixtures/potion-int8/", { wasmPaths: "/no-such-ort/" }));
+window.wrongWasm = () =>
+  message(() => StaticOnnxModel.load("/fixtures/potion-int8/", { wasmPaths: "/no-such-ort/", engine: "onnxruntime" }));
 
 /**
  * `tokenizerWorkers`: the tricky corpus repeated past the pool's threshold (so every worker gets chunks), encoded
