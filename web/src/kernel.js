@@ -64,7 +64,13 @@ export class KernelSession {
     const { spec, reason } = poolSpec(graph);
     if (spec === null) return { session: null, reason };
     const { instance } = await WebAssembly.instantiate(decode(POOL_WASM));
-    return { session: new KernelSession(instance.exports, spec), reason: null };
+    try {
+      return { session: new KernelSession(instance.exports, spec), reason: null };
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      const mb = Math.ceil((spec.rows * spec.dim) / 1e6);
+      return { session: null, reason: `no WebAssembly memory for its ${mb} MB table (${err.message})` };
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * `StaticOnnxModel`: an exported m2v-edge folder on ONNX Runtime (onnxruntime-web's WASM by default; any
- * module with the onnxruntime-common API through `{ ort }`), in browsers, Node and React Native.
+ * `StaticOnnxModel`: an exported m2v-edge folder, in browsers, Node and React Native: int8 graphs on the package's
+ * pooling kernel (src/kernel.js) by default, others on ONNX Runtime (onnxruntime-web's WASM by default; any
+ * module with the onnxruntime-common API through `{ ort }`).
  */
 import { checkThreads, createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
@@ -34,11 +35,12 @@ const MAX_GRAPH_ROWS = 128;
 /**
  * @typedef {object} LoadOptions
  * @property {any} [ort] an ONNX Runtime module (`import * as ort from "onnxruntime-node"`, onnxruntime-react-native,
- *   onnxruntime-web); default onnxruntime-web's WASM build (none in `m2v-edge/core`).
+ *   onnxruntime-web), which then runs the graph; default: the pooling kernel, else onnxruntime-web's WASM build (none in
+ *   `m2v-edge/core`).
  * @property {string | Record<string, string>} [wasmPaths] onnxruntime-web only: where its .wasm/.mjs files are
  *   served (a URL prefix ending in "/").
- * @property {number} [threads] WASM threads (the first load decides for the page) or native intra-op threads
- *   (default 1).
+ * @property {number} [threads] ONNX Runtime only: WASM threads (the first load decides for the page) or native
+ *   intra-op threads (default 1). The pooling kernel runs on the calling thread.
  * @property {Record<string, any>} [sessionOptions] merged into the `InferenceSession.create` options
  *   (e.g. `executionProviders`).
  * @property {typeof fetch} [fetch] a custom fetch for folder URLs.
@@ -53,8 +55,9 @@ const MAX_GRAPH_ROWS = 128;
  * @property {number} [tokenizerWorkers] browsers: tokenize large inputs (256 texts or more) on this many Web
  *   Workers, in parallel with the graph (default 0: on the calling thread); see docs/web.md for when it pays.
  * @property {"auto" | "kernel" | "onnxruntime"} [engine] what runs the graph. `auto` (default): the pooling
- *   kernel (WebAssembly SIMD, no ONNX Runtime download) when the graph is an int8 export it reproduces and no
- *   `ort` is given, else ONNX Runtime; `kernel`: the kernel or an error saying why not; `onnxruntime`: always ORT.
+ *   kernel (WebAssembly SIMD, no ONNX Runtime download) when the graph is an int8 export it reproduces and
+ *   neither `ort` nor `sessionOptions` is given, else ONNX Runtime; `kernel`: the kernel or an error saying why
+ *   not; `onnxruntime`: always ORT.
  */
 
 /**
@@ -115,8 +118,10 @@ export class StaticOnnxModel {
     const workers = checkTokenizerWorkers(options.tokenizerWorkers);
     const engine = checkEngine(options.engine);
     if (options.threads !== undefined) checkThreads(options.threads);
-    // An explicit `ort` is checked before any file is read; otherwise ORT is loaded only if the kernel cannot run.
-    let backend = options.ort != null || engine === "onnxruntime" ? await resolveBackend(options) : null;
+    // Asking for ORT (`ort`, `sessionOptions`) is honoured and checked before any file is read; otherwise ORT is
+    // loaded only if the kernel cannot run the graph.
+    const wantsOrt = engine === "onnxruntime" || (engine === "auto" && (options.ort != null || options.sessionOptions != null));
+    let backend = wantsOrt ? await resolveBackend(options) : null;
     const files = await readSource(source, options);
     const config = parseConfig(files.config, files.where.config);
     let tokenizer;
@@ -135,6 +140,7 @@ export class StaticOnnxModel {
         ? { session: null, reason: "the graph is in ORT format" }
         : await KernelSession.create(files.model));
       if (session === null && engine === "kernel") {
+        pooled?.then((pool) => pool.terminate());
         throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);
       }
       backend = session ? { name: "m2v-edge-kernel", threads: 1, ort: { Tensor: KernelTensor } } : await resolveBackend(options);

@@ -76,6 +76,10 @@ test("the kernel and onnxruntime-web give the same vectors on every int8 fixture
   const native = await StaticOnnxModel.load(fixture("potion-int8"), { ort: ortWeb });
   assert.equal(native.info.backend, "onnxruntime-web", "an explicit `ort` is used");
   assert.equal(native.info.kernelSkipped, null);
+  const tuned = await StaticOnnxModel.load(fixture("potion-int8"), { sessionOptions: { graphOptimizationLevel: "basic" } });
+  assert.equal(tuned.info.backend, "onnxruntime-web", "sessionOptions ask for ORT");
+  const forced = await StaticOnnxModel.load(fixture("potion-int8"), { ort: ortWeb, engine: "kernel" });
+  assert.equal(forced.info.backend, "m2v-edge-kernel");
 });
 
 test("engine: bad values and `kernel` on a graph it cannot run are clear errors", async () => {
