@@ -143,7 +143,15 @@ export class StaticOnnxModel {
         pooled?.then((pool) => pool.terminate());
         throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);
       }
-      backend = session ? { name: "m2v-edge-kernel", threads: 1, ort: { Tensor: KernelTensor } } : await resolveBackend(options);
+      backend = session ? { name: "m2v-edge-kernel", threads: 1, ort: { Tensor: KernelTensor } } : null;
+      if (backend === null) {
+        try {
+          backend = await resolveBackend(options);
+        } catch (err) {
+          pooled?.then((pool) => pool.terminate());
+          throw new Error(`${files.where.model}: the pooling kernel cannot run it (${kernelSkipped}), so ONNX Runtime must: ${reason(err)}`, { cause: err });
+        }
+      }
     }
     const [made, pool] = await Promise.all([session ?? createSession(backend, files.model, files.where.model), pooled]);
     session = made;

@@ -4,11 +4,12 @@
  * (and rejects when the API is misused: the declarations are precise).
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import { ROOT, WEB } from "./helpers.js";
+import { fixture, FIXTURES, ROOT, WEB } from "./helpers.js";
 import { human, installExample, pack, sh } from "./pack.js";
 
 const manifest = JSON.parse(readFileSync(join(WEB, "package.json"), "utf-8"));
@@ -66,4 +67,28 @@ test("TypeScript: the example app passes tsc --strict --noEmit; misuse is a type
   t.diagnostic(`wrong.ts: ${errors.length} type errors (${[...new Set(errors)].join(", ")})`);
   assert.equal(errors.length, 3, wrong);
   assert.match(wrong, /wrong\.ts\(5,\d+\): error TS2345/);
+});
+
+test("the tarball alone (no ONNX Runtime installed): int8 runs on the kernel; a float16 export says why and what to install", async () => {
+  const { tarball } = await pack();
+  const app = mkdtempSync(join(tmpdir(), "m2v-edge-bare-"));
+  try {
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "bare", private: true, type: "module" }));
+    await sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: app });
+    const script = `import { StaticOnnxModel } from "m2v-edge";
+      const [int8, fp16] = process.argv.slice(2);
+      const m = await StaticOnnxModel.load(int8);
+      const v = await m.encode(["hello world"]);
+      const fail = await StaticOnnxModel.load(fp16).then(() => "loaded", (err) => err.message);
+      console.log(JSON.stringify({ backend: m.info.backend, rows: v.length, dim: v[0].length, fail }));`;
+    writeFileSync(join(app, "main.mjs"), script);
+    const args = ["main.mjs", fixture("potion-int8"), join(FIXTURES, "wordpiece-fp16-hf")];
+    const out = JSON.parse((await sh(process.execPath, args, { cwd: app })).stdout);
+    assert.equal(out.backend, "m2v-edge-kernel");
+    assert.deepEqual([out.rows, out.dim], [1, JSON.parse(readFileSync(join(fixture("potion-int8"), "config.json"), "utf-8")).dim]);
+    assert.match(out.fail, /the pooling kernel cannot run it \(.*float16.*\), so ONNX Runtime must: onnxruntime-web is not installed/);
+    assert.match(out.fail, /npm install onnxruntime-web/);
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
 });
