@@ -32,7 +32,9 @@ example: setup
 bench: setup
 	$(BIN)/m2v-edge bench models/potion-base-8M --qwen-sized tests/data/qwen/tokenizer.json --busy-core -o bench-results
 
-test: setup lint test-python test-web check-arm64
+# Every stage runs even when an earlier one fails; the summary at the end names each stage and its result.
+test: setup
+	bash scripts/test-all.sh lint test-python test-web check-arm64
 
 lint: setup
 	$(BIN)/ruff check app.py src tests scripts benchmarks

@@ -12,6 +12,7 @@ from m2v_edge.bench.data import PASSAGE_CHARS, bench_texts, passages, stsb_sente
 from m2v_edge.bench.report import goals, markdown
 from m2v_edge.bench.worker import ENCODERS, measure
 from m2v_edge.cli import main
+from m2v_edge.runtime.batching import padded_width
 from m2v_edge.runtime.model import StaticOnnxModel
 from tests.conftest import STSB_TEST
 from tests.fixtures import make_tiny_model
@@ -78,14 +79,18 @@ def test_fast_padding_matches_naive_padding(potion_int8: Path, batch_size: int) 
     seen = []
     for positions, ids, mask in model.tokenizer.batches(texts, batch_size):
         want_ids, want_mask = _naive_batch(model, [texts[p] for p in positions])
-        np.testing.assert_array_equal(mask, want_mask)
-        np.testing.assert_array_equal(ids[mask == 1], want_ids[want_mask == 1])
+        width = want_ids.shape[1]
+        assert ids.shape[1] == padded_width(int(want_mask.sum(axis=1).max())) >= width  # each text at its own width
+        np.testing.assert_array_equal(mask[:, :width], want_mask)
+        assert not mask[:, width:].any() and (ids[:, width:] == model.tokenizer.pad_token_id).all()
+        np.testing.assert_array_equal(ids[:, :width][want_mask == 1], want_ids[want_mask == 1])
         assert ids.dtype == mask.dtype == np.int64 and ids.shape[1] >= 1
         seen.extend(positions.tolist())
     assert sorted(seen) == list(range(len(texts)))
-    single = model.tokenizer.batches([texts[3]], batch_size)
-    _, ids, mask = next(single)
-    np.testing.assert_array_equal(ids, _naive_batch(model, [texts[3]])[0])
+    ids, mask = model.tokenizer.one(texts[3], model.max_length)
+    want_ids, want_mask = _naive_batch(model, [texts[3]])
+    np.testing.assert_array_equal(ids[:, : want_ids.shape[1]], want_ids)
+    np.testing.assert_array_equal(mask[:, : want_ids.shape[1]], want_mask)
 
 
 @pytest.mark.slow

@@ -19,6 +19,19 @@ export { configureWasm, defaultThreads } from "./backend.js";
 const MAX_GRAPH_ROWS = 128;
 
 /**
+ * The sequence width a text of `count` tokens always runs at (Python: `m2v_edge.runtime.batching.padded_width`):
+ * `count` rounded up to a step of 4 up to 64 tokens, then the power of two within 1/8 of `count`.
+ *
+ * @param {number} count
+ * @returns {number}
+ */
+export function paddedWidth(count) {
+  const n = Math.max(count, 1);
+  const step = Math.max(4, 2 ** Math.max(0, 32 - Math.clz32(n - 1) - 4));
+  return Math.ceil(n / step) * step;
+}
+
+/**
  * @typedef {object} ModelFiles the three files of an exported folder, already in memory.
  * @property {ArrayBuffer | Uint8Array} model model.onnx or model.ort bytes (format detected).
  * @property {string | ArrayBuffer | Uint8Array | object} tokenizer tokenizer.json (text, bytes or parsed).
@@ -208,9 +221,15 @@ export class StaticOnnxModel {
     for (const chunk of chunks) {
       const { start: first, ids } = await chunk;
       const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length || a - b);
-      for (let start = 0; start < order.length; start += step) {
-        const positions = order.slice(start, start + step);
-        const output = await this.#run(positions.map((p) => ids[p]));
+      // Each text at the width its own token count gives, and only texts of one width in a call: a text's
+      // vector never depends on its batch (ONNX Runtime's MatMul sums in an order set by the width).
+      for (let start = 0; start < order.length; ) {
+        const width = paddedWidth(ids[order[start]].length);
+        let stop = start + 1;
+        while (stop < order.length && stop - start < step && paddedWidth(ids[order[stop]].length) === width) stop++;
+        const positions = order.slice(start, stop);
+        start = stop;
+        const output = await this.#run(positions.map((p) => ids[p]), width);
         positions.forEach((p, row) => data.set(output.subarray(row * dim, (row + 1) * dim), (first + p) * dim));
       }
     }
@@ -259,8 +278,7 @@ export class StaticOnnxModel {
     await this.session.release();
   }
 
-  async #run(rows) {
-    const width = Math.max(1, ...rows.map((r) => r.length));
+  async #run(rows, width) {
     const count = rows.length * width;
     const idBuffer = new BigInt64Array(count);
     const maskBuffer = new BigInt64Array(count);

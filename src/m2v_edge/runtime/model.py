@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,19 +10,17 @@ import numpy as np
 
 from m2v_edge.errors import one_line
 from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
-from m2v_edge.runtime.cores import spare_cores
+from m2v_edge.runtime.cores import usable_cores
+from m2v_edge.runtime.schedule import Scheduler
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
-from m2v_edge.runtime.tokenize import MODEL_DEFAULT, Batch, MaxLength, TextTokenizer, check_texts
+from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
 from m2v_edge.validate import check_export
 
-# Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows: smaller
-# calls pad less (on STS-B, a third fewer cells than 1024-row calls) and let tokenization of the next call
-# overlap this one, while a call still costs far more than its ~20 us of fixed overhead.
+# Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows of one
+# width: smaller calls let tokenization of the next part overlap this one, while a call still costs far more
+# than its ~20 us of fixed overhead.
 MAX_GRAPH_ROWS = 128
-# Graph work (table cells read: tokens x dim) worth sharing with the helper thread when it is idle: a hand-off
-# costs tens of microseconds, a cell a fraction of a nanosecond. See ``StaticOnnxModel._run``.
-SHARE_MIN_CELLS = 1 << 19
 # A Model2Vec source folder's table (model2vec / sentence-transformers layouts): named in the "not an export" error.
 _SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
 
@@ -34,11 +32,19 @@ def _positive_int(value: object) -> bool:
 class StaticOnnxModel:
     """An exported m2v-edge folder, ready to encode texts. Needs only onnxruntime, tokenizers and numpy."""
 
-    def __init__(self, files: ExportFiles, config: dict[str, Any], tokenizer: TextTokenizer, session: OrtSession):
+    def __init__(
+        self,
+        files: ExportFiles,
+        config: dict[str, Any],
+        tokenizer: TextTokenizer,
+        session: OrtSession,
+        pipeline: bool | None = None,
+    ):
         self.files = files
         self.config = config
         self.tokenizer = tokenizer
         self.session = session
+        self.scheduler = Scheduler(usable_cores() >= 2 if pipeline is None else pipeline)
 
     @classmethod
     def from_pretrained(
@@ -48,6 +54,7 @@ class StaticOnnxModel:
         providers: Sequence[str] | None = None,
         use_ort_format: bool = False,
         fast_tokenizer: bool | None = None,
+        pipeline: bool | None = None,
     ) -> StaticOnnxModel:
         """Load an exported folder.
 
@@ -60,6 +67,9 @@ class StaticOnnxModel:
             ``None``: when installed and exact for this model (else logged and off), built at the first call
             with ``FAST_MIN_TEXTS`` texts so loading and short runs stay fast; ``True``: now, or an error;
             ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
+        :param pipeline: tokenize ahead and share graph calls on one helper thread (see
+            :mod:`m2v_edge.runtime.schedule`); ``None``: when this process may run on two cores or more. A
+            setting, never a guess from the machine's load; vectors are bit-identical either way.
         :raises FileNotFoundError: if the folder or one of its files is missing.
         :raises ValueError: if a file is corrupt or from a newer format.
         """
@@ -96,7 +106,7 @@ class StaticOnnxModel:
         if fast_tokenizer is not False:
             tokenizer.use_fast(tokenizer_json, required=bool(fast_tokenizer), lazy=fast_tokenizer is None)
         check_export(config, tokenizer.tokenizer, session.session, files.root)
-        return cls(files, config, tokenizer, session)
+        return cls(files, config, tokenizer, session, pipeline)
 
     @property
     def dim(self) -> int:
@@ -136,20 +146,32 @@ class StaticOnnxModel:
         if max_length is not None and max_length is not MODEL_DEFAULT and not _positive_int(max_length):
             raise ValueError(f"max_length must be a positive integer or None, got {max_length!r}")
         out = np.empty((len(items), self.dim), dtype=np.float32)
-        rows = min(batch_size, MAX_GRAPH_ROWS)
+        if not items:
+            return out
+        if len(items) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
+            out[0] = self._graph(*self.tokenizer.one(items[0], self.tokenizer.resolve(max_length)))[0]
+            return out[0] if single else out
         bar = None
         if show_progress_bar:  # tqdm costs tens of microseconds even when disabled: import it only when asked
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(items), desc="encoding", unit="text")
-        for chunk, prefetching in self.tokenizer.chunks(items, rows, max_length):
-            for positions, vectors in self._run(chunk, share=not prefetching):
-                if len(positions) == len(items):  # the whole input in one batch, in order
-                    out = vectors
-                else:
-                    out[positions] = vectors
-                if bar is not None:
-                    bar.update(len(positions))
+        limit = self.tokenizer.resolve(max_length)
+        self.tokenizer.prepare(len(items))
+        fast = self.tokenizer.fast
+        rows = min(batch_size, MAX_GRAPH_ROWS)
+        for positions, vectors in self.scheduler.run(
+            items,
+            rows,
+            lambda part: self.tokenizer.tokenize(part, limit),
+            lambda flat, counts: self.tokenizer.cut(flat, counts, rows),
+            self._graph,
+            split_min_chars=None if fast is None else fast.split_min_chars,
+            dim=self.dim,
+        ):
+            out[positions] = vectors
+            if bar is not None:
+                bar.update(len(positions))
         if bar is not None:
             bar.close()
         return out[0] if single else out
@@ -160,42 +182,12 @@ class StaticOnnxModel:
             raise ValueError(f"{self.session.path}: the graph gave NaN or inf; the file is corrupt, re-export it")
         return vectors
 
-    def _run(self, chunk: list[Batch], share: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Run a chunk's graph calls, yielding ``(positions, vectors)``.
-
-        With ``share`` (the helper thread is not tokenizing ahead), a core free and enough work, about half of
-        the rows go to the helper thread, on the same session (onnxruntime runs concurrent calls and releases
-        the GIL): with one intra-op thread per call, the graph then uses both cores while no tokenization
-        needs them, which a session with two intra-op threads would not do without fighting the tokenizer
-        when it does. Batches holding more than a quarter of the work are halved by rows, so the lanes end
-        together.
-        """
-        cells = sum(ids.size for _, ids, _ in chunk) * self.dim
-        helper = self.tokenizer.helper() if share and cells >= SHARE_MIN_CELLS and spare_cores() >= 0.5 else None
-        if helper is None:
-            for positions, ids, mask in chunk:
-                yield positions, self._graph(ids, mask)
-            return
-        pieces: list[Batch] = []
-        for positions, ids, mask in chunk:  # a batch of more than a quarter of the work is halved by rows
-            half = len(positions) // 2 if ids.size * 4 > cells // self.dim else 0
-            if half:
-                pieces.append((positions[:half], ids[:half], mask[:half]))
-            pieces.append((positions[half:], ids[half:], mask[half:]))
-        lanes: tuple[list[Batch], list[Batch]] = ([], [])
-        load = [0, 0]
-        for batch in sorted(pieces, key=lambda b: -b[1].size):  # largest first, each to the lighter lane
-            lane = int(load[1] < load[0])
-            lanes[lane].append(batch)
-            load[lane] += batch[1].size
-        job = helper.submit(lambda: [(positions, self._graph(ids, mask)) for positions, ids, mask in lanes[1]])
-        for positions, ids, mask in lanes[0]:
-            yield positions, self._graph(ids, mask)
-        yield from job.result()
-
     def close(self) -> None:
-        """Stop the helper thread (also done by ``with`` and when the model is collected)."""
-        self.tokenizer.close()
+        """Stop the helper thread (also done by ``with`` and when the model is collected).
+
+        Encodes running meanwhile finish; later ones run on their calling thread.
+        """
+        self.scheduler.close()
 
     def __enter__(self) -> StaticOnnxModel:
         return self

@@ -5,7 +5,11 @@ The rules (shared with the JavaScript runtime, see ``docs/format.md``):
 1. cut each text to ``max_length * median_token_length`` Unicode code points;
 2. ``encode_batch(add_special_tokens=False)`` with truncation to ``max_length`` tokens;
 3. drop the unknown-token id (here: mask it out, which is the same for a mean);
-4. pad with ``pad_token_id`` and an ``attention_mask`` of 0.
+4. pad with ``pad_token_id`` and an ``attention_mask`` of 0, to the width the text's own token count gives
+   (:func:`m2v_edge.runtime.batching.padded_width`), so its vector never depends on its batch.
+
+``TextTokenizer`` is a pure function of its settings and the texts: it owns no thread. Who runs what during
+``encode`` is :mod:`m2v_edge.runtime.schedule`'s business.
 """
 
 from __future__ import annotations
@@ -13,15 +17,14 @@ from __future__ import annotations
 import enum
 import json
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
 
-from m2v_edge.runtime.cores import spare_cores
+from m2v_edge.runtime import batching
+from m2v_edge.runtime.batching import Batch
 from m2v_edge.runtime.fast import interleave
 
 
@@ -32,22 +35,10 @@ class _Default(enum.Enum):
 MODEL_DEFAULT = _Default.MODEL_DEFAULT
 """``max_length`` value meaning "the model's own limit" (``None`` keeps meaning "no limit", as in model2vec)."""
 MaxLength = int | None | Literal[_Default.MODEL_DEFAULT]
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
-"""``(positions, input_ids, attention_mask)``: rows of the graph's inputs and where each belongs in the texts."""
-# Texts tokenized per ``encode_batch_fast`` call, in graph batches: sorting each such chunk by token count leaves
-# almost no padding, and the next chunk can be tokenized while the graph runs on this one. 16 (2,048 texts at
-# 128 rows): on a quiet 2-core VM, STS-B sentences at batch 1024 and 2 threads went from 0.96x to 1.15-1.27x
-# model2vec against 4 (larger tokenizers calls spread better over its thread pool); memory stays a few MB.
-CHUNK_BATCHES = 16
-# With a free core, an input of more than one batch is tokenized in at least this many equal parts, so the
-# graph calls of one part overlap the tokenization of the next (one part leaves nothing to overlap). Paired
-# repeats (2 cores, 61 per cell, graph shared): 279 STS-B passages at batch 1024 ran 1.05x model2vec in one
-# part, 1.08x in 3 and 1.09x in 5, within the spread (0.89-1.12); sentences 1.07-1.09x either way.
-MIN_PARTS = 3
 # Fewest texts in one call that make a deferred fast tokenizer worth building (see ``use_fast``).
 FAST_MIN_TEXTS = 4096
-# Fewest rows per graph call when batches are cut by length (a call costs ~20 us besides its rows).
-MIN_ROWS = 16
+# Texts tokenized per ``encode_batch_fast`` call in :meth:`TextTokenizer.batches`.
+BATCHES_CHUNK = 2048
 
 
 def unk_token_id(tokenizer: Any) -> int | None:
@@ -114,9 +105,7 @@ class TextTokenizer:
     Thread safety: an instance may be shared by threads. Every setting is fixed at construction and each
     call gets its ``max_length`` as an argument; the HF tokenizer is never reconfigured after ``__init__``
     (truncation is applied to the ids here, not through ``enable_truncation``), so concurrent calls with
-    different limits cannot see each other's settings. The helper thread (prefetch) is created lazily under a
-    lock and shut down by :meth:`close`, by ``with TextTokenizer(...)``, or when the instance is collected.
-    Calls made after :meth:`close` tokenize in the calling thread.
+    different limits cannot see each other's settings.
     """
 
     def __init__(
@@ -137,10 +126,7 @@ class TextTokenizer:
         self.median_token_length = median_token_length
         self.unk_token_id = unk_token_id
         self.pad_token_id = pad_token_id
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-        self._closed = False
-        self._finalizer: weakref.finalize | None = None
+        self._fast_lock = threading.Lock()
         self.fast: Any = None  # a runtime.fast tokenizer, set by use_fast() when it is exact for this model
         self.fast_reason = "not requested"
         self._fast_pending: str | None = None
@@ -165,10 +151,11 @@ class TextTokenizer:
         self.fast, self.fast_reason = fast.load_fast(tokenizer_json, self, required)
         return self.fast is not None
 
-    def _maybe_build_fast(self, count: int) -> None:
+    def prepare(self, count: int) -> None:
+        """Build a deferred fast tokenizer when a call brings ``count >= FAST_MIN_TEXTS`` texts (ids unchanged)."""
         if self._fast_pending is None or count < FAST_MIN_TEXTS:
             return
-        with self._pool_lock:  # one build, even when threads arrive together
+        with self._fast_lock:  # one build, even when threads arrive together
             pending, self._fast_pending = self._fast_pending, None
             if pending is not None:
                 self.use_fast(pending)
@@ -186,22 +173,6 @@ class TextTokenizer:
             unk_token_id=unk_token_id(tokenizer),
             pad_token_id=pad_token_id(tokenizer),
         )
-
-    def __enter__(self) -> TextTokenizer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Shut the helper thread down (waits for a running batch). Later calls still work, unthreaded."""
-        with self._pool_lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-            if self._finalizer is not None:
-                self._finalizer.detach()
-        if pool is not None:
-            pool.shutdown(wait=True)
 
     @property
     def vocab_size(self) -> int:
@@ -261,131 +232,25 @@ class TextTokenizer:
         return [[i for i in row.tolist() if i != unk] for row in rows]
 
     def batches(self, texts: Sequence[str], batch_size: int, max_length: MaxLength = MODEL_DEFAULT) -> Iterator[Batch]:
-        """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches (see :meth:`chunks`)."""
-        for chunk, _ in self.chunks(texts, batch_size, max_length):
-            yield from chunk
+        """Tokenize ``texts`` and yield ``(positions, input_ids, attention_mask)`` batches of at most ``batch_size``.
 
-    def chunks(
-        self, texts: Sequence[str], batch_size: int, max_length: MaxLength = MODEL_DEFAULT
-    ) -> Iterator[tuple[list[Batch], bool]]:
-        """Tokenize ``texts`` and yield, chunk by chunk, ``(batches, prefetching)``.
-
-        Texts are tokenized in chunks of ``CHUNK_BATCHES * batch_size``; each chunk is sorted by token count
-        (so padding costs almost nothing) and cut into ``(positions, input_ids, attention_mask)`` batches of at
-        most ``batch_size`` rows; ``positions`` says where each row belongs in ``texts``. When a core is free
-        (see :func:`spare_cores`), the next chunk is tokenized in the helper thread while the caller works on
-        this one (``tokenizers`` and onnxruntime both release the GIL): ``prefetching`` says so, and when it is
-        false the caller may use :meth:`helper` itself. On a busy machine that thread would only compete with
-        the caller, so chunks are then tokenized in turn.
-        Arrays are int64 ``[batch, seq]``, ``seq >= 1``; unknown ids have ``attention_mask`` 0.
+        Texts are tokenized ``BATCHES_CHUNK`` at a time; each text is padded to the width its own token count
+        gives and only texts of one width share a batch (:func:`m2v_edge.runtime.batching.cut`).
+        Arrays are int64 ``[batch, seq]``; unknown ids have ``attention_mask`` 0.
         """
         limit = self.resolve(max_length)
-        self._maybe_build_fast(len(texts))
-        if len(texts) == 1:  # one text (a server's typical call): no numpy bookkeeping beyond the two arrays
-            yield [(np.zeros(1, dtype=np.int64), *self._one(texts[0], limit))], False
-            return
-        if len(texts) <= batch_size:  # one batch: no sorting, no prefetch
-            if texts:
-                yield [(np.arange(len(texts)), *self._pad(*self._tokenize_here(texts, limit)))], False
-            return
-        least = -(-len(texts) // (batch_size * CHUNK_BATCHES))  # parts of at most CHUNK_BATCHES batches
-        overlap = self.fast is None and spare_cores() >= 0.5
-        count = max(least, min(MIN_PARTS, len(texts) // (2 * MIN_ROWS))) if overlap else least
-        chunk = -(-len(texts) // count)  # equal parts
-        parts = [texts[start : start + chunk] for start in range(0, len(texts), chunk)]
-        if self.fast is not None:  # the op is single-threaded: the helper takes half of each chunk instead
-            for index, part in enumerate(parts):
-                batches = self._sorted(*self._tokenize_here(part, limit), batch_size)
-                yield [(rows + index * chunk, ids, mask) for rows, ids, mask in batches], False
-            return
-        pool = self.helper() if len(parts) > 1 and overlap else None
-        job = pool.submit(self.tokenize, parts[0], limit) if pool is not None else None
-        for index, part in enumerate(parts):
-            flat, counts = job.result() if job is not None else self.tokenize(part, limit)
-            prefetching = False
-            if pool is not None and index + 1 < len(parts):
-                job, prefetching = pool.submit(self.tokenize, parts[index + 1], limit), True
-            batches = self._sorted(flat, counts, batch_size)
-            yield [(rows + index * chunk, ids, mask) for rows, ids, mask in batches], prefetching
+        self.prepare(len(texts))
+        for start in range(0, len(texts), BATCHES_CHUNK):
+            flat, counts = self.tokenize(texts[start : start + BATCHES_CHUNK], limit)
+            for rows, ids, mask in self.cut(flat, counts, batch_size):
+                yield rows + start, ids, mask
 
-    def _sorted(self, flat: np.ndarray, counts: np.ndarray, batch_size: int) -> Iterator[Batch]:
-        """Cut tokenized texts into padded batches of ``batch_size`` rows, sorted by token count."""
-        order = np.argsort(counts, kind="stable")
-        begins = np.cumsum(counts) - counts
-        source = np.append(flat, self.pad_token_id)  # index len(flat) reads the pad id
-        unk = self.unk_token_id
-        has_unk = unk is not None and bool((flat == unk).any())
-        sorted_counts = counts[order]
-        start = 0
-        while start < len(order):
-            # At most batch_size rows, fewer where the lengths grow fast: a row at most ~25 % longer than the
-            # group's first, so the long tail does not pad a whole batch to its longest text.
-            longest = int(sorted_counts[start]) * 5 // 4 + 2
-            stop = min(start + batch_size, max(start + MIN_ROWS, int(np.searchsorted(sorted_counts, longest, "right"))))
-            rows = order[start:stop]
-            start = stop
-            lengths = counts[rows]
-            columns = np.arange(max(int(lengths[-1]), 1))  # sorted: the last row is the longest
-            filled = columns < lengths[:, None]
-            ids = source[np.where(filled, begins[rows][:, None] + columns, len(flat))]
-            mask = filled.astype(np.int64)
-            if has_unk:
-                mask[ids == unk] = 0
-            yield rows, ids, mask
+    def cut(self, flat: np.ndarray, counts: np.ndarray, batch_size: int) -> Iterator[Batch]:
+        """:func:`m2v_edge.runtime.batching.cut` with this tokenizer's pad and unknown ids."""
+        return batching.cut(flat, counts, batch_size, self.pad_token_id, self.unk_token_id)
 
-    def _tokenize_here(self, texts: Sequence[str], limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`tokenize`, split with the helper thread when the fast path is on and a core is free.
-
-        Only when the texts hold at least the op's ``split_min_chars`` characters (a hand-off costs tens of
-        microseconds). ``tokenizers`` spreads a batch over its own thread pool; the onnxruntime-extensions op does not.
-        """
-        split = self.fast is not None and len(texts) > 1 and sum(map(len, texts)) >= self.fast.split_min_chars
-        split = split and spare_cores() >= 0.5
-        pool = self.helper() if split else None
-        if pool is None:
-            return self.tokenize(texts, limit)
-        half = len(texts) // 2
-        job = pool.submit(self.tokenize, texts[:half], limit)
-        flat_b, counts_b = self.tokenize(texts[half:], limit)
-        flat_a, counts_a = job.result()
-        return np.concatenate([flat_a, flat_b]), np.concatenate([counts_a, counts_b])
-
-    def helper(self) -> ThreadPoolExecutor | None:
-        """The one helper thread, created on first use (``None`` after :meth:`close`).
-
-        It tokenizes the next chunk ahead; callers such as ``StaticOnnxModel.encode`` may run work on it while
-        it is idle.
-        """
-        with self._pool_lock:
-            if self._pool is None and not self._closed:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="m2v-edge-helper")
-                self._finalizer = weakref.finalize(self, self._pool.shutdown, wait=False)
-            return self._pool
-
-    def _one(self, text: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(input_ids, attention_mask)`` ``[1, seq]`` for one text, straight from its id list."""
+    def one(self, text: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(input_ids, attention_mask)`` ``[1, width]`` for one text, straight from its id list."""
         cut = text if limit is None else text[: limit * self.median_token_length]
         ids = self.tokenizer.encode_batch_fast([cut], add_special_tokens=False)[0].ids
-        if limit is not None:
-            ids = ids[:limit]
-        unk = self.unk_token_id
-        mask = [int(i != unk) for i in ids] if unk is not None and unk in ids else [1] * len(ids)
-        if not ids:
-            ids, mask = [self.pad_token_id], [0]
-        return np.array([ids], dtype=np.int64), np.array([mask], dtype=np.int64)
-
-    def _pad(self, flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Pack flat ids into padded ``(input_ids, attention_mask)`` int64 arrays, at least one column."""
-        width = int(counts.max(initial=0))
-        if width and int(counts.min()) == width:  # every row full (always so for one text): no padding
-            out_ids = flat.reshape(len(counts), width)
-            mask = np.ones(out_ids.shape, dtype=np.int64)
-        else:
-            filled = np.arange(max(width, 1)) < counts[:, None]
-            out_ids = np.full(filled.shape, self.pad_token_id, dtype=np.int64)
-            out_ids[filled] = flat  # boolean assignment fills row by row, left to right
-            mask = filled.astype(np.int64)
-        unk = self.unk_token_id
-        if unk is not None and (flat == unk).any():
-            mask[out_ids == unk] = 0
-        return out_ids, mask
+        return batching.one(ids if limit is None else ids[:limit], self.pad_token_id, self.unk_token_id)

@@ -114,3 +114,35 @@ window.poolParity = async (name, workers, copies) => {
   await model.pool.encodeIds(["after dispose"]).catch((err) => (disposed = err.message));
   return { n: texts.length, idMismatches, maxToPython, pooledWorkers, disposed };
 };
+
+/** Rows of `vectors` whose bits differ from `want[positions[i]]` (bit equality, not closeness). */
+function bitDifferences(vectors, want, positions) {
+  let rows = 0;
+  vectors.forEach((v, i) => {
+    const a = new Int32Array(v.buffer, v.byteOffset, v.length);
+    const w = want[positions[i]];
+    const b = new Int32Array(w.buffer, w.byteOffset, w.length);
+    if (a.length !== b.length || a.some((x, k) => x !== b[k])) rows++;
+  });
+  return rows;
+}
+
+/**
+ * One text, one vector: encode `texts` one at a time, then together at several batch sizes and in reverse order;
+ * count the rows whose bits differ from the one-at-a-time vectors (load `options`: engine, threads, workers).
+ */
+window.determinism = async (name, options, texts) => {
+  const model = await StaticOnnxModel.load(`/fixtures/${name}/`, { wasmPaths: "/ort/", ...options });
+  const one = [];
+  for (const text of texts) one.push((await model.encode(text)).slice());
+  const all = texts.map((_, i) => i);
+  const differing = {};
+  for (const batchSize of [1, 7, 128]) {
+    differing[`batch ${batchSize}`] = bitDifferences(await model.encode(texts, { batchSize }), one, all);
+  }
+  const reversed = [...all].reverse();
+  differing.reversed = bitDifferences(await model.encode(reversed.map((i) => texts[i])), one, reversed);
+  const info = { ...model.info, workers: model.pool?.workers.length ?? 0 };
+  await model.dispose();
+  return { n: texts.length, differing, info };
+};

@@ -1,0 +1,153 @@
+"""A/B of encode's scheduling, side by side in one run, every timed repeat on texts the run has not seen yet.
+
+Variants (each a worker process, interleaved in a shuffled order every round):
+- ``before``: the code at ``--before SRC`` (e.g. a worktree of the previous release), its own defaults;
+- ``pipeline``: this tree, helper thread on (the default on two cores or more);
+- ``serial``: this tree, ``pipeline=False``;
+- ``probe``: this tree, the helper thread decided per call by a load probe (/proc/stat minus our own CPU time,
+  as the previous release did): what load sensing would buy on top of the setting.
+Each round takes a fresh slice of STS-B train sentences (or ~500-character passages built from them), so no
+tokenizer or page cache has seen them. ``--busy-core`` repeats everything with a spinning process beside it.
+
+Usage: python benchmarks/schedule_ab.py EXPORT [EXPORT ...] [--before ../before/src] [--rounds 7] [--busy-core]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT.parent / "shared" / "data" / "stsb" / "sts-train.csv"
+# (kind, batch size, texts per timed repeat): sized so every repeat of every workload gets texts of its own.
+WORKLOADS = (("sentences", 1024, 512), ("sentences", 32, 512), ("passages", 1024, 64), ("passages", 32, 64))
+
+
+def train_texts() -> dict[str, list[str]]:
+    sentences: list[str] = []
+    for line in TRAIN.read_text(encoding="utf-8").splitlines():
+        fields = line.split("\t")
+        sentences += [s.strip() for s in fields[5:7] if s.strip()]
+    passages, current = [], ""
+    for sentence in sentences:
+        current = f"{current} {sentence}" if current else sentence
+        if len(current) >= 500:
+            passages.append(current)
+            current = ""
+    return {"sentences": sentences, "passages": passages}
+
+
+def worker(variant: str, model_path: str) -> None:
+    """Answer 'kind batch start stop' lines with the seconds one encode of those texts took."""
+    from m2v_edge.runtime.model import StaticOnnxModel
+
+    kwargs = {} if variant == "before" else {"pipeline": variant != "serial"}
+    model = StaticOnnxModel.from_pretrained(model_path, threads=1, fast_tokenizer=False, **kwargs)
+    if variant == "probe":
+        model.scheduler.__class__ = _probed(type(model.scheduler))
+    texts = train_texts()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        kind, batch, start, stop = line.split()
+        chunk = texts[kind][int(start) : int(stop)]
+        began = time.perf_counter()
+        model.encode(chunk, batch_size=int(batch))
+        print(time.perf_counter() - began, flush=True)
+
+
+def _probed(base: type) -> type:
+    state = {"at": -1.0, "busy": 0.0, "own": 0.0, "on": 1.0}
+
+    def pipeline(self: object) -> bool:  # the previous release's probe: others' CPU time over the last 0.5 s
+        now = time.monotonic()
+        if now - state["at"] >= 0.5:
+            with open("/proc/stat", encoding="ascii") as handle:
+                fields = [int(v) for v in handle.readline().split()[1:9]]
+            busy = (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+            own = sum(os.times()[:2])
+            if state["at"] >= 0:
+                others = max(0.0, (busy - state["busy"]) - (own - state["own"])) / (now - state["at"])
+                state["on"] = float(len(os.sched_getaffinity(0)) - 1 - others >= 0.5)
+            state.update(at=now, busy=busy, own=own)
+        return bool(state["on"])
+
+    return type("Probed", (base,), {"pipeline": property(pipeline, lambda self, value: None)})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--before", help="src folder of the code to compare with")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--busy-core", action="store_true")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return 0
+    texts = train_texts()
+    variants = {"pipeline": str(ROOT / "src"), "serial": str(ROOT / "src"), "probe": str(ROOT / "src")}
+    if args.before:
+        variants = {"before": str(Path(args.before).resolve()), **variants}
+    results: dict[str, dict[str, list[float]]] = {}
+    for busy in (False, True) if args.busy_core else (False,):
+        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+        try:
+            for model in args.models:
+                procs = {}
+                for name, src in variants.items():
+                    env = {**os.environ, "PYTHONPATH": src}
+                    cmd = [sys.executable, __file__, "--worker", name, model]
+                    procs[name] = subprocess.Popen(
+                        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+                    )
+                    assert procs[name].stdout is not None and procs[name].stdout.readline().strip() == "ready"
+                offsets = {kind: 0 for kind in texts}
+                for round_ in range(args.rounds + 1):  # round 0 warms up and is not counted
+                    for kind, batch, size in WORKLOADS:
+                        start = offsets[kind]
+                        offsets[kind] = start + size
+                        if offsets[kind] > len(texts[kind]):
+                            raise SystemExit(f"not enough unseen {kind} for {args.rounds} rounds; use fewer")
+                        order = list(procs)
+                        random.shuffle(order)
+                        for name in order:
+                            proc = procs[name]
+                            assert proc.stdin is not None and proc.stdout is not None
+                            proc.stdin.write(f"{kind} {batch} {start} {start + size}\n")
+                            proc.stdin.flush()
+                            seconds = float(proc.stdout.readline())
+                            if round_:
+                                key = f"{Path(model).name} {kind} b{batch}{' busy' if busy else ''}"
+                                results.setdefault(key, {}).setdefault(name, []).append(size / seconds)
+                for proc in procs.values():
+                    proc.kill()
+        finally:
+            if spinner is not None:
+                spinner.kill()
+    names = list(variants)
+    print(
+        "| workload | "
+        + " | ".join(f"{n} texts/s" for n in names)
+        + " | "
+        + " | ".join(f"{n} / serial" for n in names if n != "serial")
+        + " |"
+    )
+    print("|---" * (2 * len(names)) + "|")
+    for key, rates in results.items():
+        med = {n: statistics.median(rates[n]) for n in names}
+        ratios = " | ".join(f"{med[n] / med['serial']:.2f}x" for n in names if n != "serial")
+        print(f"| {key} | " + " | ".join(f"{med[n]:,.0f}" for n in names) + f" | {ratios} |")
+    print(json.dumps(results), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
