@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from m2v_edge.format import DType
+from m2v_edge.contract import DType
 
 _CHUNK_ROWS = 8192
 

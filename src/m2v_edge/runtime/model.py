@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.errors import one_line
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.cores import spare_cores
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
