@@ -18,11 +18,6 @@ class StoredTable:
     values: np.ndarray
     scales: np.ndarray | None
 
-    def dequantize(self) -> np.ndarray:
-        """The float32 table the graph computes with."""
-        table = self.values.astype(np.float32)
-        return table if self.scales is None else table * self.scales[:, None]
-
 
 def quantize_int8(table: np.ndarray, show_progress_bar: bool = False) -> StoredTable:
     """Per-row symmetric int8: ``scale = max|row| / 127``, values in [-127, 127].
