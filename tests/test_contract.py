@@ -1,4 +1,4 @@
-"""One exported-folder contract for Python and JavaScript: web/src/contract.js is generated from format.py."""
+"""One exported-folder contract for Python and JavaScript: web/src/contract.js is generated from contract.py."""
 
 from __future__ import annotations
 
