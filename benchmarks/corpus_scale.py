@@ -35,7 +35,7 @@ CLI = [
 
 def make_corpus(path: Path, count: int, seed: int = 0) -> list[str]:
     """``count`` sentences of 3-60 words drawn from STS-B's vocabulary (varied lengths, like real corpora)."""
-    from m2v_edge.eval.datasets import load_stsb
+    from m2v_edge.source.datasets import load_stsb
 
     words = sorted({w for p in load_stsb() for t in (p.text1, p.text2) for w in t.split()})
     rng = np.random.default_rng(seed)

@@ -13,10 +13,10 @@ import numpy as np
 from model2vec import StaticModel
 
 from m2v_edge import StaticOnnxModel, export_model
-from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.contract import ExportFiles
 from m2v_edge.eval.metrics import sts_benchmark
-from m2v_edge.format import ExportFiles
 from m2v_edge.runtime.similarity import row_cosine
+from m2v_edge.source.datasets import load_stsb
 
 ROOT = Path(__file__).resolve().parents[1]
 

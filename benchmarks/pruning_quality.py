@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from m2v_edge.eval.datasets import STSB_TEST, Pair, load_stsb
 from m2v_edge.eval.metrics import sts_benchmark
+from m2v_edge.source.datasets import STSB_TEST, Pair, load_stsb
 
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
@@ -37,8 +37,8 @@ def spearman(encoder, pairs: list[Pair]) -> float:
 
 def main() -> int:
     from m2v_edge import StaticOnnxModel, export_model
-    from m2v_edge.export.reference import ReferenceModel
-    from m2v_edge.export.source import load_source
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.source.folder import load_source
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=POTION, help="Model2Vec source folder")

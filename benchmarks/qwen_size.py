@@ -1,7 +1,7 @@
 """Qwen-sized model under size budgets: model sizes, load time, first-vector time and peak RSS.
 
 Builds a Qwen-sized Model2Vec folder (the real Qwen tokenizer, 151,669 tokens, and a seeded random
-1024-d float16 table; ``m2v_edge.testing``), exports it as int8, under ``--max-size 65MB`` (the
+1024-d float16 table; ``m2v_edge.bench.qwen_sized``), exports it as int8, under ``--max-size 65MB`` (the
 policy's choice, and with all 1024 dims kept) and, with ``--mobile``, also as ``model.ort``; then opens
 each export in a fresh Python process and reports its load time, the time to its first vector and the
 process's peak RSS.
@@ -30,7 +30,7 @@ def measure(folder: Path, fmt: str) -> dict[str, float]:
 
 def main() -> int:
     from m2v_edge import export_model
-    from m2v_edge.testing import make_qwen_sized_model
+    from m2v_edge.bench.qwen_sized import make_qwen_sized_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-size", default="65MB", help="budget for the second export")

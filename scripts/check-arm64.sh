@@ -244,7 +244,7 @@ from pathlib import Path
 
 repo, out, n_pairs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 texts = []
-for line in (repo / "src/m2v_edge/eval/data/stsb/sts-test.csv").read_text(encoding="utf-8").splitlines():
+for line in (repo / "src/m2v_edge/source/data/stsb/sts-test.csv").read_text(encoding="utf-8").splitlines():
     fields = line.split("\t")
     if len(fields) >= 7:
         texts += fields[5:7]

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from m2v_edge import format as fmt
+from m2v_edge import contract as fmt
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "web" / "src" / "contract.js"

@@ -1,4 +1,4 @@
-"""Write broken exported folders for web/test/safety.test.js (the catalogue of m2v_edge.testing_corrupt).
+"""Write broken exported folders for web/test/safety.test.js (the catalogue of tests.corrupt).
 
 Creates ``web/.fixtures/corrupt/``: ``base/`` (a tiny WordPiece model exported to int8), one folder per case, and
 ``cases.json``: ``{case: regex the load error must match, or null (loads, same vectors as base)}`` plus the
@@ -12,19 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-from m2v_edge.testing import make_tiny_model
-from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, poison_tokens
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the test support (tests/tiny_models.py, tests/corrupt.py) is not in the package
+    sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "web" / ".fixtures" / "corrupt")
     args = parser.parse_args()
+    from tests.corrupt import PROBES, catalogue, copy_export, poison_tokens
+    from tests.tiny_models import make_tiny_model
+
     from m2v_edge import StaticOnnxModel, export_model
 
     out: Path = args.out

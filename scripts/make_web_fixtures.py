@@ -4,9 +4,9 @@ Creates, under ``web/.fixtures/`` (gitignored):
 
 - ``potion-int8/``: ``models/potion-base-8M`` exported to int8 (WordPiece) with ``target="mobile"``, so
   ``model.ort`` (ORT format) sits next to ``model.onnx``;
-- ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.testing`` (the real Qwen tokenizer, byte-level
+- ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.bench.qwen_sized`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
-- ``unigram-int8/``: the tiny Unigram model of ``m2v_edge.testing.make_tiny_model``, exported to int8;
+- ``unigram-int8/``: the tiny Unigram model of ``tests/tiny_models.py``, exported to int8;
   these three in the ``flat`` layout (``model.onnx`` at the top);
 - ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
   ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
@@ -30,14 +30,17 @@ import argparse
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.format import FORMAT_VERSION
+from m2v_edge.contract import FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the test support (tests/tiny_models.py) is not in the package
+    sys.path.insert(0, str(ROOT))
 POTION = ROOT / "models" / "potion-base-8M"
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
 DEFAULT_OUT = ROOT / "web" / ".fixtures"
@@ -119,8 +122,8 @@ def make_hf(out: Path, force: bool) -> list[Path]:
 
 
 def make_qwen(out: Path, force: bool) -> Path:
-    """The Qwen-sized test model of ``m2v_edge.testing`` (real Qwen tokenizer, seeded random table), int8."""
-    from m2v_edge.testing import make_qwen_sized_model
+    """The Qwen-sized test model of ``m2v_edge.bench.qwen_sized`` (real Qwen tokenizer, seeded random table), int8."""
+    from m2v_edge.bench.qwen_sized import make_qwen_sized_model
 
     folder = out / "qwen-1024-int8"
     stamp = {
@@ -159,7 +162,7 @@ def make_qwen_m2v(out: Path, force: bool) -> Path | None:
 
 def make_unigram(out: Path, force: bool) -> Path:
     """The tiny Unigram test model (NFKC + Metaspace), exported to int8."""
-    from m2v_edge.testing import make_tiny_model
+    from tests.tiny_models import make_tiny_model
 
     folder = out / "unigram-int8"
     stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0, "format_version": FORMAT_VERSION}

@@ -15,7 +15,7 @@ from tests.fixtures import TINY_KINDS, make_tiny_model
 ROOT = Path(__file__).resolve().parents[1]
 POTION = ROOT / "models" / "potion-base-8M"
 SHARED = ROOT.parent / "shared"
-STSB_TEST = ROOT / "src" / "m2v_edge" / "eval" / "data" / "stsb" / "sts-test.csv"
+STSB_TEST = ROOT / "src" / "m2v_edge" / "source" / "data" / "stsb" / "sts-test.csv"
 
 
 @pytest.fixture(scope="session")

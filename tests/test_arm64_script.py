@@ -36,7 +36,7 @@ def test_inputs_are_sts_sentences_plus_tricky_texts(tmp_path: Path) -> None:
     result = _run_py(_heredoc("TEXTS_PY"), str(REPO), str(out), "100")
     assert result.returncode == 0, result.stderr
     texts = out.read_text(encoding="utf-8").split("\n")[:-1]
-    rows = (REPO / "src/m2v_edge/eval/data/stsb/sts-test.csv").read_text(encoding="utf-8").splitlines()
+    rows = (REPO / "src/m2v_edge/source/data/stsb/sts-test.csv").read_text(encoding="utf-8").splitlines()
     expected = [s for row in rows[:100] for s in row.split("\t")[5:7]]
     assert texts[:200] == expected
     tricky = texts[200:]

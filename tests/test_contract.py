@@ -1,4 +1,4 @@
-"""One exported-folder contract for Python and JavaScript: web/src/contract.js is generated from format.py."""
+"""One exported-folder contract for Python and JavaScript: web/src/contract.js is generated from contract.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from m2v_edge import StaticOnnxModel
-from m2v_edge.format import FORMAT_VERSION, INPUT_IDS, OUTPUT, REQUIRED_KEYS, read_config
+from m2v_edge.contract import FORMAT_VERSION, INPUT_IDS, OUTPUT, REQUIRED_KEYS, read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_SRC = ROOT / "web" / "src"

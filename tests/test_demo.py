@@ -18,12 +18,12 @@ pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 
 from m2v_edge.cli import main  # noqa: E402
+from m2v_edge.contract import ExportFiles  # noqa: E402
 from m2v_edge.demo import cache  # noqa: E402
 from m2v_edge.demo.backend import DemoBackend, DemoInputError, Limits  # noqa: E402
 from m2v_edge.demo.cache import DemoModels, open_models  # noqa: E402
 from m2v_edge.demo.presets import MATRIX_PRESET, SEARCH_PRESETS, preset_by_label  # noqa: E402
 from m2v_edge.export.exporter import export_model  # noqa: E402
-from m2v_edge.format import ExportFiles  # noqa: E402
 from m2v_edge.runtime.model import StaticOnnxModel  # noqa: E402
 from m2v_edge.runtime.similarity import cosine_matrix  # noqa: E402
 from m2v_edge.sizes import format_size  # noqa: E402
@@ -95,7 +95,7 @@ def test_embedded_model_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
 
 
 def test_first_run_exports_then_reuses_then_revalidates(tmp_path: Path, demo_models: DemoModels) -> None:
-    from m2v_edge.export.source import load_source
+    from m2v_edge.source.folder import load_source
 
     source = load_source(cache.embedded_model_dir())
     logs: list[str] = []

@@ -12,13 +12,13 @@ from model2vec import StaticModel
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
+from m2v_edge.contract import ExportFiles
 from m2v_edge.export.budget import parse_size
 from m2v_edge.export.mobile import REQUIRED_OPERATORS, REQUIRED_OPERATORS_AND_TYPES
 from m2v_edge.export.prune import token_priority
-from m2v_edge.export.reference import ReferenceModel
-from m2v_edge.export.source import load_source
-from m2v_edge.format import ExportFiles
+from m2v_edge.runtime.reference import ReferenceModel
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.source.folder import load_source
 from tests.checks import assert_parity
 from tests.texts import parity_texts
 

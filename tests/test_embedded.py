@@ -1,4 +1,4 @@
-"""The embedded potion-base-8M is found in one place (m2v_edge.embedded) by the demo and the bench alike."""
+"""The embedded potion-base-8M is found in one place (m2v_edge.source.embedded) by the demo and the bench alike."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from m2v_edge import embedded
 from m2v_edge.cli import build_parser
-from m2v_edge.embedded import EMBEDDED_ENV, embedded_model_dir
+from m2v_edge.source import embedded
+from m2v_edge.source.embedded import EMBEDDED_ENV, embedded_model_dir
 from tests.conftest import POTION
 
 
@@ -44,6 +44,6 @@ def test_bench_defaults_come_from_bench_config() -> None:
 
     args = build_parser().parse_args(["bench"])
     config = BenchConfig(source=Path("x"))
-    assert args.model == []  # no folder: the embedded model, found by m2v_edge.embedded when the bench runs
+    assert args.model == []  # no folder: the embedded model, found by m2v_edge.source.embedded when the bench runs
     assert (args.threads, args.batch_sizes, args.repeats) == (config.threads, config.batch_sizes, config.repeats)
     assert (args.limit, args.latency_texts, args.cold_runs) == (config.limit, config.latency_texts, config.cold_runs)

@@ -13,8 +13,8 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
+from m2v_edge.contract import ExportFiles
 from m2v_edge.export import selfcheck
-from m2v_edge.format import ExportFiles
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -11,11 +11,11 @@ import pytest
 
 from m2v_edge.cli import main
 from m2v_edge.eval import DIMENSIONS, evaluate, load_dataset, load_stsb
-from m2v_edge.eval.datasets import LANGUAGES, Labelled, Parallel, Ranking
 from m2v_edge.eval.metrics import multilingual, ranking, retrieval_credit, sts_benchmark, topic_clustering
 from m2v_edge.eval.report import plot, to_markdown, write_json
 from m2v_edge.eval.runner import CachedEmbedder
-from m2v_edge.loader import load_encoder
+from m2v_edge.runtime.loader import load_encoder
+from m2v_edge.source.datasets import LANGUAGES, Labelled, Parallel, Ranking
 from tests.conftest import STSB_TEST
 
 RANKING_DIMS = ("instruction_awareness", "conversational_understanding", "code_understanding")

@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
-from m2v_edge.format import METADATA_KEY, OPSET, ExportFiles, read_config
+from m2v_edge.contract import METADATA_KEY, OPSET, ExportFiles, read_config
 from tests.checks import assert_parity, cosines
 from tests.conftest import POTION
 from tests.texts import parity_texts

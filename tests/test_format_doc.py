@@ -18,7 +18,7 @@ import pytest
 from onnx import numpy_helper
 
 from m2v_edge import export_model
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT, ExportFiles
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT, ExportFiles
 from tests.fixtures import make_tiny_model
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "format.md"

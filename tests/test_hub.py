@@ -10,10 +10,10 @@ import pytest
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.export.source import load_source
+from m2v_edge.contract import read_config
 from m2v_edge.extras import MissingExtraError
-from m2v_edge.format import read_config
-from m2v_edge.hub import repo_id_from_path, resolve_model
+from m2v_edge.source.folder import load_source
+from m2v_edge.source.hub import repo_id_from_path, resolve_model
 from tests.conftest import ROOT
 
 FROZEN_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"

@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.format import FORMAT_VERSION, ExportFiles, read_config
+from m2v_edge.contract import FORMAT_VERSION, ExportFiles, read_config
 from tests.checks import assert_parity
 from tests.conftest import ROOT
 from tests.fixtures import make_tiny_model

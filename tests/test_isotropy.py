@@ -12,11 +12,11 @@ import pytest
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
+from m2v_edge.contract import ExportFiles, read_config
 from m2v_edge.eval.runner import evaluate
 from m2v_edge.export.isotropy import IsotropyMap, IsotropyRequest, fit, fold, pooled
-from m2v_edge.export.reference import ReferenceModel
-from m2v_edge.export.source import load_source
-from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.runtime.reference import ReferenceModel
+from m2v_edge.source.folder import load_source
 from tests.fixtures import CORPUS, make_tiny_model
 from tests.texts import parity_texts
 

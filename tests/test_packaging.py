@@ -1,4 +1,5 @@
-"""``pip install m2v-edge`` (the wheel, in a fresh venv) runs exports without onnx; ``export`` names its extra."""
+"""The wheel: what it holds (the package and its data, no test support), and that ``pip install m2v-edge`` (in a
+fresh venv) runs exports without onnx while ``export`` names its extra."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +24,37 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
 
 
-@pytest.mark.slow
-def test_plain_install_runs_exports_without_the_exporter(tmp_path: Path, potion_int8: Path) -> None:
-    # Build from a copy: an in-tree build would leave build/ and *.egg-info in the checkout.
-    tree = tmp_path / "tree"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel ``pip wheel`` builds from a copy of the tree (an in-tree build would leave build/ and *.egg-info)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    tree = tmp / "tree"
     shutil.copytree(ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, tree / name)
-    dist = tmp_path / "dist"
+    dist = tmp / "dist"
     built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(tree)])
     assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = dist.glob("m2v_edge-*.whl")
+    (found,) = dist.glob("m2v_edge-*.whl")
+    return found
+
+
+def test_wheel_holds_the_package_and_its_data_and_no_test_support(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = {n for n in archive.namelist() if not n.startswith("m2v_edge-")}  # minus the .dist-info
+    modules = {str(p.relative_to(ROOT / "src")) for p in (ROOT / "src" / "m2v_edge").rglob("*.py")}
+    assert {n for n in names if n.endswith(".py")} == modules  # every module, nothing else
+    assert all(n.startswith("m2v_edge/") for n in names), sorted(n for n in names if not n.startswith("m2v_edge/"))
+    shipped = {Path(n).name for n in names}
+    assert not [n for n in shipped if n.startswith(("test", "conftest"))], "test support in the wheel"
+    data = ROOT / "src" / "m2v_edge" / "source" / "data"
+    wanted = {str(p.relative_to(ROOT / "src")) for p in data.rglob("*") if p.is_file()}
+    assert len(wanted) >= 10 and wanted <= names  # STS-B (isotropy, eval, bench) and the eval sets ship
+    assert "m2v_edge/py.typed" in names
+
+
+@pytest.mark.slow
+def test_plain_install_runs_exports_without_the_exporter(tmp_path: Path, potion_int8: Path, wheel: Path) -> None:
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=True)

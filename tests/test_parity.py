@@ -7,10 +7,10 @@ import pytest
 from model2vec import StaticModel
 
 from m2v_edge import StaticOnnxModel, export_model
-from m2v_edge.eval.datasets import load_stsb
 from m2v_edge.eval.metrics import sts_benchmark
-from m2v_edge.export.reference import ReferenceModel
-from m2v_edge.export.source import load_source
+from m2v_edge.runtime.reference import ReferenceModel
+from m2v_edge.source.datasets import load_stsb
+from m2v_edge.source.folder import load_source
 from tests.checks import assert_parity, cosines
 from tests.texts import parity_texts
 

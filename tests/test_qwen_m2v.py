@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from m2v_edge import StaticOnnxModel
+from m2v_edge.contract import ExportFiles, read_config
 from m2v_edge.demo.backend import DemoBackend
 from m2v_edge.demo.cache import cache_folder, open_models
 from m2v_edge.eval.runner import evaluate
 from m2v_edge.export.exporter import export_model
-from m2v_edge.export.reference import ReferenceModel
-from m2v_edge.export.source import load_source
-from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.runtime.reference import ReferenceModel
+from m2v_edge.source.folder import load_source
 from tests.checks import cosines
 from tests.texts import parity_texts
 

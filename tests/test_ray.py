@@ -8,8 +8,8 @@ import pytest
 from m2v_edge.corpus.arrow import table_vectors
 from m2v_edge.corpus.readers import InputSpec
 from m2v_edge.corpus.stream import encode_corpus
-from m2v_edge.eval.datasets import load_stsb
 from m2v_edge.runtime.model import StaticOnnxModel
+from m2v_edge.source.datasets import load_stsb
 from tests.conftest import STSB_TEST
 
 ray = pytest.importorskip("ray", reason="needs m2v-edge[ray] (make setup installs it)")

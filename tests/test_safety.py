@@ -17,9 +17,9 @@ from safetensors.numpy import load_file, save_file
 
 from m2v_edge import export_model
 from m2v_edge.cli import main
+from m2v_edge.contract import ExportFiles
 from m2v_edge.export import exporter, publish
 from m2v_edge.export.publish import MARKER, OutputError
-from m2v_edge.format import ExportFiles
 from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge import cli as cli_module
 from m2v_edge.cli import main
-from m2v_edge.cli_io import cpu_count
+from m2v_edge.cli.common import cpu_count
 from tests.cli_checks import one_line_error
 from tests.fixtures import make_tiny_model
 

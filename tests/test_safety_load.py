@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
-from m2v_edge.format import ExportFiles
-from m2v_edge.testing_corrupt import PROBES, catalogue, copy_export, edit_config, poison_tokens
+from m2v_edge.contract import ExportFiles
+from tests.corrupt import PROBES, catalogue, copy_export, edit_config, poison_tokens
 from tests.fixtures import make_tiny_model
 
 

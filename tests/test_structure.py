@@ -1,10 +1,13 @@
-"""The package's shape: no import cycles, a runtime import loads no exporter, one error contract.
+"""The package's shape: layers imported bottom-up only, no import cycles, a runtime import loads no exporter.
 
 The import graph counts EVERY import statement in a module: module level, inside functions and under
 ``if TYPE_CHECKING:``. A function-level import is still a dependency (it runs on the first call) and a cycle
 through one is still a knot (``cli`` <-> ``demo.command`` was one), so none is allowed anywhere. An edge goes to
 the module named (``from m2v_edge.export import exporter`` names ``m2v_edge.export.exporter``), not to the
 parent packages Python also initializes on the way.
+
+The layers (docs/architecture.md) are declared in :data:`LAYERS`, bottom to top; a module may import only from its
+own layer or a lower one, with the same edges (function-level and ``TYPE_CHECKING`` imports count).
 """
 
 from __future__ import annotations
@@ -23,6 +26,21 @@ from m2v_edge.errors import EXIT_INTERNAL, EXIT_RUNTIME, EXIT_USAGE, CliError, o
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "m2v_edge"
+
+# Bottom to top (docs/architecture.md). An entry names a module or a folder (all of it); the package root itself
+# (the façade) is only its own ``__init__``. Every module must be in exactly one layer.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("foundation", ("m2v_edge._version", "m2v_edge.errors", "m2v_edge.extras", "m2v_edge.sizes")),
+    ("contract", ("m2v_edge.contract", "m2v_edge.validate")),
+    ("source", ("m2v_edge.source",)),
+    ("runtime", ("m2v_edge.runtime",)),
+    ("exporter", ("m2v_edge.export",)),
+    ("applications", ("m2v_edge.corpus", "m2v_edge.integrations", "m2v_edge.eval", "m2v_edge.demo", "m2v_edge.bench")),
+    ("cli", ("m2v_edge.cli",)),
+    ("facade", ("m2v_edge", "m2v_edge.__main__")),
+]
+FACADE = {"m2v_edge", "m2v_edge.__main__", "m2v_edge._version"}
+MAX_ROOT_MODULES = 6  # besides the façade
 
 
 def _module_name(path: Path) -> str:
@@ -90,6 +108,81 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return cycles
 
 
+def _layer(module: str) -> int:
+    """The index in :data:`LAYERS` of the longest entry naming ``module`` (the bare package matches only itself)."""
+    best, index = "", -1
+    for i, (_, entries) in enumerate(LAYERS):
+        for entry in entries:
+            hit = module == entry or (entry != PACKAGE and module.startswith(entry + "."))
+            if hit and len(entry) > len(best):
+                best, index = entry, i
+    assert index >= 0, (
+        f"{module} is in no layer: add it to LAYERS in tests/test_structure.py (and docs/architecture.md)"
+    )
+    return index
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a lower layer to a higher one, as ``a (layer) -> b (layer)``."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            low, high = _layer(module), _layer(target)
+            if high > low:
+                found.append(f"{module} ({LAYERS[low][0]}) -> {target} ({LAYERS[high][0]})")
+    return found
+
+
+def _folder(module: str) -> str:
+    """``m2v_edge.export.isotropy`` -> ``m2v_edge.export``; a root module is its own folder."""
+    return ".".join(module.split(".")[:2])
+
+
+def _folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    folders: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        edges = folders.setdefault(_folder(module), set())
+        edges |= {_folder(t) for t in targets} - {_folder(module)}
+        for target in targets:
+            folders.setdefault(_folder(target), set())
+    return folders
+
+
+# The folder loop of cf63ff6 (issue 27): export -> eval -> loader -> export, all through function-level or
+# module-level imports that the module cycle test could not see.
+OLD_LOOP = {
+    "m2v_edge.export.isotropy": {"m2v_edge.eval.datasets"},
+    "m2v_edge.eval.runner": {"m2v_edge.runtime.loader"},
+    "m2v_edge.runtime.loader": {"m2v_edge.export.source"},
+}
+
+
+def test_layer_check_catches_the_old_folder_loop() -> None:
+    assert _upward(OLD_LOOP) == [
+        "m2v_edge.export.isotropy (exporter) -> m2v_edge.eval.datasets (applications)",
+        "m2v_edge.runtime.loader (runtime) -> m2v_edge.export.source (exporter)",
+    ]
+    assert _cycles(_folder_graph(OLD_LOOP)) == [
+        ["m2v_edge.eval", "m2v_edge.runtime", "m2v_edge.export", "m2v_edge.eval"]
+    ]
+
+
+def test_imports_go_down_the_layers_only() -> None:
+    graph = _graph()
+    assert "m2v_edge.source.datasets" in graph["m2v_edge.export.isotropy"]  # the exporter reads STS-B from below
+    assert "m2v_edge.source.folder" in graph["m2v_edge.runtime.loader"]  # inside a function
+    upward = _upward(graph)
+    assert not upward, "imports from a lower layer to a higher one: " + "; ".join(upward)
+    cycles = _cycles(_folder_graph(graph))
+    assert not cycles, "folder-level import loops: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_package_root_is_small_and_ships_no_test_support() -> None:
+    root = sorted(name for name in _modules() if name.count(".") == 1 and not (SRC / name.replace(".", "/")).is_dir())
+    assert len(set(root) - FACADE) <= MAX_ROOT_MODULES, root
+    assert not [name for name in _modules() if "test" in name.split(".")[-1]], "test support belongs in tests/"
+
+
 def test_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
@@ -148,6 +241,7 @@ def test_export_model_is_loaded_on_first_use() -> None:
 
 def test_every_subcommand_module_exposes_add_parser_and_run() -> None:
     assert list(COMMANDS) == ["export", "encode", "info", "similarity", "demo", "eval", "bench"]
+    assert all(module.__name__.startswith("m2v_edge.cli.") for module in COMMANDS.values())  # one place
     for name, module in COMMANDS.items():
         assert callable(module.add_parser) and callable(module.run), name
     choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]

@@ -9,9 +9,9 @@ import pytest
 
 from m2v_edge.cli import main
 from m2v_edge.corpus.vectorfile import VectorFile, model_fingerprint, write_vector_file
-from m2v_edge.eval.datasets import load_stsb
 from m2v_edge.runtime.model import StaticOnnxModel
 from m2v_edge.runtime.similarity import cosine_matrix
+from m2v_edge.source.datasets import load_stsb
 from tests import vector_golden
 from tests.conftest import STSB_TEST
 

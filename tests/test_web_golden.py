@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from m2v_edge import StaticOnnxModel
-from m2v_edge.format import ExportFiles
+from m2v_edge.contract import ExportFiles
 from tests.conftest import POTION, ROOT
 
 FIXTURES = Path(os.environ.get("M2V_WEB_FIXTURES", ROOT / "web" / ".fixtures"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from m2v_edge.eval.datasets import load_stsb
+from m2v_edge.source.datasets import load_stsb
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from m2v_edge._version import __version__
-from m2v_edge.loader import load_encoder
+from m2v_edge.runtime.loader import load_encoder
 from m2v_edge.runtime.model import StaticOnnxModel
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT
 from m2v_edge.errors import one_line
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, OUTPUT
 
 _REEXPORT = "re-export the model with `m2v-edge export`"
 

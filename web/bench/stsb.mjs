@@ -4,7 +4,7 @@ import { join } from "node:path";
 
 import { WEB } from "../demo/server.mjs";
 
-export const STSB = join(WEB, "..", "src", "m2v_edge", "eval", "data", "stsb", "sts-test.csv");
+export const STSB = join(WEB, "..", "src", "m2v_edge", "source", "data", "stsb", "sts-test.csv");
 
 export function stsbSentences() {
   const out = [];

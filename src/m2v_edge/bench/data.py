@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from m2v_edge.eval.datasets import STSB_TEST, load_stsb
+from m2v_edge.source.datasets import STSB_TEST, load_stsb
 
 PASSAGE_CHARS = 500
 

@@ -149,8 +149,8 @@ def run_bench(config: BenchConfig, show_progress_bar: bool = True) -> dict[str, 
     from tqdm.auto import tqdm
 
     from m2v_edge.bench.coldstart import cold_start
+    from m2v_edge.contract import ExportFiles
     from m2v_edge.export.exporter import export_model
-    from m2v_edge.format import ExportFiles
 
     config.check()
     with tempfile.TemporaryDirectory(prefix="m2v-edge-bench-") as tmp:

@@ -30,7 +30,7 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
     """
     from tokenizers import Tokenizer
 
-    from m2v_edge.format import ExportFiles, read_config
+    from m2v_edge.contract import ExportFiles, read_config
     from m2v_edge.runtime.model import StaticOnnxModel
 
     try:

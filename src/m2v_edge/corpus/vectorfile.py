@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.format import ExportFiles
+from m2v_edge.contract import ExportFiles
 
 MAGIC = b"M2VEVEC\0"
 VERSION = 1

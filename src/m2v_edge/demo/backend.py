@@ -10,7 +10,7 @@ import numpy as np
 
 from m2v_edge.demo import DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS
 from m2v_edge.demo.cache import DemoModels
-from m2v_edge.facts import export_facts
+from m2v_edge.runtime.facts import export_facts
 from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank, row_cosine
 
 MAX_MATRIX_TEXTS = 50

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from m2v_edge.embedded import embedded_model_dir
-from m2v_edge.facts import is_export_folder
-from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.contract import ExportFiles, read_config
+from m2v_edge.runtime.facts import is_export_folder
 from m2v_edge.sizes import format_size
+from m2v_edge.source.embedded import embedded_model_dir
 
 if TYPE_CHECKING:
-    from m2v_edge.export.reference import ReferenceModel
-    from m2v_edge.export.source import SourceModel
     from m2v_edge.runtime.model import StaticOnnxModel
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.source.folder import SourceModel
 
 CACHE_ENV = "M2V_EDGE_CACHE"
 CACHE_DTYPE = "int8"
@@ -107,7 +107,7 @@ def _open_export(folder: Path) -> StaticOnnxModel:
 
 def _source_for_export(folder: Path) -> tuple[SourceModel | None, str]:
     """The source of an exported folder when it is the embedded model, else a note saying why not."""
-    from m2v_edge.export.source import load_source
+    from m2v_edge.source.folder import load_source
 
     config = read_config(folder)
     sha = str(config.get("source", {}).get("sha256", ""))
@@ -136,8 +136,8 @@ def open_models(model: str | Path | None = None, cache_dir: Path | None = None, 
     :raises FileNotFoundError: if MODEL (or the embedded model) does not exist.
     :raises ValueError: if MODEL is neither an exported folder nor a readable Model2Vec folder.
     """
-    from m2v_edge.export.reference import ReferenceModel
-    from m2v_edge.export.source import load_source
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.source.folder import load_source
 
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     folder = embedded_model_dir() if model is None else Path(model)

@@ -6,7 +6,7 @@ JSON, Markdown and PNG. scikit-learn, scipy and matplotlib come with the ``eval`
 
 from __future__ import annotations
 
-from m2v_edge.eval.datasets import DIMENSIONS, load_dataset, load_stsb
 from m2v_edge.eval.runner import evaluate
+from m2v_edge.source.datasets import DIMENSIONS, load_dataset, load_stsb
 
 __all__ = ["DIMENSIONS", "evaluate", "load_dataset", "load_stsb"]

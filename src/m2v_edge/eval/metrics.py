@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from m2v_edge.eval.datasets import LANGUAGES, Labelled, Pair, Parallel, Ranking
 from m2v_edge.runtime.similarity import cosine_matrix, normalize_rows, row_cosine
+from m2v_edge.source.datasets import LANGUAGES, Labelled, Pair, Parallel, Ranking
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 TIE = 1e-6  # scores closer than this count as a tie

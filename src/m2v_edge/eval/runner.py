@@ -10,8 +10,8 @@ import numpy as np
 
 from m2v_edge.eval import metrics
 from m2v_edge.eval.anisotropy import add_to_report, texts_seen
-from m2v_edge.eval.datasets import DIMENSIONS, STSB_TEST, Dataset, Pair, Parallel, Ranking, load_dataset, load_stsb
-from m2v_edge.loader import Encoder, load_encoder
+from m2v_edge.runtime.loader import Encoder, load_encoder
+from m2v_edge.source.datasets import DIMENSIONS, STSB_TEST, Dataset, Pair, Parallel, Ranking, load_dataset, load_stsb
 
 ModelLike = str | Path | Encoder
 
@@ -94,7 +94,7 @@ def evaluate(
 
     :param model: an exported folder, a Model2Vec source folder, or any object with ``encode``/``dim``.
     :param reference: the same kinds; when given, the report also holds its scores and ``model - reference``.
-    :param dimensions: a subset of :data:`~m2v_edge.eval.datasets.DIMENSIONS` (default all).
+    :param dimensions: a subset of :data:`~m2v_edge.source.datasets.DIMENSIONS` (default all).
     :param data_dir: folder with the JSONL files (default: the packaged data).
     :param stsb: the STS-B test file (tab-separated, original layout).
     :param show_progress_bar: one tqdm bar over the dimensions of each model.

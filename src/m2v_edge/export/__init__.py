@@ -1,7 +1,8 @@
-"""The exporter: source reader, table storage, graph builder.
+"""The exporter: table storage, graph builder, pruning, the exported folder.
 
-Names are imported on first use (PEP 562), so importing one export module (``export.source`` for the
-numpy reference, say) does not load the others.
+Names are imported on first use (PEP 562), so importing one export module does not load the others.
+``SourceModel``/``load_source`` (now :mod:`m2v_edge.source.folder`) and ``ReferenceModel`` (now
+:mod:`m2v_edge.runtime.reference`) are still reachable here, as before the re-layering.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from m2v_edge.export.exporter import ExportReport, export_model
-    from m2v_edge.export.reference import ReferenceModel
-    from m2v_edge.export.source import SourceModel, load_source
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.source.folder import SourceModel, load_source
 
 __all__ = ["ExportReport", "ReferenceModel", "SourceModel", "export_model", "load_source"]
 
@@ -24,13 +25,13 @@ def __getattr__(name: str) -> Any:
 
         return getattr(exporter, name)
     if name == "ReferenceModel":
-        from m2v_edge.export import reference
+        from m2v_edge.runtime import reference
 
         return reference.ReferenceModel
     if name in ("SourceModel", "load_source"):
-        from m2v_edge.export import source
+        from m2v_edge.source import folder
 
-        return getattr(source, name)
+        return getattr(folder, name)
     raise AttributeError(f"module 'm2v_edge.export' has no attribute {name!r}")
 
 

@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import DType
 from m2v_edge.export.prune import PruningPlan, check_request, count_tokens, make_plan, table_rows, token_priority
-from m2v_edge.export.source import SourceModel
-from m2v_edge.format import DType
 from m2v_edge.runtime.tokenize import TextTokenizer
 from m2v_edge.sizes import format_size
+from m2v_edge.source.folder import SourceModel
 
 MIN_VOCAB_SHARE = 0.25
 MIN_DIMS = 32

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from m2v_edge.contract import LEGACY_MODEL_FILE, MODEL_FILE_KEY
 from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
-from m2v_edge.format import LEGACY_MODEL_FILE, MODEL_FILE_KEY
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 

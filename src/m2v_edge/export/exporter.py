@@ -11,6 +11,17 @@ from typing import Any
 import numpy as np
 
 from m2v_edge._version import __version__
+from m2v_edge.contract import (
+    ATTENTION_MASK,
+    FORMAT_VERSION,
+    INPUT_IDS,
+    OPSET,
+    OUTPUT,
+    DType,
+    ExportFiles,
+    model_file_name,
+    write_config,
+)
 from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
@@ -29,21 +40,10 @@ from m2v_edge.export.publish import (
 )
 from m2v_edge.export.quantize import StoredTable, store_table
 from m2v_edge.export.selfcheck import PROBE_TEXTS, self_check
-from m2v_edge.export.source import SourceModel, load_source
 from m2v_edge.extras import require
-from m2v_edge.format import (
-    ATTENTION_MASK,
-    FORMAT_VERSION,
-    INPUT_IDS,
-    OPSET,
-    OUTPUT,
-    DType,
-    ExportFiles,
-    model_file_name,
-    write_config,
-)
 from m2v_edge.runtime.tokenize import TextTokenizer
 from m2v_edge.sizes import format_size
+from m2v_edge.source.folder import SourceModel, load_source
 
 
 @dataclass

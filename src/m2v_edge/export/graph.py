@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from m2v_edge._version import __version__
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, IR_VERSION, METADATA_KEY, OPSET, OUTPUT
 from m2v_edge.export.quantize import StoredTable
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, IR_VERSION, METADATA_KEY, OPSET, OUTPUT
 
 
 def build_graph(

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.format import MODEL_FILE_KEY, TRANSFORMERS_JS_DTYPES, DType, model_file_name
+from m2v_edge.contract import MODEL_FILE_KEY, TRANSFORMERS_JS_DTYPES, DType, model_file_name
 
 # Keys of a source tokenizer_config.json that point at files or code we do not ship.
 _DROPPED_KEYS = ("auto_map", "tokenizer_file", "name_or_path", "chat_template")

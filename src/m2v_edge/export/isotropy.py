@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.eval.datasets import DATA_DIR
-from m2v_edge.export.source import SourceModel
 from m2v_edge.extras import require
+from m2v_edge.source.datasets import DATA_DIR
+from m2v_edge.source.folder import SourceModel
 
 DEFAULT_CORPUS = DATA_DIR / "stsb" / "sts-train-sentences.txt"
 HELD_OUT = DATA_DIR / "stsb" / "sts-dev.csv"
@@ -138,7 +138,7 @@ def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
 
 def pooled(source: SourceModel, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
     """Mean-pooled, not normalized vectors, exactly as the graph computes them before normalization."""
-    from m2v_edge.export.reference import ReferenceModel
+    from m2v_edge.runtime.reference import ReferenceModel
 
     raw = dataclasses.replace(source, config=dict(source.config, normalize=False))
     return ReferenceModel(raw).encode(texts, show_progress_bar=show_progress_bar)
@@ -185,7 +185,7 @@ def choose(
         assert request.k is not None
         return IsotropyResult(request, name, len(sentences), fit(vectors, request.k), where=placement(source))
     require("eval", "scipy", what="--isotropy auto")
-    from m2v_edge.eval.datasets import load_stsb
+    from m2v_edge.source.datasets import load_stsb
 
     pairs = load_stsb(HELD_OUT)
     left = pooled(source, [p.text1 for p in pairs], show_progress_bar)

@@ -47,7 +47,7 @@ def write_ort(folder: Path) -> list[Path]:
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
     from onnxruntime.tools.ort_format_model import create_config_from_models
 
-    from m2v_edge.format import ExportFiles
+    from m2v_edge.contract import ExportFiles
 
     files = ExportFiles(folder)
     onnx_file, ort_file = files.model, files.ort_model

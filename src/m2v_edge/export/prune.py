@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.export.source import SourceModel
 from m2v_edge.runtime.tokenize import TextTokenizer
+from m2v_edge.source.folder import SourceModel
 
 _CORPUS_BATCH_LINES = 4096
 

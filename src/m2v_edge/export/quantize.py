@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from m2v_edge.format import DType
+from m2v_edge.contract import DType
 
 _CHUNK_ROWS = 8192
 
@@ -17,11 +17,6 @@ class StoredTable:
 
     values: np.ndarray
     scales: np.ndarray | None
-
-    def dequantize(self) -> np.ndarray:
-        """The float32 table the graph computes with."""
-        table = self.values.astype(np.float32)
-        return table if self.scales is None else table * self.scales[:, None]
 
 
 def quantize_int8(table: np.ndarray, show_progress_bar: bool = False) -> StoredTable:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from m2v_edge.export.isotropy import IsotropyMap
-from m2v_edge.export.reference import ReferenceModel
-from m2v_edge.export.source import SourceModel
+from m2v_edge.runtime.reference import ReferenceModel
 from m2v_edge.runtime.similarity import row_cosine
+from m2v_edge.source.folder import SourceModel
 
 MIN_COSINE = 0.99
 PROBE_TEXTS = (

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.errors import one_line
-from m2v_edge.format import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
 from m2v_edge.runtime.cores import usable_cores
 from m2v_edge.runtime.schedule import Scheduler
 from m2v_edge.runtime.session import OrtSession

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import OUTPUT
 from m2v_edge.errors import one_line
-from m2v_edge.format import OUTPUT
 
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
 

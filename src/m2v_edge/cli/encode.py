@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.cli_io import check_threads, output_file
+from m2v_edge.cli.common import check_threads, output_file
 from m2v_edge.corpus.readers import INPUT_FORMATS
 from m2v_edge.corpus.stream import DEFAULT_CHUNK_ROWS
 from m2v_edge.corpus.writers import OUTPUT_FORMATS

@@ -1,25 +1,19 @@
-"""Model2Vec folders made for tests, benchmarks and the web fixtures; never used at run time.
+"""Tiny Model2Vec folders made for the tests and the web fixtures (test support: not in the package).
 
-- :func:`make_tiny_model`: tiny WordPiece, byte-level BPE, Unigram and quantized (weights + mapping) models,
-  written by model2vec's own ``save_pretrained`` (needs model2vec: ``pip install 'm2v-edge[test]'``);
-- :func:`make_qwen_sized_model`: a Qwen-sized folder (a given Qwen ``tokenizer.json``, 151,669 ids, and a
-  seeded random 1024-d float16 table).
-
-Shared here so scripts and benchmarks import it like the tests do, without putting ``tests/`` on ``sys.path``.
+:func:`make_tiny_model`: tiny WordPiece, byte-level BPE, Unigram and quantized (weights + mapping) models,
+written by model2vec's own ``save_pretrained`` (needs model2vec: ``pip install 'm2v-edge[test]'``).
+scripts/make_web_fixtures.py and scripts/make_corrupt_fixtures.py import it as ``tests.tiny_models`` (they put
+the repository root on ``sys.path``). The Qwen-sized folder is :mod:`m2v_edge.bench.qwen_sized` (the bench
+needs it at run time).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-QWEN_VOCAB = 151_669
-QWEN_DIM = 1024
-_CHUNK_ROWS = 16_384
 TINY_KINDS = ("wordpiece", "bpe", "unigram", "quantized")
 
 CORPUS = [
@@ -84,27 +78,4 @@ def make_tiny_model(kind: str, folder: Path, dim: int = 16, normalize: bool | No
     if kind == "quantized":
         model = quantize_model(model, vocabulary_quantization=24)
     model.save_pretrained(folder)
-    return folder
-
-
-def make_qwen_sized_model(folder: Path, tokenizer: Path, dim: int = QWEN_DIM, seed: int = 0) -> Path:
-    """Write ``config.json`` (normalize true), a copy of ``tokenizer`` and a float16 ``model.safetensors``.
-
-    The table is float16 (310 MB instead of 621 MB as float32) and made in chunks to keep memory low;
-    rows match the tokenizer's vocabulary with its added tokens.
-    """
-    from safetensors.numpy import save_file
-    from tokenizers import Tokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(tokenizer, folder / "tokenizer.json")
-    vocab = Tokenizer.from_file(str(tokenizer)).get_vocab_size(with_added_tokens=True)
-    rng = np.random.default_rng(seed)
-    table = np.empty((vocab, dim), dtype=np.float16)
-    for start in range(0, vocab, _CHUNK_ROWS):
-        stop = min(start + _CHUNK_ROWS, vocab)
-        table[start:stop] = rng.standard_normal((stop - start, dim), dtype=np.float32)
-    save_file({"embeddings": table}, str(folder / "model.safetensors"))
-    config = {"model_type": "model2vec", "architectures": ["StaticModel"], "hidden_dim": dim, "normalize": True}
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return folder

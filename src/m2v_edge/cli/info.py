@@ -14,12 +14,12 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one ``name  value`` line per fact (the same facts as the demo's Model tab)."""
-    from m2v_edge.facts import export_facts, is_export_folder, source_facts
+    from m2v_edge.runtime.facts import export_facts, is_export_folder, source_facts
 
     if is_export_folder(args.model):
         rows = export_facts(args.model)
     else:
-        from m2v_edge.export.source import load_source
+        from m2v_edge.source.folder import load_source
 
         rows = source_facts(load_source(args.model))
     width = max(len(key) for key, _ in rows)

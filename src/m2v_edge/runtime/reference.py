@@ -7,8 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
-from m2v_edge.export.source import SourceModel
 from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
+from m2v_edge.source.folder import SourceModel
 
 
 class PooledMap(Protocol):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from m2v_edge.format import ExportFiles, read_config
+from m2v_edge.contract import ExportFiles, read_config
 from m2v_edge.sizes import format_size
 
 if TYPE_CHECKING:
-    from m2v_edge.export.source import SourceModel
+    from m2v_edge.source.folder import SourceModel
 
 Facts = list[tuple[str, str]]
 

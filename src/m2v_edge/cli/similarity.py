@@ -16,7 +16,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print ``rank score document``, best first."""
-    from m2v_edge.cli_io import check_argv
+    from m2v_edge.cli.common import check_argv
     from m2v_edge.runtime.model import StaticOnnxModel
 
     check_argv(args, ("query", "documents"))  # undecodable bytes in argv: a clear error, not a tokenizer TypeError

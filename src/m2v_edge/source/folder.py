@@ -46,7 +46,7 @@ class SourceModel:
     @property
     def name(self) -> str:
         """A human name: the Hub id for a folder in the Hugging Face cache, else the folder's name."""
-        from m2v_edge.hub import repo_id_from_path
+        from m2v_edge.source.hub import repo_id_from_path
 
         return repo_id_from_path(self.path) or self.path.resolve().name
 

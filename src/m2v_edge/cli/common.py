@@ -1,4 +1,4 @@
-"""CLI guards: bounded ``--threads``, UTF-8 arguments, atomic output files, ``-`` for stdout, the last-resort line.
+"""CLI guards: bounded ``--threads``, UTF-8 arguments, output files (``-`` for stdout), the last-resort line.
 
 Exit codes: see :mod:`m2v_edge.errors` (2 usage or input, 70 unexpected: one line naming the file either way).
 """
@@ -6,15 +6,10 @@ Exit codes: see :mod:`m2v_edge.errors` (2 usage or input, 70 unexpected: one lin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import os
-import secrets
 import socket
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 # The arguments that name the file a command works on, in the order the last-resort line prefers them.
 _FILE_ARGS = ("model", "source", "input", "output")
@@ -90,28 +85,6 @@ def output_file(output: str, inputs: tuple[str, ...] = ()) -> Path | None:
         if item != "-" and Path(item).exists() and out.exists() and os.path.samefile(item, out):
             raise ValueError(f"{out}: is also the input {item}; choose another output file")
     return out
-
-
-def write_atomic(out: Path | None, write: Callable[[IO[bytes]], None]) -> str:
-    """Write through ``write`` to ``out`` atomically (temp file beside it, then rename), or to stdout if ``None``.
-
-    The file gets the usual permissions (0o666 minus the umask). Returns the name written, for the message.
-    """
-    if out is None:
-        write(sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-        return "<stdout>"
-    tmp = out.with_name(f".{out.name}.tmp-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return str(out)
 
 
 def internal_error(command: str, args: argparse.Namespace, err: BaseException) -> str:

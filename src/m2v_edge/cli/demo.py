@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from m2v_edge.cli_io import check_host
+    from m2v_edge.cli.common import check_host
 
     host, port = server_address(args.host, args.port)  # explicit flags, else GRADIO_SERVER_NAME/PORT, else ours
     check_host(host, port)  # before the slow imports and the first-run export
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from m2v_edge.demo.app import build_app, launch
     from m2v_edge.demo.backend import DemoBackend, Limits
     from m2v_edge.demo.cache import open_models
-    from m2v_edge.hub import resolve_model
+    from m2v_edge.source.hub import resolve_model
 
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
     model = None if args.model is None else resolve_model(args.model, args.revision, exported=True)

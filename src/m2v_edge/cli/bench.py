@@ -68,7 +68,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.bench.report import markdown, write
     from m2v_edge.bench.runner import run_bench
-    from m2v_edge.embedded import embedded_model_dir
+    from m2v_edge.source.embedded import embedded_model_dir
 
     if not args.no_plot and importlib.util.find_spec("matplotlib") is None:
         raise ValueError("matplotlib is not installed; pip install 'm2v-edge[bench]' or pass --no-plot")
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         sources = [(embedded_model_dir(), ("int8",) if args.int8_only else ("int8", "float32"))]
     with tempfile.TemporaryDirectory(prefix="m2v-edge-qwen-sized-") as tmp:
         if args.qwen_sized:
-            from m2v_edge.testing import make_qwen_sized_model
+            from m2v_edge.bench.qwen_sized import make_qwen_sized_model
 
             sources.append((make_qwen_sized_model(Path(tmp) / "qwen-sized", Path(args.qwen_sized)), ("int8",)))
         for source, dtypes in sources:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.format import ExportFiles
+from m2v_edge.contract import ExportFiles
 
 # Texts short enough that any valid max_length >= 16 leaves their tokens alone.
 PROBES = ["hello world", "The quick brown fox", "", "neural network training", "café naïve 🚀"]

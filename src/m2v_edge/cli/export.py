@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Export, then print the files written and the self-check figures."""
     from m2v_edge.export.exporter import export_model
     from m2v_edge.extras import require
-    from m2v_edge.hub import resolve_model
+    from m2v_edge.source.hub import resolve_model
 
     require("export", "onnx", "safetensors", what="export")
     source = resolve_model(args.source, args.revision)

@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from m2v_edge.eval.report import check_output, plot, to_markdown, write_json
     from m2v_edge.eval.runner import evaluate
-    from m2v_edge.hub import resolve_model
+    from m2v_edge.source.hub import resolve_model
 
     require("eval", "sklearn", "scipy", "matplotlib")
     model = resolve_model(args.model, args.revision, exported=True)

@@ -12,22 +12,18 @@ import sys
 from types import ModuleType
 
 from m2v_edge._version import __version__
-from m2v_edge.bench import command as bench_command
-from m2v_edge.cli_io import internal_error
-from m2v_edge.commands import encode, info, similarity
-from m2v_edge.demo import command as demo_command
+from m2v_edge.cli import bench, demo, encode, evaluate, export, info, similarity
+from m2v_edge.cli.common import internal_error
 from m2v_edge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
-from m2v_edge.eval import command as eval_command
-from m2v_edge.export import command as export_command
 
 COMMANDS: dict[str, ModuleType] = {
-    "export": export_command,
+    "export": export,
     "encode": encode,
     "info": info,
     "similarity": similarity,
-    "demo": demo_command,
-    "eval": eval_command,
-    "bench": bench_command,
+    "demo": demo,
+    "eval": evaluate,
+    "bench": bench,
 }
 
 

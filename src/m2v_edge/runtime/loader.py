@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from m2v_edge.facts import is_export_folder
+from m2v_edge.runtime.facts import is_export_folder
 
 
 class Encoder(Protocol):
@@ -35,9 +35,9 @@ def load_encoder(path: str | Path, threads: int | None = None) -> Encoder:
     :raises FileNotFoundError: if the path does not exist or is neither kind of folder.
     :raises ValueError: if a file in it is corrupt.
     """
-    from m2v_edge.export.reference import ReferenceModel
-    from m2v_edge.export.source import load_source
     from m2v_edge.runtime.model import StaticOnnxModel
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.source.folder import load_source
 
     folder = Path(path)
     if is_export_folder(folder):

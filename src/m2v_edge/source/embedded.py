@@ -21,7 +21,7 @@ _MARKER = "model.safetensors"
 
 def _checkout_root() -> Path | None:
     """The source checkout holding this package (``<root>/src/m2v_edge``), or ``None`` for an installed wheel."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # m2v_edge/ (this module is m2v_edge/source/embedded.py)
     root = package.parent.parent
     if package.parent.name == "src" and (root / "pyproject.toml").is_file():
         return root
