@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from m2v_edge.bench.data import passages, stsb_sentences
 from m2v_edge.export.exporter import export_model
-from m2v_edge.runtime.fast import unsupported_reason
+from m2v_edge.runtime.fast_tokenizer import unsupported_reason
 from m2v_edge.runtime.model import StaticOnnxModel
 from m2v_edge.runtime.tokenize import FAST_MIN_TEXTS, TextTokenizer
 from tests.conftest import POTION, ROOT
@@ -154,7 +154,7 @@ def test_wordpiece_op_equals_tokenizers_on_printable_ascii(
 
 @pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
 def test_op_that_differs_is_refused(monkeypatch: pytest.MonkeyPatch, tiny_json: dict[str, str], kind: str) -> None:
-    from m2v_edge.runtime import fast
+    from m2v_edge.runtime import fast_tokenizer as fast
 
     tokenizer_json = tiny_json["bpe"] if kind == "bpe" else (POTION / "tokenizer.json").read_text(encoding="utf-8")
     op_class = fast.FastTokenizer if kind == "bpe" else fast.WordPieceFast

@@ -25,7 +25,7 @@ import numpy as np
 
 from m2v_edge.runtime import batching
 from m2v_edge.runtime.batching import Batch
-from m2v_edge.runtime.fast import interleave
+from m2v_edge.runtime.fast_tokenizer import interleave
 
 
 class _Default(enum.Enum):
@@ -127,19 +127,19 @@ class TextTokenizer:
         self.unk_token_id = unk_token_id
         self.pad_token_id = pad_token_id
         self._fast_lock = threading.Lock()
-        self.fast: Any = None  # a runtime.fast tokenizer, set by use_fast() when it is exact for this model
+        self.fast: Any = None  # a fast_tokenizer op, set by use_fast() when it is exact for this model
         self.fast_reason = "not requested"
         self._fast_pending: str | None = None
 
     def use_fast(self, tokenizer_json: str, required: bool = False, lazy: bool = False) -> bool:
-        """Tokenize with onnxruntime-extensions when it gives the same ids (see :mod:`m2v_edge.runtime.fast`).
+        """Tokenize with onnxruntime-extensions when it gives the same ids (:mod:`m2v_edge.runtime.fast_tokenizer`).
 
         :param required: raise ``ValueError`` (with the reason) instead of logging it and staying on tokenizers.
         :param lazy: build and check the op only when a call first brings ``FAST_MIN_TEXTS`` texts (building
             takes about 2 s for a 150k vocabulary: worth it for a corpus, not for a query or a short script).
         :return: whether the fast path is on (``False`` while deferred); ``fast_reason`` says why (not).
         """
-        from m2v_edge.runtime import fast
+        from m2v_edge.runtime import fast_tokenizer as fast
 
         if not required and not fast.is_candidate(self.tokenizer):
             self.fast_reason = "not a BPE or WordPiece tokenizer, or onnxruntime-extensions not installed"
