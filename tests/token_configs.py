@@ -8,6 +8,7 @@ trained here with the ``tokenizers`` trainers or assembled by hand, except the r
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Callable
@@ -153,6 +154,7 @@ def _added(index: int, content: str) -> dict[str, Any]:
     return {"id": index, "content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
 
 
+@functools.cache
 def nmt_nfkc_charsmap() -> bytes:
     """SentencePiece's nmt_nfkc `precompiled_charsmap`, from a tiny model trained with the sentencepiece package."""
     import io
@@ -168,28 +170,52 @@ def nmt_nfkc_charsmap() -> bytes:
     return bytes(proto.normalizer_spec.precompiled_charsmap)
 
 
-def _unigram(normalizer: Any, pre_tokenizer: Any, unk_piece: str | None = "<unk>", byte_fallback: bool = False) -> Any:
-    """A trained Unigram; `unk_piece` names the piece `unk_id` points at ("." as in a vocabulary-quantized model)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+@functools.cache
+def _trained_unigram() -> str:
+    """One Unigram trained (NFKC, Metaspace) for all the Unigram configurations, which swap its stages."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     trained = Tokenizer(models.Unigram())
-    trained.normalizer = normalizer
-    trained.pre_tokenizer = pre_tokenizer or pre_tokenizers.Metaspace()
+    trained.normalizer = normalizers.NFKC()
+    trained.pre_tokenizer = pre_tokenizers.Metaspace()
     trainer = trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<pad>", "<unk>"], unk_token="<unk>", max_piece_length=12)
     trained.train_from_iterator(_training_texts(), trainer)
-    spec = json.loads(trained.to_str())
+    return str(trained.to_str())
+
+
+def _unigram(normalizer: Any, pre_tokenizer: Any, unk_piece: str = "<unk>", byte_fallback: bool = False) -> Any:
+    """The trained Unigram with these stages; `unk_piece` names the piece `unk_id` points at ("." as in a
+    vocabulary-quantized model, whose "<unk>" was pruned)."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(_trained_unigram())
+    spec["normalizer"] = json.loads(normalizer.__getstate__())
+    spec["pre_tokenizer"] = json.loads(pre_tokenizer.__getstate__())
     vocab = spec["model"]["vocab"]
     if byte_fallback:
         known = {p for p, _ in vocab}
         vocab += [[b, 0.0] for b in BYTES if b not in known]
-    if unk_piece == ".":  # a quantized vocabulary: "<unk>" pruned, unk_id on a real piece
+    if unk_piece == ".":
         vocab[:] = [v for v in vocab if v[0] != "<unk>"]
         spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] != "<unk>"]
-    index = [p for p, _ in vocab].index(unk_piece)
-    spec["model"].update(vocab=vocab, unk_id=index, byte_fallback=byte_fallback)
+    pieces = [p for p, _ in vocab]
+    spec["model"].update(vocab=vocab, unk_id=pieces.index(unk_piece), byte_fallback=byte_fallback)
     for token in spec["added_tokens"]:
-        token["id"] = [p for p, _ in vocab].index(token["content"])
+        token["id"] = pieces.index(token["content"])
     return Tokenizer.from_str(json.dumps(spec))
+
+
+# The upstream report's reproduction (docs/upstream/tokenizers-js-unigram-unk.md): unk_id 3 is the real piece ".".
+REPRO_PIECES = [["<s>", 0.0], ["</s>", 0.0], ["<pad>", 0.0], [".", -3.63], ["▁", -2.5], ["▁.", -7.0], ["1", -4.0], ["2", -4.2], ["▁$", -5.0], ["$1", -6.5], ["▁1", -5.5]]
+
+
+def repro_tokenizer() -> Any:
+    """The few-piece Unigram of the upstream report (Metaspace, no normalizer)."""
+    from tokenizers import Tokenizer, models
+
+    tok = Tokenizer(models.Unigram([(p, s) for p, s in REPRO_PIECES], unk_id=3))
+    tok.pre_tokenizer = _metaspace("always")
+    return tok
 
 
 def _metaspace(scheme: str, split: bool = True) -> Any:
@@ -207,12 +233,19 @@ def _real(paths: list[Path]) -> Callable[[], Any]:
     return load
 
 
+# Configurations the JavaScript package must refuse to load, with the words its error names.
+REFUSED = {"unigram-ws-first": "prepend_scheme"}
+
+
 def configs() -> dict[str, Callable[[], Any]]:
     """Name -> builder of a `tokenizers.Tokenizer`."""
-    from tokenizers import normalizers, pre_tokenizers
+    from tokenizers import Regex, normalizers, pre_tokenizers
 
     def precompiled() -> Any:
         return normalizers.Precompiled(nmt_nfkc_charsmap())
+
+    def precompiled_spaces() -> Any:  # as XLM-R's and T5's tokenizer.json
+        return normalizers.Sequence([precompiled(), normalizers.Replace(Regex(" {2,}"), " ")])
 
     def ws_metaspace() -> Any:
         return pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), _metaspace("always")])
@@ -230,9 +263,13 @@ def configs() -> dict[str, Callable[[], Any]]:
         "spbpe-byte-fallback": lambda: _sentencepiece_bpe(byte_fallback=True),
         "spbpe-unk": lambda: _sentencepiece_bpe(byte_fallback=False),
         "unigram-quantized-precompiled": lambda: _unigram(precompiled(), ws_metaspace(), unk_piece="."),
-        "unigram-precompiled": lambda: _unigram(precompiled(), _metaspace("always")),
+        "unigram-precompiled": lambda: _unigram(precompiled_spaces(), _metaspace("always")),
         "unigram-nfkc-first": lambda: _unigram(normalizers.NFKC(), _metaspace("first")),
         "unigram-nfkc-never": lambda: _unigram(normalizers.NFKC(), _metaspace("never")),
         "unigram-nfkc-nosplit": lambda: _unigram(normalizers.NFKC(), _metaspace("always", split=False)),
+        "unigram-unk-repro": repro_tokenizer,
+        # Rust prepends "first" to the piece at original offset 0, the JS library to every piece of the first
+        # added-token section: the package refuses this one (REFUSED below).
+        "unigram-ws-first": lambda: _unigram(normalizers.NFKC(), pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), _metaspace("first")])),
         "unigram-byte-fallback": lambda: _unigram(normalizers.NFKC(), _metaspace("always"), byte_fallback=True),
     }

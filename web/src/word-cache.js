@@ -19,6 +19,7 @@ import {
   BertPreTokenizer,
   ByteLevelPreTokenizer,
   LowercaseNormalizer,
+  MetaspacePreTokenizer,
   PrecompiledNormalizer,
   Unigram,
   WhitespacePreTokenizer,
@@ -268,7 +269,15 @@ export function makeExact(tokenizer) {
       stages.push("lowercase");
     }
   }
-  for (const pre of preTokenizers(tokenizer.pre_tokenizer)) {
+  const pres = preTokenizers(tokenizer.pre_tokenizer);
+  if (pres.some((pre, i) => i > 1 && pre instanceof MetaspacePreTokenizer && pre.prepend_scheme === "first")) {
+    // Rust prepends "first" to the piece at original offset 0; the library, to every piece of the first
+    // added-token section: after another pre-tokenizer split the text, they differ on most texts.
+    throw new Error(
+      'Unigram/SentencePiece tokenizer with Metaspace prepend_scheme "first" after another pre-tokenizer: the JavaScript tokenizer library cannot give Python\'s tokens for it (see docs/web.md, "Exact tokens"); use Python',
+    );
+  }
+  for (const pre of pres) {
     if (pre instanceof ByteLevelPreTokenizer && pre.use_regex) {
       pre.pattern = BYTE_LEVEL_PATTERN;
       stages.push("byte-level-regex");
