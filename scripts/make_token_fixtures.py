@@ -26,8 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from m2v_edge.eval.datasets import STSB_TEST, load_stsb  # noqa: E402
 from tests import token_configs  # noqa: E402
+
+from m2v_edge.eval.datasets import STSB_TEST, load_stsb  # noqa: E402
 
 DEFAULT_OUT = ROOT / "web" / ".fixtures" / "tokens"
 MODEL_CONFIG = "unigram-quantized-precompiled"
@@ -82,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     builders = token_configs.configs()
     unknown = sorted(set(args.only or []) - set(builders))
     if unknown:
-        print(f"make_token_fixtures: unknown configuration(s) {', '.join(unknown)}; known: {', '.join(builders)}", file=sys.stderr)
+        print(
+            f"make_token_fixtures: unknown configuration(s) {', '.join(unknown)}; known: {', '.join(builders)}",
+            file=sys.stderr,
+        )
         return 2
     for name, build in builders.items():
         if args.only is not None and name not in args.only:
@@ -91,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         write_config(args.out, name, tokenizer, texts)
         if name == MODEL_CONFIG:
             write_model(args.out, tokenizer, [t for p in load_stsb(STSB_TEST) for t in (p.text1, p.text2)], texts)
-    print(f"token fixtures: {len(builders)} configurations x {len(texts)} texts in {time.perf_counter() - started:.1f}s")
+    print(
+        f"token fixtures: {len(builders)} configurations x {len(texts)} texts in {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 

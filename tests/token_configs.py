@@ -20,16 +20,16 @@ from m2v_edge.eval.datasets import STSB_TEST, load_stsb
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_STSB = ROOT.parent / "shared" / "data" / "stsb"
 POTION_TOKENIZER = ROOT / "models" / "potion-base-8M" / "tokenizer.json"
-QWEN_TOKENIZERS = [ROOT.parent / "shared" / "tokenizers" / "qwen" / "tokenizer.json", ROOT / "tests" / "data" / "qwen" / "tokenizer.json"]
+QWEN_TOKENIZERS = [
+    ROOT.parent / "shared" / "tokenizers" / "qwen" / "tokenizer.json",
+    ROOT / "tests" / "data" / "qwen" / "tokenizer.json",
+]
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
 
 GPT2_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-QWEN_SPLIT = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
-LLAMA3_SPLIT = (
-    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-)
+_SPLIT_TAIL = r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+QWEN_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}""" + _SPLIT_TAIL
+LLAMA3_SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}""" + _SPLIT_TAIL
 
 # Words, numbers and punctuation of many scripts: the multilingual, punctuation- and number-heavy corpus.
 PARTS = (
@@ -58,13 +58,27 @@ def mixed_texts(count: int, seed: int) -> list[str]:
     out = []
     for _ in range(count):
         words = [rng.choice(PARTS) for _ in range(rng.randint(1, 14))]
-        out.append("".join(w + rng.choice(SEPARATORS) for w in words).rstrip(" ") if rng.random() < 0.8 else "".join(words))
+        out.append(
+            "".join(w + rng.choice(SEPARATORS) for w in words).rstrip(" ") if rng.random() < 0.8 else "".join(words)
+        )
     return out
 
 
 # Code-point ranges for fuzzing: ASCII, controls, Latin-1 and beyond, combining marks, CJK, Hangul, private use,
 # specials, supplementary planes (emoji, CJK extension B); no surrogates (not text).
-RANGES = [(0x20, 0x7E, 30), (0x00, 0x1F, 3), (0x7F, 0x2FF, 8), (0x300, 0x36F, 4), (0x370, 0x1FFF, 10), (0x2000, 0x2BFF, 6), (0x3000, 0x9FFF, 8), (0xAC00, 0xD7A3, 3), (0xE000, 0xFFFD, 4), (0x10000, 0x1FAFF, 5), (0x20000, 0x2A6DF, 2)]
+RANGES = [
+    (0x20, 0x7E, 30),
+    (0x00, 0x1F, 3),
+    (0x7F, 0x2FF, 8),
+    (0x300, 0x36F, 4),
+    (0x370, 0x1FFF, 10),
+    (0x2000, 0x2BFF, 6),
+    (0x3000, 0x9FFF, 8),
+    (0xAC00, 0xD7A3, 3),
+    (0xE000, 0xFFFD, 4),
+    (0x10000, 0x1FAFF, 5),
+    (0x20000, 0x2A6DF, 2),
+]
 
 
 def random_texts(count: int, seed: int) -> list[str]:
@@ -105,7 +119,9 @@ def _wordpiece(lowercase: bool, strip_accents: bool | None, chinese: bool, tutor
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=strip_accents, handle_chinese_chars=chinese)
+    tok.normalizer = normalizers.BertNormalizer(
+        lowercase=lowercase, strip_accents=strip_accents, handle_chinese_chars=chinese
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     if tutorial:
         tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents()])
@@ -124,9 +140,14 @@ def _byte_bpe(split: str | None, added: list[str], normalizer: Any = None) -> An
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     else:
         tok.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.Split(Regex(split), behavior="isolated"), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+            [
+                pre_tokenizers.Split(Regex(split), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
         )
-    trainer = trainers.BpeTrainer(vocab_size=3000, special_tokens=added, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=3000, special_tokens=added, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tok.train_from_iterator(_training_texts(), trainer)
     return tok
 
@@ -143,15 +164,30 @@ def _sentencepiece_bpe(byte_fallback: bool) -> Any:
     trained.train_from_iterator(_training_texts(), trainers.BpeTrainer(vocab_size=1500, limit_alphabet=300))
     spec = json.loads(trained.to_str())
     pieces = ["<unk>", "<s>", "</s>", *BYTES, *sorted(spec["model"]["vocab"], key=spec["model"]["vocab"].get)]
-    spec["model"].update(vocab={p: i for i, p in enumerate(dict.fromkeys(pieces))}, unk_token="<unk>", byte_fallback=byte_fallback, fuse_unk=True)
-    spec["normalizer"] = json.loads(normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]).__getstate__())
+    spec["model"].update(
+        vocab={p: i for i, p in enumerate(dict.fromkeys(pieces))},
+        unk_token="<unk>",
+        byte_fallback=byte_fallback,
+        fuse_unk=True,
+    )
+    spec["normalizer"] = json.loads(
+        normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]).__getstate__()
+    )
     spec["pre_tokenizer"] = None
     spec["added_tokens"] = [_added(i, p) for i, p in enumerate(["<unk>", "<s>", "</s>"])]
     return Tokenizer.from_str(json.dumps(spec))
 
 
 def _added(index: int, content: str) -> dict[str, Any]:
-    return {"id": index, "content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+    return {
+        "id": index,
+        "content": content,
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": False,
+        "normalized": False,
+        "special": True,
+    }
 
 
 @functools.cache
@@ -164,7 +200,9 @@ def nmt_nfkc_charsmap() -> bytes:
 
     buffer = io.BytesIO()
     lines = iter(_training_texts())
-    spm.SentencePieceTrainer.train(sentence_iterator=lines, model_writer=buffer, vocab_size=400, normalization_rule_name="nmt_nfkc", minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=lines, model_writer=buffer, vocab_size=400, normalization_rule_name="nmt_nfkc", minloglevel=2
+    )
     proto = sentencepiece_model_pb2.ModelProto()
     proto.ParseFromString(buffer.getvalue())
     return bytes(proto.normalizer_spec.precompiled_charsmap)
@@ -178,7 +216,9 @@ def _trained_unigram() -> str:
     trained = Tokenizer(models.Unigram())
     trained.normalizer = normalizers.NFKC()
     trained.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<pad>", "<unk>"], unk_token="<unk>", max_piece_length=12)
+    trainer = trainers.UnigramTrainer(
+        vocab_size=1500, special_tokens=["<pad>", "<unk>"], unk_token="<unk>", max_piece_length=12
+    )
     trained.train_from_iterator(_training_texts(), trainer)
     return str(trained.to_str())
 
@@ -206,7 +246,19 @@ def _unigram(normalizer: Any, pre_tokenizer: Any, unk_piece: str = "<unk>", byte
 
 
 # The upstream report's reproduction (docs/upstream/tokenizers-js-unigram-unk.md): unk_id 3 is the real piece ".".
-REPRO_PIECES = [["<s>", 0.0], ["</s>", 0.0], ["<pad>", 0.0], [".", -3.63], ["▁", -2.5], ["▁.", -7.0], ["1", -4.0], ["2", -4.2], ["▁$", -5.0], ["$1", -6.5], ["▁1", -5.5]]
+REPRO_PIECES = [
+    ["<s>", 0.0],
+    ["</s>", 0.0],
+    ["<pad>", 0.0],
+    [".", -3.63],
+    ["▁", -2.5],
+    ["▁.", -7.0],
+    ["1", -4.0],
+    ["2", -4.2],
+    ["▁$", -5.0],
+    ["$1", -6.5],
+    ["▁1", -5.5],
+]
 
 
 def repro_tokenizer() -> Any:
@@ -257,6 +309,7 @@ def configs() -> dict[str, Callable[[], Any]]:
         "wordpiece-nfd-whitespace": lambda: _wordpiece(lowercase=True, strip_accents=True, chinese=True, tutorial=True),
         "wordpiece-potion-real": _real([POTION_TOKENIZER]),
         "bpe-gpt2": lambda: _byte_bpe(None, ["<|endoftext|>"]),
+        "bpe-gpt2-split": lambda: _byte_bpe(GPT2_SPLIT, ["<|endoftext|>"]),
         "bpe-qwen": lambda: _byte_bpe(QWEN_SPLIT, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], normalizers.NFC()),
         "bpe-llama3": lambda: _byte_bpe(LLAMA3_SPLIT, ["<|begin_of_text|>", "<|end_of_text|>"]),
         "bpe-qwen-real": _real(QWEN_TOKENIZERS),
@@ -269,7 +322,9 @@ def configs() -> dict[str, Callable[[], Any]]:
         "unigram-nfkc-nosplit": lambda: _unigram(normalizers.NFKC(), _metaspace("always", split=False)),
         "unigram-unk-repro": repro_tokenizer,
         # Rust prepends "first" to the piece at original offset 0, the JS library to every piece of the first
-        # added-token section: the package refuses this one (REFUSED below).
-        "unigram-ws-first": lambda: _unigram(normalizers.NFKC(), pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), _metaspace("first")])),
+        # added-token section: the package refuses this one (REFUSED).
+        "unigram-ws-first": lambda: _unigram(
+            normalizers.NFKC(), pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), _metaspace("first")])
+        ),
         "unigram-byte-fallback": lambda: _unigram(normalizers.NFKC(), _metaspace("always"), byte_fallback=True),
     }
