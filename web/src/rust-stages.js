@@ -77,18 +77,26 @@ export function precompiledNormalizer(charsmap) {
     return null;
   };
 
+  /** One grapheme cluster's replacement (a pure function of it, remembered: text repeats its characters). */
+  const graphemes = new Map();
+  const grapheme = (/** @type {string} */ segment) => {
+    let out = graphemes.get(segment);
+    if (out === undefined) {
+      const bytes = utf8.encode(segment);
+      out = bytes.length < 6 ? transform(bytes) : null;
+      if (out === null) {
+        out = "";
+        for (const char of segment) out += transform(utf8.encode(char)) ?? char;
+      }
+      if (graphemes.size >= 20_000) graphemes.clear();
+      graphemes.set(segment, out);
+    }
+    return out;
+  };
   const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
   return (text) => {
     let out = "";
-    for (const { segment } of segmenter.segment(text)) {
-      const bytes = utf8.encode(segment);
-      const whole = bytes.length < 6 ? transform(bytes) : null;
-      if (whole !== null) {
-        out += whole;
-        continue;
-      }
-      for (const char of segment) out += transform(utf8.encode(char)) ?? char;
-    }
+    for (const { segment } of segmenter.segment(text)) out += grapheme(segment);
     return out;
   };
 }
