@@ -155,8 +155,9 @@ def _byte_bpe(split: str | None, added: list[str], normalizer: Any = None) -> An
 BYTES = [f"<0x{b:02X}>" for b in range(256)]
 
 
-def _sentencepiece_bpe(byte_fallback: bool) -> Any:
-    """Llama-2 style: Prepend("▁") + Replace(" ", "▁"), no pre-tokenizer, BPE with <0xXX> pieces, fuse_unk."""
+def _sentencepiece_bpe(byte_fallback: bool, metaspace: bool = False) -> Any:
+    """Llama-2 style: Prepend("▁") + Replace(" ", "▁"), no pre-tokenizer, BPE with <0xXX> pieces, fuse_unk; or
+    (`metaspace`) as newer Llama/Mistral files: no normalizer, Metaspace(prepend_scheme="first", split=False)."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
     trained = Tokenizer(models.BPE())
@@ -174,6 +175,9 @@ def _sentencepiece_bpe(byte_fallback: bool) -> Any:
         normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]).__getstate__()
     )
     spec["pre_tokenizer"] = None
+    if metaspace:
+        spec["normalizer"] = None
+        spec["pre_tokenizer"] = json.loads(_metaspace("first", split=False).__getstate__())
     spec["added_tokens"] = [_added(i, p) for i, p in enumerate(["<unk>", "<s>", "</s>"])]
     return Tokenizer.from_str(json.dumps(spec))
 
@@ -223,7 +227,13 @@ def _trained_unigram() -> str:
     return str(trained.to_str())
 
 
-def _unigram(normalizer: Any, pre_tokenizer: Any, unk_piece: str = "<unk>", byte_fallback: bool = False) -> Any:
+# Pieces across words (as in a vocabulary trained without Metaspace's split), scored to win where they match.
+SPANNING = [["\u2581of\u2581the", -2.0], ["\u2581in\u2581the", -2.0], ["\u2581\u2581", -1.0], ["e\u2581a", -1.5]]
+
+
+def _unigram(
+    normalizer: Any, pre_tokenizer: Any, unk_piece: str = "<unk>", byte_fallback: bool = False, spanning: bool = False
+) -> Any:
     """The trained Unigram with these stages; `unk_piece` names the piece `unk_id` points at ("." as in a
     vocabulary-quantized model, whose "<unk>" was pruned)."""
     from tokenizers import Tokenizer
@@ -232,9 +242,9 @@ def _unigram(normalizer: Any, pre_tokenizer: Any, unk_piece: str = "<unk>", byte
     spec["normalizer"] = json.loads(normalizer.__getstate__())
     spec["pre_tokenizer"] = json.loads(pre_tokenizer.__getstate__())
     vocab = spec["model"]["vocab"]
-    if byte_fallback:
-        known = {p for p, _ in vocab}
-        vocab += [[b, 0.0] for b in BYTES if b not in known]
+    known = {p for p, _ in vocab}
+    vocab += [[b, 0.0] for b in BYTES if byte_fallback and b not in known]
+    vocab += [piece for piece in SPANNING if spanning and piece[0] not in known]
     if unk_piece == ".":
         vocab[:] = [v for v in vocab if v[0] != "<unk>"]
         spec["added_tokens"] = [t for t in spec["added_tokens"] if t["content"] != "<unk>"]
@@ -315,11 +325,13 @@ def configs() -> dict[str, Callable[[], Any]]:
         "bpe-qwen-real": _real(QWEN_TOKENIZERS),
         "spbpe-byte-fallback": lambda: _sentencepiece_bpe(byte_fallback=True),
         "spbpe-unk": lambda: _sentencepiece_bpe(byte_fallback=False),
+        "spbpe-metaspace-first": lambda: _sentencepiece_bpe(byte_fallback=True, metaspace=True),
         "unigram-quantized-precompiled": lambda: _unigram(precompiled(), ws_metaspace(), unk_piece="."),
         "unigram-precompiled": lambda: _unigram(precompiled_spaces(), _metaspace("always")),
         "unigram-nfkc-first": lambda: _unigram(normalizers.NFKC(), _metaspace("first")),
         "unigram-nfkc-never": lambda: _unigram(normalizers.NFKC(), _metaspace("never")),
-        "unigram-nfkc-nosplit": lambda: _unigram(normalizers.NFKC(), _metaspace("always", split=False)),
+        "unigram-nfkc-nosplit": lambda: _unigram(normalizers.NFKC(), _metaspace("always", split=False), spanning=True),
+        "unigram-split-spanning": lambda: _unigram(normalizers.NFKC(), _metaspace("always"), spanning=True),
         "unigram-unk-repro": repro_tokenizer,
         # Rust prepends "first" to the piece at original offset 0, the JS library to every piece of the first
         # added-token section: the package refuses this one (REFUSED).

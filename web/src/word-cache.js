@@ -1,5 +1,11 @@
 /**
- * Speed-ups for a `@huggingface/tokenizers` Tokenizer that leave its answers as they are:
+ * The layer that adapts a `@huggingface/tokenizers` Tokenizer after loading:
+ *
+ * `makeExact` replaces the stages where the library gives other tokens than Python `tokenizers` (Rust) with
+ * ports of the Rust code (the Unigram model below; normalizers and splits in rust-stages.js), or refuses a
+ * tokenizer it cannot make exact; web/test/token-diff.test.js compares both libraries on 18 tokenizers.
+ *
+ * `speedUp` adds speed-ups that leave its answers as they are:
  *
  * - memoize the per-word stages: they are pure functions of one word, so a cached answer is the answer, and real
  *   text repeats its words. Measured in Node on the 2,758 STS-B test sentences (docs/bench.md, "Browser"): the
@@ -11,7 +17,7 @@
  *   potion (Node, STS-B test sentences, paired repeats).
  *
  * Stages whose shape is not recognised are left as they are, so a change in the library costs speed, never
- * correctness; the golden ids tests and a comparison with the unpatched library on mixed texts guard both.
+ * correctness; the golden ids tests and a comparison with the tokenizer without speed-ups guard both.
  */
 
 import {
@@ -277,6 +283,18 @@ export function makeExact(tokenizer) {
       'Unigram/SentencePiece tokenizer with Metaspace prepend_scheme "first" after another pre-tokenizer: the JavaScript tokenizer library cannot give Python\'s tokens for it (see docs/web.md, "Exact tokens"); use Python',
     );
   }
+  const configs = preTokenizerConfigs(tokenizer.tokenizer?.pre_tokenizer);
+  pres.forEach((pre, i) => {
+    if (pre instanceof MetaspacePreTokenizer && configs.length === pres.length && (configs[i].split ?? true)) {
+      // Rust: `normalized.split(self.replacement, SplitDelimiterBehavior::MergedWithNext)` when `split`; the
+      // library never splits, so a piece across words ("▁of▁the") could win where Rust cannot see it.
+      const before = new RegExp(`(?=${pre.replacement.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")})`, "u");
+      const metaspace = pre.pre_tokenize_text.bind(pre);
+      pre.pre_tokenize_text = (/** @type {string} */ text, /** @type {any} */ options) =>
+        metaspace(text, options).flatMap((/** @type {string} */ piece) => piece.split(before).filter((part) => part.length > 0));
+      stages.push("metaspace-split");
+    }
+  });
   for (const pre of pres) {
     if (pre instanceof ByteLevelPreTokenizer && pre.use_regex) {
       pre.pattern = BYTE_LEVEL_PATTERN;
@@ -293,6 +311,17 @@ export function makeExact(tokenizer) {
     }
   }
   return stages;
+}
+
+/**
+ * The tokenizer.json entries of a pre-tokenizer and those inside it, in the order of `preTokenizers`.
+ *
+ * @param {any} config
+ * @returns {any[]}
+ */
+function preTokenizerConfigs(config) {
+  if (!config) return [];
+  return [config, ...(Array.isArray(config.pretokenizers) ? config.pretokenizers.flatMap(preTokenizerConfigs) : [])];
 }
 
 /**
