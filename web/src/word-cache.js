@@ -3,7 +3,7 @@
  *
  * `makeExact` replaces the stages where the library gives other tokens than Python `tokenizers` (Rust) with
  * ports of the Rust code (the Unigram model below; normalizers and splits in rust-stages.js), or refuses a
- * tokenizer it cannot make exact; web/test/token-diff.test.js compares both libraries on 18 tokenizers.
+ * tokenizer it cannot make exact; web/test/token-diff.test.js compares both libraries on 23 tokenizers.
  *
  * `speedUp` adds speed-ups that leave its answers as they are:
  *
