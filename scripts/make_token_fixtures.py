@@ -47,7 +47,8 @@ def write_config(out: Path, name: str, tokenizer: Any, texts: list[str]) -> None
     tokenizer.no_padding()
     tokenizer.save(str(folder / "tokenizer.json"))
     ids = [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
-    _write_json(folder / "ids.json", {"config": name, "count": len(texts), "ids": ids})
+    refused = token_configs.REFUSED.get(name)  # the JS package must refuse it, naming this word
+    _write_json(folder / "ids.json", {"config": name, "count": len(texts), "refused": refused, "ids": ids})
 
 
 def write_model(out: Path, tokenizer: Any, sentences: list[str], texts: list[str]) -> None:
