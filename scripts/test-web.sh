@@ -3,8 +3,9 @@
 #   1. Debian chromium when /usr/bin/chromium is missing (playwright-core drives it; no browser download);
 #   2. `npm ci` in web/, then `npm run lint` (ESLint, recommended rules);
 #   3. scripts/make_web_fixtures.py (exports + Python golden ids/vectors into web/.fixtures/), the corrupt folders
-#      and the pooling kernel's graph variants (make_corrupt_fixtures.py, make_kernel_fixtures.py);
-#   4. the Node tests (token parity, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
+#      and the pooling kernel's graph variants (make_corrupt_fixtures.py, make_kernel_fixtures.py), the tokenizer
+#      configurations of the JS-vs-Python differential test (make_token_fixtures.py);
+#   4. the Node tests (token parity, the tokenizer differential test, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
 #      transformers.js 4.x on Hugging Face-layout exports, demo page screenshot into artifacts/, the
 #      onnxruntime-node backend, the React Native path on a stand-in backend, `npm pack` contents, and the example
 #      apps in web/examples/ built from the packed tarball) and tests/test_web_golden.py (the golden files' provenance).
@@ -48,6 +49,8 @@ echo "test-web: fixtures"
 "$PYTHON" "$ROOT/scripts/make_web_fixtures.py"
 "$PYTHON" "$ROOT/scripts/make_corrupt_fixtures.py"
 "$PYTHON" "$ROOT/scripts/make_kernel_fixtures.py"
+# The tokenizer differential test's configurations, texts and Python ids (web/test/token-diff.test.js).
+"$PYTHON" "$ROOT/scripts/make_token_fixtures.py"
 
 echo "test-web: golden files vs a fresh Python encode"
 "$PYTHON" -m pytest -q "$ROOT/tests/test_web_golden.py"

@@ -9,7 +9,7 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 
 import { checkUnicode } from "./validate.js";
-import { speedUp } from "./word-cache.js";
+import { makeExact, speedUp } from "./word-cache.js";
 
 /**
  * The first `limit` code points of `text` (Python's `text[:limit]`).
@@ -64,11 +64,14 @@ export class TextTokenizer {
   /**
    * @param {object} tokenizerJson the parsed tokenizer.json.
    * @param {object} config the exported config.json (max_length, median_token_length, unk_token_id, pad_token_id).
+   * @param {{wordCache?: boolean}} [options] `wordCache: false` leaves out the speed-ups (tests compare both).
    */
-  constructor(tokenizerJson, config) {
+  constructor(tokenizerJson, config, { wordCache = true } = {}) {
     this.tokenizer = new Tokenizer(tokenizerJson, {});
+    /** The stages replaced by Python `tokenizers`' behaviour (see word-cache.js `makeExact`). */
+    this.exact = makeExact(this.tokenizer);
     /** The tokenizer stages sped up (see word-cache.js). */
-    this.speedups = speedUp(this.tokenizer);
+    this.speedups = wordCache ? speedUp(this.tokenizer) : [];
     this.maxLength = config.max_length == null ? null : Number(config.max_length);
     this.medianTokenLength = Number(config.median_token_length);
     this.unkTokenId = config.unk_token_id == null ? null : Number(config.unk_token_id);

@@ -1,5 +1,11 @@
 /**
- * Speed-ups for a `@huggingface/tokenizers` Tokenizer that leave its answers as they are:
+ * The layer that adapts a `@huggingface/tokenizers` Tokenizer after loading:
+ *
+ * `makeExact` replaces the stages where the library gives other tokens than Python `tokenizers` (Rust) with
+ * ports of the Rust code (the Unigram model below; normalizers and splits in rust-stages.js), or refuses a
+ * tokenizer it cannot make exact; web/test/token-diff.test.js compares both libraries on 23 tokenizers.
+ *
+ * `speedUp` adds speed-ups that leave its answers as they are:
  *
  * - memoize the per-word stages: they are pure functions of one word, so a cached answer is the answer, and real
  *   text repeats its words. Measured in Node on the 2,758 STS-B test sentences (docs/bench.md, "Browser"): the
@@ -11,8 +17,30 @@
  *   potion (Node, STS-B test sentences, paired repeats).
  *
  * Stages whose shape is not recognised are left as they are, so a change in the library costs speed, never
- * correctness; the golden ids tests and a comparison with the unpatched library on mixed texts guard both.
+ * correctness; the golden ids tests and a comparison with the tokenizer without speed-ups guard both.
  */
+
+import {
+  BertNormalizer,
+  BertPreTokenizer,
+  ByteLevelPreTokenizer,
+  LowercaseNormalizer,
+  MetaspacePreTokenizer,
+  PrecompiledNormalizer,
+  Unigram,
+  WhitespacePreTokenizer,
+  WhitespaceSplitPreTokenizer,
+} from "@huggingface/tokenizers";
+
+import {
+  BERT_PRE_PATTERN,
+  BYTE_LEVEL_PATTERN,
+  WHITESPACE_PATTERN,
+  WHITE_SPACE_RUNS,
+  bertNormalizer,
+  lowercaseChars,
+  precompiledNormalizer,
+} from "./rust-stages.js";
 
 /** Words remembered per stage; the cache starts over when full. */
 export const WORD_CACHE_SIZE = 20_000;
@@ -123,6 +151,188 @@ function asciiBertNormalizer(normalizer) {
 function preTokenizers(pre) {
   if (typeof pre?.pre_tokenize !== "function" || typeof pre.pre_tokenize_text !== "function") return [];
   return [pre, ...(Array.isArray(pre.tokenizers) ? pre.tokenizers.flatMap(preTokenizers) : [])];
+}
+
+/** Rust's `K_UNK_PENALTY`: an uncovered character costs the lowest piece score minus this. */
+const UNK_PENALTY = 10;
+
+/**
+ * The Unigram model's `encode` of one word, exactly as Python `tokenizers` (Rust) encodes it. The library's
+ * constructor overwrites the score of the piece at `unk_id` with `min_score - 10`
+ * (`this.scores[this.unk_token_id] = this.unk_score`), so a model whose `unk_id` is a real piece (a
+ * vocabulary-quantized model with `unk_id` on ".") avoids that piece and picks other paths; it also has no
+ * `byte_fallback`. The Rust reference, huggingface/tokenizers tokenizers/src/models/unigram/model.rs, keeps
+ * every piece's own score and uses the penalty only for a character no piece of length one covers:
+ *
+ *     let unk_score = self.min_score - K_UNK_PENALTY;                   // (encode_optimized)
+ *     let score = self.vocab.get(*id as usize).unwrap().1;               // the piece's own score, unk_id too
+ *     if target_node.starts_at.is_none() || candidate_best_path_score > target_node.best_path_score {
+ *     ...
+ *     if !has_single_node { ... candidate_best_path_score = unk_score + best_path_score_till_here; ...
+ *         target_node.id = self.unk_id.ok_or(UnigramError::MissingUnkId)?; }
+ *
+ * then walks back from the end, fusing neighbouring nodes whose id is `unk_id` (`fuse_unk` is always true), and
+ * in `tokenize` maps a string not in the vocabulary to its `<0xXX>` byte pieces when `byte_fallback` is on and
+ * all exist, else to `unk_id`. This is that algorithm over code points (Rust walks UTF-8 bytes; pieces are whole
+ * characters, so the positions and the order of candidates are the same), on the library's own trie.
+ *
+ * @param {any} model a `Unigram` of `@huggingface/tokenizers`.
+ * @returns {(word: string) => string[]} the word's tokens (strings the tokenizer maps to ids).
+ */
+function rustUnigram(model) {
+  /** @type {[string, number][]} */
+  const vocab = model.config.vocab;
+  const unkId = model.config.unk_id ?? null;
+  const byteFallback = Boolean(model.config.byte_fallback);
+  const ids = model.tokens_to_ids;
+  const root = model.trie.root;
+  let minScore = Infinity;
+  for (const [, score] of vocab) if (score < minScore) minScore = score;
+  const unkScore = minScore - UNK_PENALTY;
+  const hex = (/** @type {number} */ byte) => `<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>`;
+  const utf8 = new TextEncoder();
+  return (word) => {
+    const chars = Array.from(word);
+    const n = chars.length;
+    const best = new Float64Array(n + 1);
+    const from = new Int32Array(n + 1).fill(-1);
+    const id = new Int32Array(n + 1);
+    const offer = (/** @type {number} */ end, /** @type {number} */ score, /** @type {number} */ start, /** @type {number} */ token) => {
+      if (from[end] < 0 || score > best[end]) {
+        best[end] = score;
+        from[end] = start;
+        id[end] = token;
+      }
+    };
+    for (let start = 0; start < n; start++) {
+      let single = false;
+      let node = root;
+      let piece = "";
+      for (let end = start; end < n; end++) {
+        node = node.children.get(chars[end]);
+        if (node === undefined) break;
+        piece += chars[end];
+        if (!node.is_leaf) continue;
+        const token = ids.get(piece);
+        offer(end + 1, vocab[token][1] + best[start], start, token);
+        if (end === start) single = true;
+      }
+      if (!single) {
+        if (unkId === null) throw new Error("Unigram: Encountered an unknown token but `unk_id` is missing");
+        offer(start + 1, unkScore + best[start], start, unkId);
+      }
+    }
+    const out = [];
+    let fused = "";
+    for (let end = n; end > 0; end = from[end]) {
+      const piece = chars.slice(from[end], end).join("");
+      if (unkId !== null && id[end] === unkId) {
+        fused = piece + fused;
+      } else {
+        if (fused) out.push(fused);
+        fused = "";
+        out.push(piece);
+      }
+    }
+    if (fused) out.push(fused);
+    out.reverse();
+    if (!byteFallback) return out;
+    return out.flatMap((token) => {
+      if (ids.has(token)) return [token];
+      const bytes = Array.from(utf8.encode(token), hex);
+      return bytes.every((b) => ids.has(b)) ? bytes : [token];
+    });
+  };
+}
+
+/**
+ * Make the tokenizer's stages give Python `tokenizers`' answers where the library differs (in place): the
+ * Unigram model (`rustUnigram`) and the SentencePiece `Precompiled` normalizer (precompiled.js). Done before
+ * `speedUp`, whose caches then remember the exact answers.
+ *
+ * @param {any} tokenizer a `Tokenizer` of `@huggingface/tokenizers`.
+ * @returns {string[]} the stages replaced.
+ */
+export function makeExact(tokenizer) {
+  const stages = [];
+  const model = tokenizer.model;
+  if (model instanceof Unigram) {
+    const encode = rustUnigram(model);
+    /** @param {string[]} words */
+    model.encode = (words) => words.flatMap((word) => (word.length === 0 ? [] : encode(word)));
+    model.fuse_unk = false; // done by rustUnigram, as Rust does, before the byte fallback
+    stages.push("unigram");
+  }
+  for (const normalizer of normalizers(tokenizer.normalizer)) {
+    if (normalizer instanceof PrecompiledNormalizer && typeof normalizer.charsmap === "string") {
+      normalizer.normalize = precompiledNormalizer(normalizer.charsmap);
+      stages.push("precompiled");
+    } else if (normalizer instanceof BertNormalizer) {
+      normalizer.normalize = bertNormalizer(normalizer.config);
+      stages.push("bert-normalizer");
+    } else if (normalizer instanceof LowercaseNormalizer) {
+      normalizer.normalize = lowercaseChars;
+      stages.push("lowercase");
+    }
+  }
+  const pres = preTokenizers(tokenizer.pre_tokenizer);
+  if (pres.some((pre, i) => i > 1 && pre instanceof MetaspacePreTokenizer && pre.prepend_scheme === "first")) {
+    // Rust prepends "first" to the piece at original offset 0; the library, to every piece of the first
+    // added-token section: after another pre-tokenizer split the text, they differ on most texts.
+    throw new Error(
+      'Unigram/SentencePiece tokenizer with Metaspace prepend_scheme "first" after another pre-tokenizer: the JavaScript tokenizer library cannot give Python\'s tokens for it (see docs/web.md, "Exact tokens"); use Python',
+    );
+  }
+  const configs = preTokenizerConfigs(tokenizer.tokenizer?.pre_tokenizer);
+  pres.forEach((pre, i) => {
+    if (pre instanceof MetaspacePreTokenizer && configs.length === pres.length && (configs[i].split ?? true)) {
+      // Rust: `normalized.split(self.replacement, SplitDelimiterBehavior::MergedWithNext)` when `split`; the
+      // library never splits, so a piece across words ("▁of▁the") could win where Rust cannot see it.
+      const before = new RegExp(`(?=${pre.replacement.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")})`, "u");
+      const metaspace = pre.pre_tokenize_text.bind(pre);
+      pre.pre_tokenize_text = (/** @type {string} */ text, /** @type {any} */ options) =>
+        metaspace(text, options).flatMap((/** @type {string} */ piece) => piece.split(before).filter((part) => part.length > 0));
+      stages.push("metaspace-split");
+    }
+  });
+  for (const pre of pres) {
+    if (pre instanceof ByteLevelPreTokenizer && pre.use_regex) {
+      pre.pattern = BYTE_LEVEL_PATTERN;
+      stages.push("byte-level-regex");
+    } else if (pre instanceof BertPreTokenizer) {
+      pre.pre_tokenize_text = (/** @type {string} */ text) => text.match(BERT_PRE_PATTERN) ?? [];
+      stages.push("bert-pre-tokenizer");
+    } else if (pre instanceof WhitespacePreTokenizer) {
+      pre.pre_tokenize_text = (/** @type {string} */ text) => text.match(WHITESPACE_PATTERN) ?? [];
+      stages.push("whitespace");
+    } else if (pre instanceof WhitespaceSplitPreTokenizer) {
+      pre.pre_tokenize_text = (/** @type {string} */ text) => text.split(WHITE_SPACE_RUNS).filter((word) => word.length > 0);
+      stages.push("whitespace-split");
+    }
+  }
+  return stages;
+}
+
+/**
+ * The tokenizer.json entries of a pre-tokenizer and those inside it, in the order of `preTokenizers`.
+ *
+ * @param {any} config
+ * @returns {any[]}
+ */
+function preTokenizerConfigs(config) {
+  if (!config) return [];
+  return [config, ...(Array.isArray(config.pretokenizers) ? config.pretokenizers.flatMap(preTokenizerConfigs) : [])];
+}
+
+/**
+ * A normalizer and those inside it (the steps of a `Sequence`).
+ *
+ * @param {any} normalizer
+ * @returns {any[]}
+ */
+function normalizers(normalizer) {
+  if (!normalizer) return [];
+  return [normalizer, ...(Array.isArray(normalizer.normalizers) ? normalizer.normalizers.flatMap(normalizers) : [])];
 }
 
 /**
