@@ -109,7 +109,7 @@ def corpus() -> dict[str, list[str]]:
 
 
 def _training_texts() -> list[str]:
-    from m2v_edge.testing import CORPUS
+    from tests.tiny_models import CORPUS
 
     return [*dict.fromkeys(CORPUS), *mixed_texts(2000, 7)] + [p.text1 for p in load_stsb(STSB_TEST)]
 
