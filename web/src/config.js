@@ -82,8 +82,41 @@ export function parseConfig(raw, where) {
 export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EXPORT_FILES.config) {
   const value = config?.[MODEL_FILE_KEY];
   const name = typeof value === "string" && value ? value : EXPORT_FILES.model;
-  if (name.startsWith("/") || /^[a-z]+:/i.test(name) || name.split(/[/\\]/).includes("..") || !name.endsWith(".onnx")) {
-    throw new Error(`${where}: model_file ${JSON.stringify(name)} must be a relative .onnx path inside the folder`);
-  }
+  checkFolderPath(name, MODEL_FILE_KEY, where);
+  if (!name.endsWith(".onnx")) throw new Error(`${where}: ${MODEL_FILE_KEY} ${JSON.stringify(name)} must name a .onnx file; re-export the model`);
   return modelFile === EXPORT_FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
+}
+
+/**
+ * The one check of a path config.json gives (`model_file`): a plain relative path inside the folder, whatever
+ * decodes it. Percent-escapes are decoded until nothing changes (`%2e%2e` is `..` to a URL resolver, `%252e` after
+ * two decodings); then no `..`, `.` or empty segment, no backslash, no absolute path, no scheme (`https:`, `C:`),
+ * no `//host`, no `?`/`#` (a URL would cut there) and no control characters.
+ *
+ * @param {string} path
+ * @param {string} key the config key, for the message.
+ * @param {string} where config.json's path or URL.
+ * @returns {string} the path, unchanged.
+ */
+export function checkFolderPath(path, key, where) {
+  const refuse = (why) => {
+    throw new Error(`${where}: ${key} ${JSON.stringify(path)} ${why}; it must be a plain relative path inside the folder (re-export the model)`);
+  };
+  let decoded = path;
+  for (let i = 0; i < 8; i++) {
+    let next;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      refuse("has a malformed percent-escape");
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  if (decoded !== path && /%[0-9a-f]{2}/i.test(decoded)) refuse("is percent-encoded too many times");
+  const control = [...decoded].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (/[\\?#]/.test(decoded) || control) refuse("holds a backslash, ?, # or a control character");
+  if (decoded.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(decoded)) refuse("is absolute or a URL");
+  if (decoded.split("/").some((part) => part === "" || part === "." || part === "..")) refuse("has an empty, . or .. segment");
+  return path;
 }

@@ -7,6 +7,7 @@ import { checkThreads, createSession, reason, resolveBackend } from "./backend.j
 import { parseConfig } from "./config.js";
 import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
 import { KernelSession, KernelTensor } from "./kernel.js";
+import { CorruptOnnx } from "./onnx-proto.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, isOrtFormat, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
@@ -138,7 +139,10 @@ export class StaticOnnxModel {
     if (backend === null) {
       ({ session, reason: kernelSkipped } = isOrtFormat(files.model)
         ? { session: null, reason: "the graph is in ORT format" }
-        : await KernelSession.create(files.model));
+        : await KernelSession.create(files.model).catch((err) => {
+            pooled?.then((pool) => pool.terminate());
+            throw err instanceof CorruptOnnx ? new Error(`${files.where.model}: ${err.message}; the file is corrupt or truncated, re-export the model`) : err;
+          }));
       if (session === null && engine === "kernel") {
         pooled?.then((pool) => pool.terminate());
         throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);

@@ -1,5 +1,5 @@
 /** Cosine similarity and ranking, as in Python's `m2v_edge.runtime.similarity`. */
-import { checkTopK } from "./validate.js";
+import { checkFiniteQuery, checkTopK } from "./validate.js";
 
 /**
  * Cosine similarity of two vectors (0 when either is the zero vector).
@@ -35,6 +35,7 @@ export function cosine(a, b) {
  */
 export function rank(query, vectors, documents, topK = null) {
   checkTopK(topK);
+  checkFiniteQuery(query, "query");
   const hits = vectors.map((vector, index) => ({ index, score: cosine(query, vector), document: documents[index] }));
   hits.sort((x, y) => y.score - x.score || x.index - y.index);
   return topK == null ? hits : hits.slice(0, topK);

@@ -62,9 +62,15 @@ export function validateConfig(config, where) {
 export function tokenizerIdCount(tokenizerJson) {
   const vocab = tokenizerJson?.model?.vocab;
   let most = -1;
+  const check = (id, token) => {
+    if (!Number.isInteger(id) || id < 0) {
+      throw new Error(`tokenizer.json gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}, not a non-negative integer; ${REEXPORT}`);
+    }
+    most = Math.max(most, id);
+  };
   if (Array.isArray(vocab)) most = vocab.length - 1; // Unigram: [[token, score], ...]
-  else if (vocab && typeof vocab === "object") for (const id of Object.values(vocab)) most = Math.max(most, Number(id));
-  for (const token of tokenizerJson?.added_tokens ?? []) most = Math.max(most, Number(token.id));
+  else if (vocab && typeof vocab === "object") for (const [token, id] of Object.entries(vocab)) check(id, token);
+  for (const token of tokenizerJson?.added_tokens ?? []) check(token?.id, token?.content);
   return most + 1;
 }
 
@@ -141,6 +147,20 @@ export function checkUnicode(text, name) {
 export function checkTopK(topK) {
   if (topK != null && (!Number.isInteger(topK) || topK < 1)) {
     throw new TypeError(`topK must be a positive integer or null, got ${show(topK)}`);
+  }
+}
+
+/**
+ * Refuse a query vector holding NaN or inf: every score would be NaN (Python: `check_query`).
+ *
+ * @param {ArrayLike<number>} query
+ * @param {string} name for the message.
+ */
+export function checkFiniteQuery(query, name) {
+  for (let i = 0; i < query.length; i++) {
+    if (!Number.isFinite(query[i])) {
+      throw new Error(`${name} holds ${query[i]} at position ${i}; a query vector must be finite numbers (encode the text again)`);
+    }
   }
 }
 

@@ -8,6 +8,8 @@
  *   const [hits] = file.search([queryVector], 10);   // [{ index, score }], best first
  */
 
+import { checkFiniteQuery } from "./validate.js";
+
 const MAGIC = "M2VEVEC\0";
 const HEADER_SIZE = 64;
 const DTYPES = { 1: "int8", 2: "float16" };
@@ -82,11 +84,11 @@ export class VectorFile {
     const cells = this.dim * this.count;
     if (this.dtype === "int8") {
       const scalesAt = Math.ceil((HEADER_SIZE + cells) / 4) * 4;
-      if (bytes.byteLength < scalesAt + 4 * this.count) throw new Error("vector file is truncated; write it again");
+      checkSize(bytes.byteLength, scalesAt + 4 * this.count, this.count);
       this.rows = new Int8Array(bytes.buffer, bytes.byteOffset + HEADER_SIZE, cells);
       this.scales = readFloat32(bytes, scalesAt, this.count);
     } else {
-      if (bytes.byteLength < HEADER_SIZE + 2 * cells) throw new Error("vector file is truncated; write it again");
+      checkSize(bytes.byteLength, HEADER_SIZE + 2 * cells, this.count);
       const halves = new DataView(bytes.buffer, bytes.byteOffset + HEADER_SIZE, 2 * cells);
       this.rows = new Float32Array(cells);
       for (let i = 0; i < cells; i++) this.rows[i] = halfToFloat(halves.getUint16(2 * i, true));
@@ -124,9 +126,10 @@ export class VectorFile {
    * @returns {{ index: number, score: number }[][]}
    */
   search(queries, topK = 10) {
-    if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${topK}`);
+    if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${JSON.stringify(topK)}`);
     const qs = queries.map((q, n) => {
       if (q.length !== this.dim) throw new Error(`query ${n} has ${q.length} dims, the file ${this.dim}`);
+      checkFiniteQuery(q, `query ${n}`);
       const norm = Math.sqrt(q.reduce((s, v) => s + v * v, 0)) || 1;
       return Float64Array.from(q, (v) => v / norm);
     });
@@ -143,6 +146,14 @@ export class VectorFile {
       }
     }
     return best;
+  }
+}
+
+/** A file must be exactly header + rows (+ scales): a count smaller or larger than the data is refused. */
+function checkSize(size, expected, count) {
+  if (size < expected) throw new Error(`vector file is truncated (${size} bytes, its header says ${count} rows: ${expected}); write it again`);
+  if (size > expected) {
+    throw new Error(`vector file has ${size - expected} bytes past its ${count} rows (header count wrong or data appended); write it again`);
   }
 }
 
