@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import struct
 import sys
 from pathlib import Path
 
@@ -22,6 +24,29 @@ TARGET = ROOT / "web" / "src" / "contract.js"
 def _js(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return f"Object.freeze({text})" if isinstance(value, (list, dict)) else text
+
+
+def _vector_file() -> dict[str, object]:
+    """The header's fields at their byte offsets, from the struct format (one source for both languages)."""
+    layout = fmt.VECTOR_HEADER_FORMAT
+    fields = _field_codes(layout[1:])
+    offsets = {
+        name: struct.calcsize(layout[0] + "".join(fields[:i])) for i, name in enumerate(fmt.VECTOR_HEADER_FIELDS)
+    }
+    return {
+        "magic": fmt.VECTOR_MAGIC.decode("latin1"),
+        "version": fmt.VECTOR_VERSION,
+        "headerSize": fmt.VECTOR_HEADER_SIZE,
+        "offsets": offsets,
+        "fingerprintBytes": struct.calcsize(fields[fmt.VECTOR_HEADER_FIELDS.index("fingerprint")]),
+        "dtypeCodes": fmt.VECTOR_DTYPE_CODES,
+        "scaleAlign": fmt.VECTOR_SCALE_ALIGN,
+    }
+
+
+def _field_codes(layout: str) -> list[str]:
+    """``"8sHHIQ32s8x"`` -> ``["8s", "H", "H", "I", "Q", "32s", "8x"]``."""
+    return re.findall(r"\d*[a-zA-Z?]", layout)
 
 
 def render() -> str:
@@ -48,6 +73,18 @@ def render() -> str:
         ("FILES", names, "File names of an exported folder"),
         ("MODEL_FILE_KEY", fmt.MODEL_FILE_KEY, "config.json key naming the graph's path in the folder (format 2)"),
         ("HF_MODEL_FILES", {d.value: f for d, f in fmt.HF_MODEL_FILES.items()}, "Graph path per dtype, hf layout"),
+        ("MAX_GRAPH_ROWS", fmt.MAX_GRAPH_ROWS, "Rows per graph call in every runtime"),
+        ("NORM_EPSILON", fmt.NORM_EPSILON, "Added to each L2 norm before dividing (a float32 in the graph)"),
+        ("VECTOR_FILE", _vector_file(), "The .m2vec vector file: header layout (byte offsets), dtype codes"),
+        ("POOLING_SPEC_KEY", fmt.POOLING_SPEC_KEY, "metadata_props key of the graph's declared pooling spec"),
+        ("POOLING_SPEC_VERSION", fmt.POOLING_SPEC_VERSION, "Newest pooling spec version"),
+        ("POOLING_FLAGS", list(fmt.POOLING_FLAGS), "The pooling spec's flags"),
+        ("POOLING_NODES", [list(n) for n in fmt.POOLING_NODES], "Node table [op, inputs, output, attrs, flag]"),
+        ("POOLING_SLOT_DEFAULTS", fmt.POOLING_SLOT_DEFAULTS, "Value of a slot no node has set yet"),
+        ("REMEDY_REEXPORT", fmt.REMEDY_REEXPORT, "The remedy for a folder that breaks its contract"),
+        ("MESSAGES", fmt.MESSAGES, "Messages with {placeholders}, the same in every runtime"),
+        ("CONFIG_RULES", fmt.CONFIG_RULES, "config.json key -> rule"),
+        ("CONFIG_RULE_TEXT", fmt.CONFIG_RULE_TEXT, "What each rule asks for, in messages"),
     ]
     lines = [
         "/**",

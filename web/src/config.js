@@ -2,8 +2,8 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REQUIRED_KEYS } from "./contract.js";
-import { checkFormatVersion, validateConfig } from "./validate.js";
+import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REMEDY_REEXPORT, REQUIRED_KEYS } from "./contract.js";
+import { checkFormatVersion, message, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
 
@@ -58,13 +58,13 @@ export function parseConfig(raw, where) {
     }
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new Error(`${where}: expected a JSON object; re-export the model`);
+    throw new Error(message("not_object", { where, got: "" }));
   }
   // The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
   checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
-    throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
+    throw new Error(message("missing_keys", { where, missing }));
   }
   return validateConfig(config, where);
 }
@@ -83,7 +83,7 @@ export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EX
   const value = config?.[MODEL_FILE_KEY];
   const name = typeof value === "string" && value ? value : EXPORT_FILES.model;
   checkFolderPath(name, MODEL_FILE_KEY, where);
-  if (!name.endsWith(".onnx")) throw new Error(`${where}: ${MODEL_FILE_KEY} ${JSON.stringify(name)} must name a .onnx file; re-export the model`);
+  if (!name.endsWith(".onnx")) throw new Error(`${where}: ${MODEL_FILE_KEY} ${JSON.stringify(name)} must name a .onnx file; ${REMEDY_REEXPORT}`);
   return modelFile === EXPORT_FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
 }
 
@@ -100,7 +100,7 @@ export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EX
  */
 export function checkFolderPath(path, key, where) {
   const refuse = (why) => {
-    throw new Error(`${where}: ${key} ${JSON.stringify(path)} ${why}; it must be a plain relative path inside the folder (re-export the model)`);
+    throw new Error(`${where}: ${key} ${JSON.stringify(path)} ${why}; it must be a plain relative path inside the folder (${REMEDY_REEXPORT})`);
   };
   let decoded = path;
   for (let i = 0; i < 8; i++) {

@@ -31,3 +31,27 @@ export const FILES = Object.freeze({"model": "model.onnx", "tokenizer": "tokeniz
 export const MODEL_FILE_KEY = "model_file";
 /** Graph path per dtype, hf layout. */
 export const HF_MODEL_FILES = Object.freeze({"int8": "onnx/model_quantized.onnx", "float16": "onnx/model_fp16.onnx", "float32": "onnx/model.onnx"});
+/** Rows per graph call in every runtime. */
+export const MAX_GRAPH_ROWS = 128;
+/** Added to each L2 norm before dividing (a float32 in the graph). */
+export const NORM_EPSILON = 1e-32;
+/** The .m2vec vector file: header layout (byte offsets), dtype codes. */
+export const VECTOR_FILE = Object.freeze({"magic": "M2VEVEC\u0000", "version": 1, "headerSize": 64, "offsets": {"magic": 0, "version": 8, "dtype": 10, "dim": 12, "count": 16, "fingerprint": 24}, "fingerprintBytes": 32, "dtypeCodes": {"int8": 1, "float16": 2}, "scaleAlign": 4});
+/** metadata_props key of the graph's declared pooling spec. */
+export const POOLING_SPEC_KEY = "m2v_edge_pooling";
+/** Newest pooling spec version. */
+export const POOLING_SPEC_VERSION = 1;
+/** The pooling spec's flags. */
+export const POOLING_FLAGS = Object.freeze(["token_keep", "unk", "token_scale", "row_map", "cast", "bias", "normalize"]);
+/** Node table [op, inputs, output, attrs, flag]. */
+export const POOLING_NODES = Object.freeze([["Cast", ["attention_mask"], "mask=mask_f", {"to": 1}, null], ["Gather", ["token_keep", "input_ids"], "keep", {}, "token_keep"], ["Mul", ["$mask", "keep"], "mask=mask_kept", {}, "token_keep"], ["Equal", ["input_ids", "unk_token_id"], "is_unk", {}, "unk"], ["Not", ["is_unk"], "is_known", {}, "unk"], ["Cast", ["is_known"], "known_f", {"to": 1}, "unk"], ["Mul", ["$mask", "known_f"], "mask=mask_kept", {}, "unk"], ["ReduceSum", ["$mask", "axis1"], "count", {"keepdims": 1}, null], ["Max", ["count", "one"], "count_safe", {}, null], ["Gather", ["token_scale", "input_ids"], "scale", {}, "token_scale"], ["Mul", ["$mask", "scale"], "weight=weight", {}, "token_scale"], ["Gather", ["row_map", "input_ids"], "rows=rows", {}, "row_map"], ["Gather", ["table", "$rows"], "vectors=vectors", {}, null], ["Cast", ["$vectors"], "vectors=vectors_f", {"to": 1}, "cast"], ["Unsqueeze", ["$weight", "axis1"], "weight3", {}, null], ["MatMul", ["weight3", "$vectors"], "pooled", {}, null], ["Squeeze", ["pooled", "axis1"], "summed", {}, null], ["Div", ["summed", "count_safe"], "mean=mean", {}, null], ["Min", ["count", "one"], "has_token", {}, "bias"], ["Mul", ["has_token", "isotropy_bias"], "shift", {}, "bias"], ["Add", ["$mean", "shift"], "mean=mean_shifted", {}, "bias"], ["ReduceL2", ["$mean"], "norm", {"axes": [1], "keepdims": 1}, "normalize"], ["Add", ["norm", "tiny"], "norm_safe", {}, "normalize"], ["Div", ["$mean", "norm_safe"], "mean=normalized", {}, "normalize"]]);
+/** Value of a slot no node has set yet. */
+export const POOLING_SLOT_DEFAULTS = Object.freeze({"weight": "$mask", "rows": "input_ids"});
+/** The remedy for a folder that breaks its contract. */
+export const REMEDY_REEXPORT = "re-export the model with `m2v-edge export`";
+/** Messages with {placeholders}, the same in every runtime. */
+export const MESSAGES = Object.freeze({"not_object": "{where}: expected a JSON object{got}; re-export the model with `m2v-edge export`", "format_version": "{where}: format_version must be a positive integer, got {got}; re-export the model with `m2v-edge export`", "newer": "{where}: format_version {version} is newer than this m2v-edge reads ({newest}); upgrade m2v-edge", "missing_keys": "{where}: missing keys {missing}; re-export the model with this version", "bad_key": "{where}: {key} must be {expected}, got {got}; re-export the model with `m2v-edge export`", "tokenizer_ids": "{where}: tokenizer.json can produce ids up to {most} but the table has {rows} rows (vocab_size); re-export the model with `m2v-edge export`", "graph_inputs": "{where}: the graph's inputs are {inputs}, expected {ids} (+ {mask}); re-export the model with `m2v-edge export`", "graph_input_types": "{where}: graph inputs must be int64, got {got}; re-export the model with `m2v-edge export`", "graph_output": "{where}: the graph has no {output} output (it has {outputs}); re-export the model with `m2v-edge export`", "graph_fails": "{where}: the graph fails on ids 0..{last} ({why}); re-export the model with `m2v-edge export`", "graph_width": "{where}: the graph outputs vectors of shape {shape} but dim is {dim}", "graph_nan": "{where}: the graph outputs NaN or inf; re-export the model with `m2v-edge export`"});
+/** config.json key -> rule. */
+export const CONFIG_RULES = Object.freeze({"dim": "positive_int", "vocab_size": "positive_int", "median_token_length": "positive_int", "max_length": "positive_int_or_null", "normalize": "bool", "dtype": "dtype", "pad_token_id": "token_id", "unk_token_id": "token_id_or_null", "output": "output"});
+/** What each rule asks for, in messages. */
+export const CONFIG_RULE_TEXT = Object.freeze({"positive_int": "a positive integer", "positive_int_or_null": "a positive integer or null", "bool": "true or false", "dtype": "one of {dtypes}", "token_id": "an integer in 0..{last}", "token_id_or_null": "null or an integer in 0..{last}", "output": "{output}"});

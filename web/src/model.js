@@ -5,7 +5,7 @@
  */
 import { checkThreads, createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
-import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
+import { ATTENTION_MASK, FILES, INPUT_IDS, MAX_GRAPH_ROWS, OUTPUT } from "./contract.js";
 import { KernelSession, KernelTensor } from "./kernel.js";
 import { CorruptOnnx } from "./onnx-proto.js";
 import { rank } from "./similarity.js";
@@ -16,8 +16,6 @@ import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./valida
 
 export { configureWasm, defaultThreads } from "./backend.js";
 
-/** Rows per graph call: texts are sorted by token count first, and smaller calls pad less (as in Python). */
-const MAX_GRAPH_ROWS = 128;
 
 /**
  * @typedef {object} ModelFiles the three files of an exported folder, already in memory.

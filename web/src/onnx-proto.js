@@ -151,12 +151,18 @@ function valueInfo(bytes) {
  *
  * @param {Uint8Array} bytes
  * @returns {{nodes: ReturnType<typeof node>[], initializers: Map<string, ReturnType<typeof tensor>>,
- *   inputs: {name: string, elemType: number}[], outputs: {name: string, elemType: number}[]}}
+ *   inputs: {name: string, elemType: number}[], outputs: {name: string, elemType: number}[],
+ *   metadata: Map<string, string>}} `metadata`: the model's metadata_props.
  */
 export function readOnnx(bytes) {
-  const graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [] };
+  const graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], metadata: new Map() };
   let found = false;
   fields(bytes, (field, wire, value) => {
+    if (field === 14 && wire === 2) {
+      const entry = { key: "", value: "" };
+      fields(value, (f, _w, v) => (f === 1 ? (entry.key = text(v)) : f === 2 && (entry.value = text(v))));
+      graph.metadata.set(entry.key, entry.value);
+    }
     if (field !== 7 || wire !== 2) return;
     found = true;
     fields(value, (f, _w, v) => {

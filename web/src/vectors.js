@@ -8,11 +8,12 @@
  *   const [hits] = file.search([queryVector], 10);   // [{ index, score }], best first
  */
 
+import { VECTOR_FILE } from "./contract.js";
 import { checkFiniteQuery } from "./validate.js";
 
-const MAGIC = "M2VEVEC\0";
-const HEADER_SIZE = 64;
-const DTYPES = { 1: "int8", 2: "float16" };
+// The layout is generated from Python's format.py (contract.js): header fields at their offsets, dtype codes.
+const { magic: MAGIC, headerSize: HEADER_SIZE, offsets: AT, scaleAlign: SCALE_ALIGN } = VECTOR_FILE;
+const DTYPES = Object.fromEntries(Object.entries(VECTOR_FILE.dtypeCodes).map(([name, code]) => [code, name]));
 
 /**
  * sha256 of an export's config.json bytes, as lowercase hex (the fingerprint in a vector file's header).
@@ -64,17 +65,17 @@ export class VectorFile {
   /** @param {Uint8Array} bytes @param {string | null} [expectedFingerprint] */
   constructor(bytes, expectedFingerprint = null) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const magic = String.fromCharCode(...bytes.subarray(0, 8));
+    const magic = String.fromCharCode(...bytes.subarray(AT.magic, AT.magic + MAGIC.length));
     if (bytes.byteLength < HEADER_SIZE || magic !== MAGIC) {
       throw new Error("not an m2v-edge vector file; write one with `m2v-edge encode --output X.m2vec`");
     }
-    const version = view.getUint16(8, true);
-    if (version > 1) throw new Error(`vector file version ${version} is newer than this package; upgrade m2v-edge`);
-    this.dtype = DTYPES[view.getUint16(10, true)];
+    const version = view.getUint16(AT.version, true);
+    if (version > VECTOR_FILE.version) throw new Error(`vector file version ${version} is newer than this package; upgrade m2v-edge`);
+    this.dtype = DTYPES[view.getUint16(AT.dtype, true)];
     if (!this.dtype) throw new Error("unknown vector dtype code; the file is corrupt");
-    this.dim = view.getUint32(12, true);
-    this.count = Number(view.getBigUint64(16, true));
-    this.fingerprint = hex(bytes.subarray(24, 56));
+    this.dim = view.getUint32(AT.dim, true);
+    this.count = Number(view.getBigUint64(AT.count, true));
+    this.fingerprint = hex(bytes.subarray(AT.fingerprint, AT.fingerprint + VECTOR_FILE.fingerprintBytes));
     if (expectedFingerprint !== null && expectedFingerprint !== this.fingerprint) {
       throw new Error(
         `vectors were made by another model (fingerprint ${this.fingerprint.slice(0, 12)}, this model ` +
@@ -83,7 +84,7 @@ export class VectorFile {
     }
     const cells = this.dim * this.count;
     if (this.dtype === "int8") {
-      const scalesAt = Math.ceil((HEADER_SIZE + cells) / 4) * 4;
+      const scalesAt = Math.ceil((HEADER_SIZE + cells) / SCALE_ALIGN) * SCALE_ALIGN;
       checkSize(bytes.byteLength, scalesAt + 4 * this.count, this.count);
       this.rows = new Int8Array(bytes.buffer, bytes.byteOffset + HEADER_SIZE, cells);
       this.scales = readFloat32(bytes, scalesAt, this.count);
