@@ -122,8 +122,8 @@ def pooling_nodes(flags: dict[str, bool]) -> list[tuple[str, list[str], str, dic
         out.append((op, [resolve(i) for i in inputs], name, attrs))
         if slot:
             slots[slot] = name
-    op, inputs, _, attrs = out[-1]
-    out[-1] = (op, inputs, OUTPUT, attrs)
+    last_op, last_inputs, _, last_attrs = out[-1]
+    out[-1] = (last_op, last_inputs, OUTPUT, last_attrs)
     return out
 
 
@@ -312,7 +312,7 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ValueError(MESSAGES["not_object"].format(where=file, got=f", got {type(config).__name__}"))
     version = config.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(MESSAGES["format_version"].format(where=file, got=repr(version)))
     if version > FORMAT_VERSION:
         raise ValueError(MESSAGES["newer"].format(where=file, version=version, newest=FORMAT_VERSION))
@@ -321,7 +321,8 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
         raise ValueError(MESSAGES["missing_keys"].format(where=file, missing=missing))
     for key, rule in CONFIG_RULES.items():
         if key in config and not _follows(rule, config[key], config):
-            last = config["vocab_size"] - 1
+            vocab = config["vocab_size"]  # checked before the ids: only the ids' messages use ``last``
+            last = vocab - 1 if _is_int(vocab) else None
             expected = CONFIG_RULE_TEXT[rule].format(last=last, dtypes=[d.value for d in DType], output=repr(OUTPUT))
             raise ValueError(MESSAGES["bad_key"].format(where=file, key=key, expected=expected, got=repr(config[key])))
     return config
