@@ -75,6 +75,7 @@ def render() -> str:
         ("HF_MODEL_FILES", {d.value: f for d, f in fmt.HF_MODEL_FILES.items()}, "Graph path per dtype, hf layout"),
         ("MAX_GRAPH_ROWS", fmt.MAX_GRAPH_ROWS, "Rows per graph call in every runtime"),
         ("NORM_EPSILON", fmt.NORM_EPSILON, "Added to each L2 norm before dividing (a float32 in the graph)"),
+        ("COSINE_NORM_FLOOR", fmt.COSINE_NORM_FLOOR, "Cosine divides each vector by max(norm, this): zero scores 0"),
         ("VECTOR_FILE", _vector_file(), "The .m2vec vector file: header layout (byte offsets), dtype codes"),
         ("POOLING_SPEC_KEY", fmt.POOLING_SPEC_KEY, "metadata_props key of the graph's declared pooling spec"),
         ("POOLING_SPEC_VERSION", fmt.POOLING_SPEC_VERSION, "Newest pooling spec version"),

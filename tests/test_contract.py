@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from m2v_edge import StaticOnnxModel
 from m2v_edge.format import (
+    COSINE_NORM_FLOOR,
     FORMAT_VERSION,
     INPUT_IDS,
     MAX_GRAPH_ROWS,
@@ -92,11 +94,13 @@ def test_future_format_version_says_upgrade_in_node(tmp_path: Path, potion_int8:
 
 def test_generated_contract_holds_the_shared_constants() -> None:
     from m2v_edge.corpus import vectorfile
-    from m2v_edge.runtime import model
+    from m2v_edge.runtime import model, similarity
 
     text = (WEB_SRC / "contract.js").read_text(encoding="utf-8")
     assert f"export const MAX_GRAPH_ROWS = {MAX_GRAPH_ROWS};" in text and f"NORM_EPSILON = {NORM_EPSILON};" in text
     assert model.MAX_GRAPH_ROWS == MAX_GRAPH_ROWS, "runtime/model.py must use format.MAX_GRAPH_ROWS"
+    tiny = similarity.normalize_rows(np.array([[COSINE_NORM_FLOOR / 10, 0.0]]))
+    assert tiny[0, 0] == pytest.approx(0.1), "runtime/similarity.py must floor norms at format.COSINE_NORM_FLOOR"
     assert vectorfile._HEADER.size == VECTOR_HEADER_SIZE and vectorfile.MAGIC == VECTOR_MAGIC
     for name in ("validate.js", "vectors.js", "model.js"):
         source = (WEB_SRC / name).read_text(encoding="utf-8")

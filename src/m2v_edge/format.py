@@ -54,6 +54,8 @@ class DType(str, Enum):
 MAX_GRAPH_ROWS = 128
 # Added to each L2 norm before dividing (model2vec's 1e-32), stored as a float32 initializer ``tiny``.
 NORM_EPSILON = 1e-32
+# Cosine (search, rank): each vector is divided by max(norm, this), so a zero vector scores 0.
+COSINE_NORM_FLOOR = 1e-12
 
 # The `.m2vec` vector file (docs/scale.md): a 64-byte little-endian header, rows, then (int8) 4-aligned scales.
 VECTOR_MAGIC = b"M2VEVEC\0"

@@ -35,6 +35,8 @@ export const HF_MODEL_FILES = Object.freeze({"int8": "onnx/model_quantized.onnx"
 export const MAX_GRAPH_ROWS = 128;
 /** Added to each L2 norm before dividing (a float32 in the graph). */
 export const NORM_EPSILON = 1e-32;
+/** Cosine divides each vector by max(norm, this): zero scores 0. */
+export const COSINE_NORM_FLOOR = 1e-12;
 /** The .m2vec vector file: header layout (byte offsets), dtype codes. */
 export const VECTOR_FILE = Object.freeze({"magic": "M2VEVEC\u0000", "version": 1, "headerSize": 64, "offsets": {"magic": 0, "version": 8, "dtype": 10, "dim": 12, "count": 16, "fingerprint": 24}, "fingerprintBytes": 32, "dtypeCodes": {"int8": 1, "float16": 2}, "scaleAlign": 4});
 /** metadata_props key of the graph's declared pooling spec. */

@@ -1,4 +1,5 @@
 /** Cosine similarity and ranking, as in Python's `m2v_edge.runtime.similarity`. */
+import { COSINE_NORM_FLOOR } from "./contract.js";
 import { checkFiniteQuery, checkTopK } from "./validate.js";
 
 /**
@@ -20,8 +21,8 @@ export function cosine(a, b) {
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
-  const denom = Math.sqrt(na) * Math.sqrt(nb);
-  return denom > 0 ? dot / denom : 0;
+  // As Python's normalize_rows: each norm floored at the contract's COSINE_NORM_FLOOR (a zero vector scores 0).
+  return dot / (Math.max(Math.sqrt(na), COSINE_NORM_FLOOR) * Math.max(Math.sqrt(nb), COSINE_NORM_FLOOR));
 }
 
 /**

@@ -8,7 +8,7 @@
  *   const [hits] = file.search([queryVector], 10);   // [{ index, score }], best first
  */
 
-import { VECTOR_FILE } from "./contract.js";
+import { COSINE_NORM_FLOOR, VECTOR_FILE } from "./contract.js";
 import { checkFiniteQuery } from "./validate.js";
 
 // The layout is generated from Python's format.py (contract.js): header fields at their offsets, dtype codes.
@@ -138,7 +138,7 @@ export class VectorFile {
     const best = qs.map(() => []);
     for (let i = 0; i < this.count; i++) {
       const at = i * this.dim;
-      const factor = (this.scales ? this.scales[i] : 1) / Math.max(norms[i], 1e-12);
+      const factor = (this.scales ? this.scales[i] : 1) / Math.max(norms[i], COSINE_NORM_FLOOR);
       for (let n = 0; n < qs.length; n++) {
         const q = qs[n];
         let dot = 0;
