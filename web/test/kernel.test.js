@@ -113,7 +113,7 @@ function patched(bytes, from, to) {
   return out;
 }
 
-test("the exporter declares its pooling spec; a spec that does not match the nodes, or a wrong version, is refused", async () => {
+test("the exporter declares its pooling spec; a spec that does not match the nodes, or a wrong version, is refused; an older export without one still runs", async () => {
   const c = CASES.find((x) => x.name === "unk-bias");
   const bytes = new Uint8Array(readFileSync(join(KERNEL, c.file)));
   assert.match(Buffer.from(bytes).toString("latin1"), /m2v_edge_pooling.*"bias": true.*"normalize": true.*"unk": true/s);
@@ -125,6 +125,12 @@ test("the exporter declares its pooling spec; a spec that does not match the nod
     ['"version": 1', '"version": 9', /its pooling spec version 9 is not 1/],
     ['"cast": true', '"cost": true', /its pooling spec does not hold exactly the flags/],
   ];
+  // An export older than the declared spec: checked against the spec its initializers imply, same vectors.
+  const older = await KernelSession.create(patched(bytes, "m2v_edge_pooling", "m2v_edge_poolinX"));
+  assert.equal(older.reason, null);
+  const run = c.runs[2];
+  const vectors = (await older.session.run(feeds(run, KernelTensor))).embeddings.data;
+  assert.ok(maxAbsDiff(vectors, run.vectors.flat()) <= 1e-6);
   for (const [from, to, reason] of wrong) {
     const refused = await KernelSession.create(patched(bytes, from, to));
     assert.equal(refused.session, null, to);
