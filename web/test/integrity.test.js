@@ -5,29 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 
 import { startServer } from "../demo/server.mjs";
 import { checkFolderPath } from "../src/config.js";
 import { StaticOnnxModel, VectorFile } from "../src/index.js";
 import { rank } from "../src/similarity.js";
-import { FIXTURES, WEB, fixture, maxAbsDiff } from "./helpers.js";
+import { FIXTURES, WEB, fixture, maxAbsDiff, tempDirs } from "./helpers.js";
 
 const run = promisify(execFile);
 const BIN = join(WEB, "bin", "m2v-edge.mjs");
-const made = [];
-after(() => made.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-
-function tempDir() {
-  const folder = mkdtempSync(join(tmpdir(), "m2v-edge-integrity-"));
-  made.push(folder);
-  return folder;
-}
+const tempDir = tempDirs("integrity");
 
 /** A copy of the potion fixture, `edit(folder)` applied. */
 function copyOf(name, edit) {
