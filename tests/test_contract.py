@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -9,10 +10,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from m2v_edge import StaticOnnxModel
-from m2v_edge.contract import FORMAT_VERSION, INPUT_IDS, OUTPUT, REQUIRED_KEYS, read_config
+from m2v_edge.contract import (
+    COSINE_NORM_FLOOR,
+    FORMAT_VERSION,
+    INPUT_IDS,
+    MAX_GRAPH_ROWS,
+    NORM_EPSILON,
+    OUTPUT,
+    POOLING_FLAGS,
+    POOLING_SPEC_KEY,
+    POOLING_SPEC_VERSION,
+    REQUIRED_KEYS,
+    VECTOR_HEADER_SIZE,
+    VECTOR_MAGIC,
+    pooling_nodes,
+    read_config,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_SRC = ROOT / "web" / "src"
@@ -73,3 +90,49 @@ def test_future_format_version_says_upgrade_in_node(tmp_path: Path, potion_int8:
         ["node", "--input-type=module", "-e", script, raw], capture_output=True, text=True, check=True
     )
     assert re.search(f"format_version {FORMAT_VERSION + 1} is newer .*upgrade m2v-edge", done.stdout), done.stdout
+
+
+def test_generated_contract_holds_the_shared_constants() -> None:
+    from m2v_edge.corpus import vectorfile
+    from m2v_edge.runtime import model, similarity
+
+    text = (WEB_SRC / "contract.js").read_text(encoding="utf-8")
+    assert f"export const MAX_GRAPH_ROWS = {MAX_GRAPH_ROWS};" in text and f"NORM_EPSILON = {NORM_EPSILON};" in text
+    assert model.MAX_GRAPH_ROWS == MAX_GRAPH_ROWS, "runtime/model.py must use format.MAX_GRAPH_ROWS"
+    tiny = similarity.normalize_rows(np.array([[COSINE_NORM_FLOOR / 10, 0.0]]))
+    assert tiny[0, 0] == pytest.approx(0.1), "runtime/similarity.py must floor norms at format.COSINE_NORM_FLOOR"
+    assert vectorfile._HEADER.size == VECTOR_HEADER_SIZE and vectorfile.MAGIC == VECTOR_MAGIC
+    for name in ("validate.js", "vectors.js", "model.js"):
+        source = (WEB_SRC / name).read_text(encoding="utf-8")
+        assert 'from "./contract.js"' in source, name
+        assert "re-export the model with `m2v-edge export`" not in source, f"{name} writes the remedy by hand"
+    assert "M2VEVEC" not in (WEB_SRC / "vectors.js").read_text(encoding="utf-8")
+
+
+def test_exported_graph_declares_its_pooling_spec_and_holds_exactly_its_nodes(potion_int8: Path) -> None:
+    import onnx
+
+    from m2v_edge.contract import ExportFiles
+
+    model = onnx.load(str(ExportFiles(potion_int8).model))
+    props = {p.key: p.value for p in model.metadata_props}
+    spec = json.loads(props[POOLING_SPEC_KEY])
+    assert spec.pop("version") == POOLING_SPEC_VERSION and set(spec) == set(POOLING_FLAGS)
+    got = [(n.op_type, list(n.input), n.output[0]) for n in model.graph.node]
+    assert got == [(op, inputs, output) for op, inputs, output, _ in pooling_nodes(spec)]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_js_expands_the_node_table_as_python_does() -> None:
+    combos = [dict(zip(POOLING_FLAGS, bits, strict=True)) for bits in itertools.product([False, True], repeat=7)]
+    script = (
+        f'import {{ poolingNodes }} from "{(WEB_SRC / "graph-spec.js").as_uri()}";\n'
+        "const combos = JSON.parse(process.argv[1]);\n"
+        "const rows = (f) => poolingNodes(f).map((n) => [n.op, n.inputs, n.output, n.attrs]);\n"
+        "console.log(JSON.stringify(combos.map(rows)));\n"
+    )
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script, json.dumps(combos)], capture_output=True, text=True, check=True
+    )
+    want = [[[op, inputs, output, attrs] for op, inputs, output, attrs in pooling_nodes(f)] for f in combos]
+    assert json.loads(done.stdout) == want

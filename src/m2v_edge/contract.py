@@ -50,6 +50,129 @@ class DType(str, Enum):
             raise ValueError(f"dtype {value!r} is not supported; choose one of: {choices}") from None
 
 
+# Rows per graph call in every runtime (texts are sorted by token count, smaller calls pad less).
+MAX_GRAPH_ROWS = 128
+# The width rule (docs/format.md, "One text, one vector"): a text of n tokens always runs at n rounded up to
+# step = max(PAD_MIN_STEP, 2 ** (bit_length(n - 1) - PAD_STEP_BITS)), so at most 1/8 of padding past 64 tokens.
+PAD_MIN_STEP = 4
+PAD_STEP_BITS = 4
+# Added to each L2 norm before dividing (model2vec's 1e-32), stored as a float32 initializer ``tiny``.
+NORM_EPSILON = 1e-32
+# Cosine (search, rank): each vector is divided by max(norm, this), so a zero vector scores 0.
+COSINE_NORM_FLOOR = 1e-12
+
+# The `.m2vec` vector file (docs/scale.md): a 64-byte little-endian header, rows, then (int8) 4-aligned scales.
+VECTOR_MAGIC = b"M2VEVEC\0"
+VECTOR_VERSION = 1
+VECTOR_HEADER_SIZE = 64
+VECTOR_HEADER_FORMAT = "<8sHHIQ32s8x"  # magic, version, dtype code, dim, count, config.json sha256, padding
+VECTOR_HEADER_FIELDS = ("magic", "version", "dtype", "dim", "count", "fingerprint")
+VECTOR_DTYPE_CODES = {"int8": 1, "float16": 2}
+VECTOR_SCALE_ALIGN = 4
+
+# The pooling a graph computes, declared by the exporter in the graph's metadata_props (JSON under this key) and
+# checked by the JS pooling kernel against the nodes: each flag switches nodes of POOLING_NODES on.
+POOLING_SPEC_KEY = "m2v_edge_pooling"
+POOLING_SPEC_VERSION = 1
+POOLING_FLAGS = ("token_keep", "unk", "token_scale", "row_map", "cast", "bias", "normalize")
+_FLOAT = 1  # onnx.TensorProto.FLOAT
+# (op, inputs, output, attributes, flag or None). "$slot" reads a slot's latest value; output "slot=name" sets it.
+# The last node's output is renamed to OUTPUT. Slot defaults: POOLING_SLOT_DEFAULTS.
+POOLING_NODES: tuple[tuple[str, tuple[str, ...], str, dict[str, Any], str | None], ...] = (
+    ("Cast", (ATTENTION_MASK,), "mask=mask_f", {"to": _FLOAT}, None),
+    ("Gather", ("token_keep", INPUT_IDS), "keep", {}, "token_keep"),
+    ("Mul", ("$mask", "keep"), "mask=mask_kept", {}, "token_keep"),
+    ("Equal", (INPUT_IDS, "unk_token_id"), "is_unk", {}, "unk"),
+    ("Not", ("is_unk",), "is_known", {}, "unk"),
+    ("Cast", ("is_known",), "known_f", {"to": _FLOAT}, "unk"),
+    ("Mul", ("$mask", "known_f"), "mask=mask_kept", {}, "unk"),
+    ("ReduceSum", ("$mask", "axis1"), "count", {"keepdims": 1}, None),
+    ("Max", ("count", "one"), "count_safe", {}, None),
+    ("Gather", ("token_scale", INPUT_IDS), "scale", {}, "token_scale"),
+    ("Mul", ("$mask", "scale"), "weight=weight", {}, "token_scale"),
+    ("Gather", ("row_map", INPUT_IDS), "rows=rows", {}, "row_map"),
+    ("Gather", ("table", "$rows"), "vectors=vectors", {}, None),
+    ("Cast", ("$vectors",), "vectors=vectors_f", {"to": _FLOAT}, "cast"),
+    ("Unsqueeze", ("$weight", "axis1"), "weight3", {}, None),
+    ("MatMul", ("weight3", "$vectors"), "pooled", {}, None),
+    ("Squeeze", ("pooled", "axis1"), "summed", {}, None),
+    ("Div", ("summed", "count_safe"), "mean=mean", {}, None),
+    ("Min", ("count", "one"), "has_token", {}, "bias"),  # the raw token count: an empty text stays zero
+    ("Mul", ("has_token", "isotropy_bias"), "shift", {}, "bias"),
+    ("Add", ("$mean", "shift"), "mean=mean_shifted", {}, "bias"),
+    ("ReduceL2", ("$mean",), "norm", {"axes": [1], "keepdims": 1}, "normalize"),
+    ("Add", ("norm", "tiny"), "norm_safe", {}, "normalize"),
+    ("Div", ("$mean", "norm_safe"), "mean=normalized", {}, "normalize"),
+)
+POOLING_SLOT_DEFAULTS = {"weight": "$mask", "rows": INPUT_IDS}
+
+
+def pooling_nodes(flags: dict[str, bool]) -> list[tuple[str, list[str], str, dict[str, Any]]]:
+    """The graph's nodes for a pooling spec: (op, inputs, output, attributes), POOLING_NODES expanded.
+
+    The JS kernel (web/src/graph-spec.js) expands the same generated table and compares it to a graph's nodes.
+    """
+    slots: dict[str, str] = {}
+
+    def resolve(name: str) -> str:
+        if not name.startswith("$"):
+            return name
+        slot = name[1:]
+        return slots[slot] if slot in slots else resolve(POOLING_SLOT_DEFAULTS[slot])
+
+    out: list[tuple[str, list[str], str, dict[str, Any]]] = []
+    for op, inputs, output, attrs, flag in POOLING_NODES:
+        if flag is not None and not flags[flag]:
+            continue
+        slot, _, name = output.rpartition("=")
+        out.append((op, [resolve(i) for i in inputs], name, attrs))
+        if slot:
+            slots[slot] = name
+    last_op, last_inputs, _, last_attrs = out[-1]
+    out[-1] = (last_op, last_inputs, OUTPUT, last_attrs)
+    return out
+
+
+# Remedies and messages every runtime prints ({placeholders} filled in by Python's str.format and JS's message()).
+REMEDY_REEXPORT = "re-export the model with `m2v-edge export`"
+MESSAGES = {
+    "not_object": "{where}: expected a JSON object{got}; " + REMEDY_REEXPORT,
+    "format_version": "{where}: format_version must be a positive integer, got {got}; " + REMEDY_REEXPORT,
+    "newer": "{where}: format_version {version} is newer than this m2v-edge reads ({newest}); upgrade m2v-edge",
+    "missing_keys": "{where}: missing keys {missing}; re-export the model with this version",
+    "bad_key": "{where}: {key} must be {expected}, got {got}; " + REMEDY_REEXPORT,
+    "tokenizer_ids": "{where}: tokenizer.json can produce ids up to {most} but the table has {rows} rows (vocab_size); "
+    + REMEDY_REEXPORT,
+    "graph_inputs": "{where}: the graph's inputs are {inputs}, expected {ids} (+ {mask}); " + REMEDY_REEXPORT,
+    "graph_input_types": "{where}: graph inputs must be int64, got {got}; " + REMEDY_REEXPORT,
+    "graph_output": "{where}: the graph has no {output} output (it has {outputs}); " + REMEDY_REEXPORT,
+    "graph_fails": "{where}: the graph fails on ids 0..{last} ({why}); " + REMEDY_REEXPORT,
+    "graph_width": "{where}: the graph outputs vectors of shape {shape} but dim is {dim}",
+    "graph_nan": "{where}: the graph outputs NaN or inf; " + REMEDY_REEXPORT,
+}
+# config.json's checked keys (after format_version and REQUIRED_KEYS): key -> rule; CONFIG_RULE_TEXT says each.
+CONFIG_RULES = {
+    "dim": "positive_int",
+    "vocab_size": "positive_int",
+    "median_token_length": "positive_int",
+    "max_length": "positive_int_or_null",
+    "normalize": "bool",
+    "dtype": "dtype",
+    "pad_token_id": "token_id",
+    "unk_token_id": "token_id_or_null",
+    "output": "output",
+}
+CONFIG_RULE_TEXT = {
+    "positive_int": "a positive integer",
+    "positive_int_or_null": "a positive integer or null",
+    "bool": "true or false",
+    "dtype": "one of {dtypes}",
+    "token_id": "an integer in 0..{last}",
+    "token_id_or_null": "null or an integer in 0..{last}",
+    "output": "{output}",
+}
+
+
 MODEL_FILE_KEY = "model_file"
 LEGACY_MODEL_FILE = "model.onnx"
 LAYOUTS = ("hf", "flat")
@@ -167,11 +290,24 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return dict(config)
 
 
-_REEXPORT = "re-export the model with `m2v-edge export`"
-
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _follows(rule: str, value: object, config: dict[str, Any]) -> bool:
+    """Whether ``value`` follows a CONFIG_RULES rule (ids are checked against ``vocab_size``)."""
+    if rule.endswith("_or_null") and value is None:
+        return True
+    rule = rule.removesuffix("_or_null")
+    if rule == "positive_int":
+        return _is_int(value) and value >= 1  # type: ignore[operator]
+    if rule == "token_id":
+        return _is_int(value) and 0 <= value < config["vocab_size"]  # type: ignore[operator]
+    if rule == "bool":
+        return isinstance(value, bool)
+    if rule == "dtype":
+        return isinstance(value, str) and value in {d.value for d in DType}
+    return value == OUTPUT
 
 
 def check_config(config: object, file: Path | str) -> dict[str, Any]:
@@ -180,38 +316,21 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
     :raises ValueError: naming ``file``, the key and the remedy.
     """
     if not isinstance(config, dict):
-        raise ValueError(f"{file}: expected a JSON object, got {type(config).__name__}; {_REEXPORT}")
+        raise ValueError(MESSAGES["not_object"].format(where=file, got=f", got {type(config).__name__}"))
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{file}: format_version must be a positive integer, got {version!r}; {_REEXPORT}")
+        raise ValueError(MESSAGES["format_version"].format(where=file, got=repr(version)))
     if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{file}: format_version {version} is newer than this m2v-edge reads ({FORMAT_VERSION}); upgrade m2v-edge"
-        )
+        raise ValueError(MESSAGES["newer"].format(where=file, version=version, newest=FORMAT_VERSION))
     missing = [key for key in REQUIRED_KEYS if key not in config]
     if missing:
-        raise ValueError(f"{file}: missing keys {missing}; re-export the model with this version")
-
-    def bad(key: str, expected: str) -> ValueError:
-        return ValueError(f"{file}: {key} must be {expected}, got {config[key]!r}; {_REEXPORT}")
-
-    for key in ("dim", "vocab_size", "median_token_length"):
-        if not _is_int(config[key]) or config[key] < 1:
-            raise bad(key, "a positive integer")
-    if config["max_length"] is not None and (not _is_int(config["max_length"]) or config["max_length"] < 1):
-        raise bad("max_length", "a positive integer or null")
-    if not isinstance(config["normalize"], bool):
-        raise bad("normalize", "true or false")
-    if not isinstance(config["dtype"], str) or config["dtype"] not in {d.value for d in DType}:
-        raise bad("dtype", f"one of {[d.value for d in DType]}")
-    vocab = config["vocab_size"]
-    if not _is_int(config["pad_token_id"]) or not 0 <= config["pad_token_id"] < vocab:
-        raise bad("pad_token_id", f"an integer in 0..{vocab - 1}")
-    unk = config["unk_token_id"]
-    if unk is not None and (not _is_int(unk) or not 0 <= unk < vocab):
-        raise bad("unk_token_id", f"null or an integer in 0..{vocab - 1}")
-    if "output" in config and config["output"] != OUTPUT:
-        raise bad("output", repr(OUTPUT))
+        raise ValueError(MESSAGES["missing_keys"].format(where=file, missing=missing))
+    for key, rule in CONFIG_RULES.items():
+        if key in config and not _follows(rule, config[key], config):
+            vocab = config["vocab_size"]  # checked before the ids: only the ids' messages use ``last``
+            last = vocab - 1 if _is_int(vocab) else None
+            expected = CONFIG_RULE_TEXT[rule].format(last=last, dtypes=[d.value for d in DType], output=repr(OUTPUT))
+            raise ValueError(MESSAGES["bad_key"].format(where=file, key=key, expected=expected, got=repr(config[key])))
     return config
 
 

@@ -1,7 +1,9 @@
 """One validation of an exported folder at load (the JS runtime's ``web/src/validate.js`` checks the same).
 
+The messages are ``format.MESSAGES``, generated into ``web/src/contract.js`` for the JS runtime.
+
 A folder that does not match its contract is a ``ValueError`` naming the file and the remedy, never a vector.
-Config types and ranges are checked by ``m2v_edge.format.check_config`` (run by ``read_config``); this module
+Config types and ranges are checked by ``m2v_edge.contract.check_config`` (run by ``read_config``); this module
 checks the graph's inputs (int64 ``input_ids``/``attention_mask``), its ``embeddings`` output and its width
 (= ``dim``), and that the table has a row for every id the tokenizer can produce.
 """
@@ -13,10 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, OUTPUT
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, MESSAGES, OUTPUT
 from m2v_edge.errors import one_line
-
-_REEXPORT = "re-export the model with `m2v-edge export`"
 
 
 def _is_int(value: object) -> bool:
@@ -56,30 +56,26 @@ def check_export(config: dict[str, Any], tokenizer: Any, session: Any, where: Pa
     vocab = int(config["vocab_size"])
     ids = tokenizer_id_count(tokenizer)
     if ids > vocab:
-        raise ValueError(
-            f"{where}: tokenizer.json can produce ids up to {ids - 1} but the table has {vocab} rows "
-            f"(vocab_size); {_REEXPORT}"
-        )
+        raise ValueError(MESSAGES["tokenizer_ids"].format(where=where, most=ids - 1, rows=vocab))
     inputs = {i.name: i.type for i in session.get_inputs()}
     if INPUT_IDS not in inputs or not set(inputs) <= {INPUT_IDS, ATTENTION_MASK}:
+        names = sorted(inputs)
         raise ValueError(
-            f"{where}: the graph's inputs are {sorted(inputs)}, expected {INPUT_IDS!r} (+ {ATTENTION_MASK!r}); "
-            + _REEXPORT
+            MESSAGES["graph_inputs"].format(where=where, inputs=names, ids=repr(INPUT_IDS), mask=repr(ATTENTION_MASK))
         )
     wrong = {name: kind for name, kind in inputs.items() if kind != "tensor(int64)"}
     if wrong:
-        raise ValueError(f"{where}: graph inputs must be int64, got {wrong}; {_REEXPORT}")
+        raise ValueError(MESSAGES["graph_input_types"].format(where=where, got=wrong))
     outputs = [o.name for o in session.get_outputs()]
     if OUTPUT not in outputs:
-        raise ValueError(f"{where}: the graph has no {OUTPUT!r} output (it has {outputs}); {_REEXPORT}")
+        raise ValueError(MESSAGES["graph_output"].format(where=where, output=repr(OUTPUT), outputs=outputs))
     probe = np.array([[int(config["pad_token_id"]), vocab - 1]], dtype=np.int64)
     feeds = {INPUT_IDS: probe, ATTENTION_MASK: np.ones_like(probe)}
     try:
         (out,) = session.run([OUTPUT], {k: v for k, v in feeds.items() if k in inputs})
     except Exception as err:  # onnxruntime's own error types: e.g. an index beyond the table
-        reason = one_line(err)
-        raise ValueError(f"{where}: the graph fails on ids 0..{vocab - 1} ({reason}); {_REEXPORT}") from None
+        raise ValueError(MESSAGES["graph_fails"].format(where=where, last=vocab - 1, why=one_line(err))) from None
     if out.shape != (1, config["dim"]):
-        raise ValueError(f"{where}: the graph outputs vectors of shape {out.shape[1:]} but dim is {config['dim']}")
+        raise ValueError(MESSAGES["graph_width"].format(where=where, shape=out.shape[1:], dim=config["dim"]))
     if not np.isfinite(out).all():
-        raise ValueError(f"{where}: the graph outputs NaN or inf; {_REEXPORT}")
+        raise ValueError(MESSAGES["graph_nan"].format(where=where))

@@ -3,7 +3,8 @@
  * m2v-edge for Node: `m2v-edge encode MODEL_DIR --input FILE --output FILE.json`.
  *
  * One text per line, split on "\n" only (a final newline does not start an extra text), as the Python CLI;
- * writes a JSON array of arrays (one vector per line). User errors print one line and exit with code 2.
+ * writes a JSON array of arrays (one vector per line) or a `.npy`, streamed (1M vectors in bounded memory). User
+ * errors print one line and exit with code 2.
  */
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
@@ -14,12 +15,13 @@ import { parseArgs } from "node:util";
 import { StaticOnnxModel } from "../src/index.js";
 import { MODEL_FILES } from "../src/sources.js";
 
-const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json [--batch-size N] [--threads N]
+const USAGE = `usage: m2v-edge encode MODEL_DIR --input FILE --output FILE.json|FILE.npy [--batch-size N] [--threads N]
                        [--model-file model.onnx|model.ort] [--backend auto|kernel|web|node]
 
   MODEL_DIR          a folder written by \`m2v-edge export\` (model.onnx, tokenizer.json, config.json)
   --input FILE       UTF-8 text, one text per line ('-' for stdin)
-  --output FILE      JSON file to write (atomically): an array of vectors, one per line; '-' for stdout
+  --output FILE      file to write (atomically, as it is made): a JSON array of vectors, one per line, or with
+                     .npy a float32 [rows, dim] NumPy array; '-' for JSON on stdout
   --batch-size N     texts per graph call (default 256)
   --threads N        WASM (or onnxruntime-node intra-op) threads, 1 to the number of cores
   --model-file NAME  the graph to load: model.onnx (default) or model.ort (\`m2v-edge export --target mobile\`)
@@ -63,12 +65,12 @@ async function checkOutput(output, input) {
   return output;
 }
 
-/** Write to a temp file beside `output`, then rename: readers never see half a file. */
-async function writeAtomic(output, text) {
+/** Write `chunks` (strings or bytes) to a temp file beside `output`, then rename: readers never see half a file. */
+async function writeAtomic(output, chunks) {
   const tmp = join(dirname(output), `.${basename(output)}.tmp-${randomBytes(4).toString("hex")}`);
   const handle = await open(tmp, "wx", 0o666);
   try {
-    await handle.writeFile(text);
+    for await (const chunk of chunks) await handle.write(chunk);
     await handle.close();
     await rename(tmp, output);
   } catch (err) {
@@ -76,6 +78,47 @@ async function writeAtomic(output, text) {
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Write `chunks` to stdout, waiting for each to drain (memory stays bounded). */
+async function writeStdout(chunks) {
+  for await (const chunk of chunks) {
+    await new Promise((ok, fail) => process.stdout.write(chunk, (err) => (err ? fail(err) : ok())));
+  }
+}
+
+/** Texts per encode call while streaming: the output is written as it is made, never held whole. */
+const STREAM_TEXTS = 4096;
+
+/** The output, piece by piece: a JSON array of vectors (one per line), or a float32 `.npy` [rows, dim]. */
+async function* outputChunks(model, texts, batchSize, npy) {
+  if (npy) yield npyHeader(texts.length, model.dim);
+  else yield "[";
+  for (let start = 0; start < texts.length; start += STREAM_TEXTS) {
+    const vectors = await model.encode(texts.slice(start, start + STREAM_TEXTS), { batchSize });
+    if (npy) {
+      const block = new Float32Array(vectors.length * model.dim);
+      vectors.forEach((v, i) => block.set(v, i * model.dim));
+      yield new Uint8Array(block.buffer);
+    } else {
+      yield `${start > 0 ? ",\n" : ""}${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}`;
+    }
+  }
+  if (!npy) yield "]\n";
+}
+
+/** A NumPy format 1.0 header for a little-endian float32 C-order [rows, dim] array. */
+function npyHeader(rows, dim) {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  const header = Buffer.alloc(total, 0x20);
+  header.write("\x93NUMPY", 0, "latin1");
+  header.writeUInt8(1, 6);
+  header.writeUInt8(0, 7);
+  header.writeUInt16LE(total - 10, 8);
+  header.write(dict, 10, "latin1");
+  header.write("\n", total - 1);
+  return header;
 }
 
 async function readStdin() {
@@ -133,13 +176,12 @@ async function encode(argv) {
     throw new UsageError(`--model-file must be ${MODEL_FILES.join(" or ")}, got ${JSON.stringify(modelFile)}`);
   }
   const model = await StaticOnnxModel.load(resolve(positionals[0]), { threads, modelFile, ...backend });
-  const vectors = await model.encode(texts, { batchSize });
-  const json = `[${vectors.map((v) => JSON.stringify(Array.from(v))).join(",\n")}]\n`;
+  const chunks = outputChunks(model, texts, batchSize, output !== null && output.endsWith(".npy"));
   if (output === null) {
-    await new Promise((ok, fail) => process.stdout.write(json, (err) => (err ? fail(err) : ok())));
+    await writeStdout(chunks);
     console.error(`wrote <stdout> (${texts.length} x ${model.dim} float32)`);
   } else {
-    await writeAtomic(output, json);
+    await writeAtomic(output, chunks);
     console.log(`wrote ${values.output} (${texts.length} x ${model.dim} float32)`);
   }
 }
@@ -150,7 +192,7 @@ async function main(argv) {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (command !== "encode") throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (command !== "encode") throw new UsageError(`unknown command ${JSON.stringify(command)}; the one command is encode (see m2v-edge --help)`);
   await encode(rest);
   return 0;
 }

@@ -7,7 +7,7 @@
  *   npm run demo -- [MODEL_DIR] [--port 8080] [--no-isolation]
  */
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { createServer } from "node:http";
 import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,7 +63,7 @@ export async function startServer(options = {}) {
       return;
     }
     options.onRequest?.(path);
-    const file = files[path] ?? locate(mounts, path);
+    const file = files[path] ?? (await locate(mounts, path));
     const info = file ? await stat(file).catch(() => null) : null;
     if (!info?.isFile() || (request.method !== "GET" && request.method !== "HEAD")) {
       response.writeHead(404, { ...headers, "Content-Type": "text/plain" });
@@ -110,11 +110,18 @@ export function requestPath(url) {
   }
 }
 
-function locate(mounts, path) {
+/**
+ * The file a request path names in a mounted folder, or null: no `..` segment, and the file's real path (symlinks
+ * resolved) must be inside the folder's real path, so a symlink in the folder never serves a file from elsewhere.
+ */
+export async function locate(mounts, path) {
+  if (path.split(/[/\\]/).includes("..") || path.includes("\0")) return null;
   for (const [prefix, folder] of Object.entries(mounts)) {
     if (!path.startsWith(prefix)) continue;
     const file = normalize(join(folder, path.slice(prefix.length)));
-    if (file === folder || file.startsWith(folder + sep)) return file; // no escaping the folder with ../
+    if (!file.startsWith(folder + sep)) return null;
+    const [real, root] = await Promise.all([realpath(file).catch(() => null), realpath(folder).catch(() => null)]);
+    return real !== null && root !== null && real.startsWith(root + sep) ? real : null;
   }
   return null;
 }

@@ -2,8 +2,8 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REQUIRED_KEYS } from "./contract.js";
-import { checkFormatVersion, validateConfig } from "./validate.js";
+import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REMEDY_REEXPORT, REQUIRED_KEYS } from "./contract.js";
+import { checkFormatVersion, message, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
 
@@ -58,13 +58,13 @@ export function parseConfig(raw, where) {
     }
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
-    throw new Error(`${where}: expected a JSON object; re-export the model`);
+    throw new Error(message("not_object", { where, got: "" }));
   }
   // The version first: a newer folder may have renamed keys, and its remedy is "upgrade", not "re-export".
   checkFormatVersion(config, where);
   const missing = REQUIRED_KEYS.filter((key) => !(key in config));
   if (missing.length > 0) {
-    throw new Error(`${where}: missing keys ${JSON.stringify(missing)}; re-export the model with this version`);
+    throw new Error(message("missing_keys", { where, missing }));
   }
   return validateConfig(config, where);
 }
@@ -82,8 +82,41 @@ export function parseConfig(raw, where) {
 export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EXPORT_FILES.config) {
   const value = config?.[MODEL_FILE_KEY];
   const name = typeof value === "string" && value ? value : EXPORT_FILES.model;
-  if (name.startsWith("/") || /^[a-z]+:/i.test(name) || name.split(/[/\\]/).includes("..") || !name.endsWith(".onnx")) {
-    throw new Error(`${where}: model_file ${JSON.stringify(name)} must be a relative .onnx path inside the folder`);
-  }
+  checkFolderPath(name, MODEL_FILE_KEY, where);
+  if (!name.endsWith(".onnx")) throw new Error(`${where}: ${MODEL_FILE_KEY} ${JSON.stringify(name)} must name a .onnx file; ${REMEDY_REEXPORT}`);
   return modelFile === EXPORT_FILES.ortModel ? name.replace(/\.onnx$/, ".ort") : name;
+}
+
+/**
+ * The one check of a path config.json gives (`model_file`): a plain relative path inside the folder, whatever
+ * decodes it. Percent-escapes are decoded until nothing changes (`%2e%2e` is `..` to a URL resolver, `%252e` after
+ * two decodings); then no `..`, `.` or empty segment, no backslash, no absolute path, no scheme (`https:`, `C:`),
+ * no `//host`, no `?`/`#` (a URL would cut there) and no control characters.
+ *
+ * @param {string} path
+ * @param {string} key the config key, for the message.
+ * @param {string} where config.json's path or URL.
+ * @returns {string} the path, unchanged.
+ */
+export function checkFolderPath(path, key, where) {
+  const refuse = (why) => {
+    throw new Error(`${where}: ${key} ${JSON.stringify(path)} ${why}; it must be a plain relative path inside the folder (${REMEDY_REEXPORT})`);
+  };
+  let decoded = path;
+  for (let i = 0; i < 8; i++) {
+    let next;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      refuse("has a malformed percent-escape");
+    }
+    if (next === decoded) break;
+    decoded = next;
+  }
+  if (decoded !== path && /%[0-9a-f]{2}/i.test(decoded)) refuse("is percent-encoded too many times");
+  const control = [...decoded].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (/[\\?#]/.test(decoded) || control) refuse("holds a backslash, ?, # or a control character");
+  if (decoded.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(decoded)) refuse("is absolute or a URL");
+  if (decoded.split("/").some((part) => part === "" || part === "." || part === "..")) refuse("has an empty, . or .. segment");
+  return path;
 }

@@ -1,14 +1,25 @@
 /**
- * What an exported graph computes, read from its nodes (src/m2v_edge/export/graph.py builds them): the int8 table,
- * the per-token weight, the per-token count factor, the row map, the isotropy shift and whether it normalizes.
- * The nodes are evaluated symbolically, by what each one does to its inputs, not by their names; a node the
- * pooling kernel does not reproduce exactly makes the whole graph unsupported (it then runs on ONNX Runtime).
+ * What an exported graph computes, from the pooling spec the exporter declares in its metadata_props (contract.js
+ * `POOLING_SPEC_KEY`): which nodes of the generated node table (`POOLING_NODES`, Python's format.py, the table
+ * src/m2v_edge/export/graph.py builds graphs from) it holds. The graph's nodes must be exactly that table expanded for
+ * the spec, and its constants exactly the contract's; anything else runs on ONNX Runtime, with the reason. An export
+ * older than the spec declares nothing: its spec is read from the initializers it holds, then checked the same exact
+ * way (the same builder wrote it).
  */
-import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
+import {
+  ATTENTION_MASK,
+  INPUT_IDS,
+  NORM_EPSILON,
+  OUTPUT,
+  POOLING_FLAGS,
+  POOLING_NODES,
+  POOLING_SLOT_DEFAULTS,
+  POOLING_SPEC_KEY,
+  POOLING_SPEC_VERSION,
+} from "./contract.js";
 import { ONNX_TYPES } from "./onnx-proto.js";
 
-/** The normalizing epsilon the kernel adds to each norm (graph.py: `tiny`). */
-export const NORM_EPSILON = Math.fround(1e-32);
+export { NORM_EPSILON };
 
 /**
  * @typedef {object} PoolSpec
@@ -31,87 +42,91 @@ const fail = (why) => {
 
 const TYPE_NAMES = { [ONNX_TYPES.FLOAT]: "float32", [ONNX_TYPES.FLOAT16]: "float16", [ONNX_TYPES.INT8]: "int8" };
 const typeName = (dataType) => TYPE_NAMES[dataType] ?? `ONNX type ${dataType}`;
-
-/** A tensor initializer's values as a typed array (a copy: raw bytes need not be aligned). */
-function values(tensor) {
-  if (!tensor.raw || tensor.hasOtherData) fail(`initializer ${tensor.name} is not stored as raw data`);
-  const bytes = tensor.raw.slice();
-  const ArrayType = {
-    [ONNX_TYPES.FLOAT]: Float32Array,
-    [ONNX_TYPES.INT32]: Int32Array,
-    [ONNX_TYPES.INT64]: BigInt64Array,
-    [ONNX_TYPES.INT8]: Int8Array,
-  }[tensor.dataType];
-  if (!ArrayType) fail(`its ${tensor.name} is ${typeName(tensor.dataType)} (the kernel reads int8 tables)`);
-  if (bytes.byteLength % ArrayType.BYTES_PER_ELEMENT) fail(`its ${tensor.name} has a partial element`);
-  return new ArrayType(bytes.buffer, 0, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
-}
-
-const isScalar = (sym, value) => sym?.kind === "const" && sym.dims.length <= 1 && sym.values.length === 1 && sym.values[0] === value;
-const isAxisOne = (sym) => sym?.kind === "const" && sym.dims.length === 1 && sym.values.length === 1 && sym.values[0] === 1n;
-const perToken = (sym) => sym?.kind === "const" && sym.dims.length === 1 && sym.values instanceof Float32Array;
+const ARRAYS = {
+  [ONNX_TYPES.FLOAT]: Float32Array,
+  [ONNX_TYPES.INT32]: Int32Array,
+  [ONNX_TYPES.INT64]: BigInt64Array,
+  [ONNX_TYPES.INT8]: Int8Array,
+};
 
 /**
- * A per-token factor (mask × keep × scale, in the graph's order), from its parts: float arrays, or
- * `{unk}` (1 for every id but the unknown token's).
+ * The nodes a spec's graph holds: the generated `POOLING_NODES` expanded (as Python's `format.pooling_nodes`).
+ *
+ * @param {Record<string, boolean>} flags
+ * @returns {{op: string, inputs: string[], output: string, attrs: Record<string, number | number[]>}[]}
  */
-function materialize(parts, vocab) {
-  let out = null;
-  for (const part of parts) {
-    const next = part instanceof Float32Array ? part : Float32Array.from({ length: vocab }, (_, id) => (id === part.unk ? 0 : 1));
-    out = out === null ? next.slice(0, vocab) : out.map((x, i) => Math.fround(x * next[i]));
+export function poolingNodes(flags) {
+  const slots = {};
+  const resolve = (name) => {
+    if (!name.startsWith("$")) return name;
+    const slot = name.slice(1);
+    return slot in slots ? slots[slot] : resolve(POOLING_SLOT_DEFAULTS[slot]);
+  };
+  const out = [];
+  for (const [op, inputs, output, attrs, flag] of POOLING_NODES) {
+    if (flag !== null && !flags[flag]) continue;
+    const [slot, name] = output.includes("=") ? output.split("=") : [null, output];
+    out.push({ op, inputs: inputs.map(resolve), output: name, attrs });
+    if (slot) slots[slot] = name;
   }
+  out[out.length - 1].output = OUTPUT;
   return out;
 }
 
-/** Axes [1] from the attribute or the second input. */
-function axesOne(node, sym) {
-  const attr = node.attributes.axes;
-  if (attr) return attr.ints.length === 1 && attr.ints[0] === 1 && node.inputs.length === 1;
-  return node.inputs.length === 2 && isAxisOne(sym(node.inputs[1]));
+/** The declared spec, or for an older export the one its initializers imply; `declared` says which. */
+function specOf(graph) {
+  const text = graph.metadata.get(POOLING_SPEC_KEY);
+  const has = (name) => graph.initializers.has(name);
+  if (text === undefined) {
+    const flags = { token_keep: has("token_keep"), unk: !has("token_keep") && has("unk_token_id"), token_scale: has("token_scale") };
+    Object.assign(flags, { row_map: has("row_map"), cast: graph.initializers.get("table")?.dataType !== ONNX_TYPES.FLOAT, bias: has("isotropy_bias"), normalize: has("tiny") });
+    return { flags, declared: false };
+  }
+  let spec;
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    fail(`its ${POOLING_SPEC_KEY} metadata is not JSON`);
+  }
+  if (spec?.version !== POOLING_SPEC_VERSION) fail(`its pooling spec version ${JSON.stringify(spec?.version)} is not ${POOLING_SPEC_VERSION}`);
+  const keys = Object.keys(spec).filter((key) => key !== "version");
+  if (keys.sort().join() !== [...POOLING_FLAGS].sort().join() || keys.some((key) => typeof spec[key] !== "boolean")) {
+    fail(`its pooling spec does not hold exactly the flags ${JSON.stringify(POOLING_FLAGS)}`);
+  }
+  return { flags: spec, declared: true };
 }
 
-/** One node's meaning from its inputs' meanings, or an Unsupported error. */
-function evaluate(node, sym) {
-  const [a, b] = node.inputs.map(sym);
-  const op = node.opType;
-  const keepdims = node.attributes.keepdims?.i ?? 1;
-  const castToFloat = op === "Cast" && node.attributes.to?.i === ONNX_TYPES.FLOAT;
-  if (castToFloat && a?.kind === "mask") return { kind: "tokens", factor: [] };
-  if (castToFloat && a?.kind === "known") return { kind: "factor", part: { unk: a.id } };
-  if (castToFloat && a?.kind === "int8rows") return { ...a, kind: "rows" };
-  if (op === "Equal" && a?.kind === "ids" && b?.kind === "const" && b.values instanceof BigInt64Array && b.values.length === 1) {
-    return { kind: "is", id: Number(b.values[0]) };
+function sameAttributes(node, attrs) {
+  const names = Object.keys(node.attributes);
+  if (names.sort().join() !== Object.keys(attrs).sort().join()) return false;
+  return names.every((name) => {
+    const want = attrs[name];
+    const got = node.attributes[name];
+    return Array.isArray(want) ? got.ints.join() === want.join() : got.i === want;
+  });
+}
+
+/** A constant's values, checked against its expected type and shape (`null` dims: one dimension, any length). */
+function constant(graph, name, dataType, dims) {
+  const tensor = graph.initializers.get(name);
+  if (!tensor) fail(`it has no ${name} initializer`);
+  if (tensor.dataType !== dataType) {
+    fail(name === "table" ? `its table is ${typeName(tensor.dataType)} (the kernel reads int8 tables)` : `its ${name} is ${typeName(tensor.dataType)}, not ${typeName(dataType)}`);
   }
-  if (op === "Not" && a?.kind === "is") return { kind: "known", id: a.id };
-  if (op === "Gather" && (node.attributes.axis?.i ?? 0) === 0 && (b?.kind === "ids" || b?.kind === "rowMap")) {
-    if (perToken(a) && b.kind === "ids") return { kind: "factor", part: a.values };
-    if (a?.kind === "const" && a.values instanceof Int32Array && a.dims.length === 1 && b.kind === "ids") {
-      return { kind: "rowMap", values: a.values };
-    }
-    if (a?.kind === "const" && a.dims.length === 2) {
-      if (!(a.values instanceof Int8Array)) fail(`its table is ${typeName(a.dataType)} (the kernel reads int8 tables)`);
-      return { kind: "int8rows", table: a, rowMap: b.kind === "rowMap" ? b.values : null };
-    }
+  if (tensor.dims.length !== dims.length || dims.some((d, i) => d !== null && d !== tensor.dims[i])) {
+    fail(`its ${name} has shape [${tensor.dims}], not [${dims.map((d) => d ?? "n")}]`);
   }
-  if (op === "Mul" && a?.kind === "tokens" && b?.kind === "factor") return { kind: "tokens", factor: [...a.factor, b.part] };
-  if (op === "ReduceSum" && a?.kind === "tokens" && keepdims === 1 && axesOne(node, sym)) return { kind: "count", factor: a.factor };
-  if (op === "Max" && a?.kind === "count" && isScalar(b, 1)) return { kind: "countSafe", factor: a.factor };
-  if (op === "Min" && a?.kind === "count" && isScalar(b, 1)) return { kind: "has", factor: a.factor };
-  if (op === "Unsqueeze" && a?.kind === "tokens" && axesOne(node, sym)) return { kind: "weight3", factor: a.factor };
-  if (op === "MatMul" && a?.kind === "weight3" && b?.kind === "rows") return { kind: "pooled3", weight: a.factor, rows: b };
-  if (op === "Squeeze" && a?.kind === "pooled3" && axesOne(node, sym)) return { ...a, kind: "pooled" };
-  if (op === "Div" && a?.kind === "pooled" && b?.kind === "countSafe") {
-    return { kind: "mean", weight: a.weight, rows: a.rows, count: b.factor, bias: null };
-  }
-  if (op === "Mul" && a?.kind === "has" && perToken(b)) return { kind: "shift", count: a.factor, bias: b.values };
-  if (op === "Add" && a?.kind === "mean" && a.bias === null && b?.kind === "shift" && b.count === a.count) {
-    return { ...a, bias: b.bias };
-  }
-  if (op === "ReduceL2" && a?.kind === "mean" && keepdims === 1 && axesOne(node, sym)) return { kind: "norm", mean: a };
-  if (op === "Add" && a?.kind === "norm" && isScalar(b, NORM_EPSILON)) return { kind: "normSafe", mean: a.mean };
-  if (op === "Div" && a?.kind === "mean" && b?.kind === "normSafe" && b.mean === a) return { ...a, kind: "normalized" };
-  return fail(`its ${op} node ${JSON.stringify(node.outputs[0])} is not one the pooling kernel reproduces`);
+  if (!tensor.raw || tensor.hasOtherData) fail(`initializer ${name} is not stored as raw data`);
+  const bytes = tensor.raw.slice(); // a copy: raw bytes need not be aligned
+  const ArrayType = ARRAYS[dataType];
+  return new ArrayType(bytes.buffer, 0, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
+}
+
+/** A per-token factor from its parts (mask × keep × scale, in the graph's order), or null for none. */
+function materialize(parts, vocab) {
+  let out = null;
+  for (const part of parts) out = out === null ? part.slice(0, vocab) : out.map((x, i) => Math.fround(x * part[i]));
+  return out;
 }
 
 /**
@@ -135,39 +150,45 @@ function readSpec(graph) {
     fail("its inputs are not int64 input_ids and attention_mask");
   }
   if (graph.outputs.length !== 1 || graph.outputs[0].name !== OUTPUT) fail(`its output is not "${OUTPUT}" alone`);
-  const symbols = new Map([
-    [INPUT_IDS, { kind: "ids" }],
-    [ATTENTION_MASK, { kind: "mask" }],
-  ]);
-  const sym = (name) => {
-    if (symbols.has(name)) return symbols.get(name);
-    const tensor = graph.initializers.get(name);
-    if (!tensor) return undefined;
-    const constant = { kind: "const", dims: tensor.dims, values: values(tensor), dataType: tensor.dataType };
-    symbols.set(name, constant);
-    return constant;
-  };
-  for (const node of graph.nodes) {
-    if (node.domain !== "" || node.outputs.length !== 1) fail(`its ${node.opType} node is not a standard one-output node`);
-    symbols.set(node.outputs[0], evaluate(node, sym));
+  const { flags, declared } = specOf(graph);
+  const source = declared ? "its declared pooling spec" : "the pooling its initializers imply (no declared spec)";
+  const tableType = graph.initializers.get("table")?.dataType;
+  if (tableType !== undefined && tableType !== ONNX_TYPES.INT8) fail(`its table is ${typeName(tableType)} (the kernel reads int8 tables)`);
+  const expected = poolingNodes(flags);
+  graph.nodes.slice(0, expected.length).forEach((node, i) => {
+    const want = expected[i];
+    const same = node.domain === "" && node.opType === want.op && node.outputs.length === 1 && node.outputs[0] === want.output;
+    if (!same || node.inputs.join() !== want.inputs.join() || !sameAttributes(node, want.attrs)) {
+      fail(`its ${node.opType} node ${JSON.stringify(node.outputs[0])} is not node ${i} of ${source} (${want.op} ${JSON.stringify(want.output)})`);
+    }
+  });
+  if (graph.nodes.length !== expected.length) fail(`it has ${graph.nodes.length} nodes, ${source} has ${expected.length}`);
+  const table = constant(graph, "table", ONNX_TYPES.INT8, [null, null]);
+  const [rows, dim] = graph.initializers.get("table").dims;
+  if (constant(graph, "axis1", ONNX_TYPES.INT64, [1])[0] !== 1n) fail("its axis1 is not [1]");
+  if (constant(graph, "one", ONNX_TYPES.FLOAT, [])[0] !== 1) fail("its one is not 1");
+  if (flags.normalize && constant(graph, "tiny", ONNX_TYPES.FLOAT, [])[0] !== Math.fround(NORM_EPSILON)) {
+    fail(`its norm epsilon tiny is not the contract's ${NORM_EPSILON}`);
   }
-  const out = symbols.get(OUTPUT);
-  if (out?.kind !== "mean" && out?.kind !== "normalized") fail(`its "${OUTPUT}" is not a pooled mean`);
-  const { table, rowMap } = out.rows;
-  const [rows, dim] = table.dims;
-  const arrays = [...out.weight, ...out.count].filter((part) => part instanceof Float32Array);
-  const vocab = Math.min(rowMap ? rowMap.length : rows, ...arrays.map((x) => x.length));
+  const perToken = (name, type) => (flags[name] ? constant(graph, name, type, [null]) : null);
+  const keep = perToken("token_keep", ONNX_TYPES.FLOAT);
+  const scale = perToken("token_scale", ONNX_TYPES.FLOAT);
+  const rowMap = perToken("row_map", ONNX_TYPES.INT32);
+  const bias = flags.bias ? constant(graph, "isotropy_bias", ONNX_TYPES.FLOAT, [dim]) : null;
+  const unk = flags.unk ? Number(constant(graph, "unk_token_id", ONNX_TYPES.INT64, [])[0]) : null;
+  const lengths = [keep, scale].filter(Boolean).map((x) => x.length);
+  const vocab = Math.min(rowMap ? rowMap.length : rows, ...lengths);
   if (rowMap && rowMap.some((row) => row < 0 || row >= rows)) fail("its row map points outside the table");
-  if (out.bias && out.bias.length !== dim) fail("its isotropy shift is not one value per dimension");
+  const drop = keep ?? (unk === null ? null : Float32Array.from({ length: vocab }, (_, id) => (id === unk ? 0 : 1)));
   return {
-    table: new Uint8Array(table.values.buffer, table.values.byteOffset, table.values.byteLength),
+    table: new Uint8Array(table.buffer, table.byteOffset, table.byteLength),
     rows,
     dim,
     vocab,
-    weight: materialize(out.weight, vocab),
-    count: materialize(out.count, vocab),
+    weight: materialize([drop, scale].filter(Boolean), vocab),
+    count: materialize([drop].filter(Boolean), vocab),
     rowMap,
-    bias: out.bias,
-    normalize: out.kind === "normalized",
+    bias,
+    normalize: flags.normalize,
   };
 }

@@ -10,7 +10,7 @@
  */
 import { ATTENTION_MASK, INPUT_IDS, OUTPUT } from "./contract.js";
 import { poolSpec } from "./graph-spec.js";
-import { readOnnx } from "./onnx-proto.js";
+import { CorruptOnnx, readOnnx } from "./onnx-proto.js";
 import { POOL_WASM } from "./pool-wasm.js";
 
 const PAGE = 65536;
@@ -59,6 +59,7 @@ export class KernelSession {
     try {
       graph = readOnnx(bytes);
     } catch (err) {
+      if (err instanceof CorruptOnnx) throw err;
       return { session: null, reason: `the file is not a readable ONNX model (${err.message})` };
     }
     const { spec, reason } = poolSpec(graph);

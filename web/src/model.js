@@ -5,8 +5,9 @@
  */
 import { checkThreads, createSession, reason, resolveBackend } from "./backend.js";
 import { parseConfig } from "./config.js";
-import { ATTENTION_MASK, FILES, INPUT_IDS, OUTPUT } from "./contract.js";
+import { ATTENTION_MASK, FILES, INPUT_IDS, MAX_GRAPH_ROWS, OUTPUT, PAD_MIN_STEP, PAD_STEP_BITS } from "./contract.js";
 import { KernelSession, KernelTensor } from "./kernel.js";
+import { CorruptOnnx } from "./onnx-proto.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, isOrtFormat, readSource } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
@@ -15,19 +16,18 @@ import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./valida
 
 export { configureWasm, defaultThreads } from "./backend.js";
 
-/** Rows per graph call: texts are sorted by token count first, and smaller calls pad less (as in Python). */
-const MAX_GRAPH_ROWS = 128;
 
 /**
  * The sequence width a text of `count` tokens always runs at (Python: `m2v_edge.runtime.batching.padded_width`):
- * `count` rounded up to a step of 4 up to 64 tokens, then the power of two within 1/8 of `count`.
+ * `count` rounded up to a step of 4 up to 64 tokens, then the power of two within 1/8 of `count` (constants from
+ * the generated contract).
  *
  * @param {number} count
  * @returns {number}
  */
 export function paddedWidth(count) {
   const n = Math.max(count, 1);
-  const step = Math.max(4, 2 ** Math.max(0, 32 - Math.clz32(n - 1) - 4));
+  const step = Math.max(PAD_MIN_STEP, 2 ** Math.max(0, 32 - Math.clz32(n - 1) - PAD_STEP_BITS));
   return Math.ceil(n / step) * step;
 }
 
@@ -151,7 +151,10 @@ export class StaticOnnxModel {
     if (backend === null) {
       ({ session, reason: kernelSkipped } = isOrtFormat(files.model)
         ? { session: null, reason: "the graph is in ORT format" }
-        : await KernelSession.create(files.model));
+        : await KernelSession.create(files.model).catch((err) => {
+            pooled?.then((pool) => pool.terminate());
+            throw err instanceof CorruptOnnx ? new Error(`${files.where.model}: ${err.message}; the file is corrupt or truncated, re-export the model`) : err;
+          }));
       if (session === null && engine === "kernel") {
         pooled?.then((pool) => pool.terminate());
         throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);

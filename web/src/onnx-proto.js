@@ -60,16 +60,50 @@ function varints(wire, value, list) {
   }
 }
 
+/** A model.onnx whose bytes contradict themselves (e.g. a table shorter than its dims): never run, never guessed. */
+export class CorruptOnnx extends Error {}
+
+/** Bytes per element by ONNX data type (strings have none). */
+const ELEMENT_BYTES = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+/** TensorProto typed fields: number → bytes per packed fixed element (0: varints). */
+const TYPED_FIELDS = { 4: 4, 5: 0, 7: 0, 10: 8, 11: 0 };
+
 function tensor(bytes) {
-  const out = { name: "", dims: [], dataType: 0, raw: null, hasOtherData: false };
+  const out = { name: "", dims: [], dataType: 0, raw: null, hasOtherData: false, typedCount: 0, external: false };
   fields(bytes, (field, wire, value) => {
     if (field === 1) varints(wire, value, out.dims);
     else if (field === 2) out.dataType = value;
     else if (field === 8) out.name = text(value);
     else if (field === 9) out.raw = value;
-    else if ([4, 5, 6, 7, 10, 11, 13].includes(field)) out.hasOtherData = true; // typed fields, external data
+    else if (field in TYPED_FIELDS) {
+      out.hasOtherData = true;
+      const size = TYPED_FIELDS[field];
+      if (wire !== 2) out.typedCount += 1;
+      else if (size > 0) out.typedCount += value.byteLength / size;
+      else out.typedCount += value.reduce((n, byte) => n + (byte < 0x80 ? 1 : 0), 0);
+    } else if (field === 6 || field === 13 || (field === 14 && value === 1)) {
+      out.hasOtherData = true; // strings or external data: no length to check here
+      out.external = true;
+    }
   });
+  checkLength(out);
   return out;
+}
+
+/** Every initializer's stored length must be what its dims and type say: a short table never reads as zeros. */
+function checkLength(t) {
+  if (t.external) return;
+  const count = t.dims.reduce((n, d) => n * d, 1);
+  const size = ELEMENT_BYTES[t.dataType];
+  const shape = `[${t.dims.join(", ")}]`;
+  if (t.raw !== null && t.hasOtherData) throw new CorruptOnnx(`initializer ${t.name} has both raw and typed data`);
+  if (t.raw !== null) {
+    if (size === undefined || t.raw.byteLength !== count * size) {
+      throw new CorruptOnnx(`initializer ${t.name} holds ${t.raw.byteLength} bytes, but its dims ${shape} of ONNX type ${t.dataType} need ${size === undefined ? "a known type" : count * size}`);
+    }
+  } else if (t.typedCount !== count) {
+    throw new CorruptOnnx(`initializer ${t.name} holds ${t.typedCount} values, but its dims ${shape} need ${count}`);
+  }
 }
 
 function attribute(bytes) {
@@ -117,12 +151,18 @@ function valueInfo(bytes) {
  *
  * @param {Uint8Array} bytes
  * @returns {{nodes: ReturnType<typeof node>[], initializers: Map<string, ReturnType<typeof tensor>>,
- *   inputs: {name: string, elemType: number}[], outputs: {name: string, elemType: number}[]}}
+ *   inputs: {name: string, elemType: number}[], outputs: {name: string, elemType: number}[],
+ *   metadata: Map<string, string>}} `metadata`: the model's metadata_props.
  */
 export function readOnnx(bytes) {
-  const graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [] };
+  const graph = { nodes: [], initializers: new Map(), inputs: [], outputs: [], metadata: new Map() };
   let found = false;
   fields(bytes, (field, wire, value) => {
+    if (field === 14 && wire === 2) {
+      const entry = { key: "", value: "" };
+      fields(value, (f, _w, v) => (f === 1 ? (entry.key = text(v)) : f === 2 && (entry.value = text(v))));
+      graph.metadata.set(entry.key, entry.value);
+    }
     if (field !== 7 || wire !== 2) return;
     found = true;
     fields(value, (f, _w, v) => {

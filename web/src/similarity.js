@@ -1,5 +1,6 @@
 /** Cosine similarity and ranking, as in Python's `m2v_edge.runtime.similarity`. */
-import { checkTopK } from "./validate.js";
+import { COSINE_NORM_FLOOR } from "./contract.js";
+import { checkFiniteQuery, checkTopK } from "./validate.js";
 
 /**
  * Cosine similarity of two vectors (0 when either is the zero vector).
@@ -20,8 +21,8 @@ export function cosine(a, b) {
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
-  const denom = Math.sqrt(na) * Math.sqrt(nb);
-  return denom > 0 ? dot / denom : 0;
+  // As Python's normalize_rows: each norm floored at the contract's COSINE_NORM_FLOOR (a zero vector scores 0).
+  return dot / (Math.max(Math.sqrt(na), COSINE_NORM_FLOOR) * Math.max(Math.sqrt(nb), COSINE_NORM_FLOOR));
 }
 
 /**
@@ -35,6 +36,7 @@ export function cosine(a, b) {
  */
 export function rank(query, vectors, documents, topK = null) {
   checkTopK(topK);
+  checkFiniteQuery(query, "query");
   const hits = vectors.map((vector, index) => ({ index, score: cosine(query, vector), document: documents[index] }));
   hits.sort((x, y) => y.score - x.score || x.index - y.index);
   return topK == null ? hits : hits.slice(0, topK);

@@ -72,6 +72,7 @@ function fetchReader(base, options) {
   const getResponse = cachedFetcher(options.cache, fetchImpl);
   const read = async (name, kind, progress) => {
     const url = new URL(name, base).href;
+    if (!url.startsWith(base.href)) throw new Error(`${url}: outside the model folder ${base.href}; re-export the model`);
     let response;
     try {
       response = await getResponse(url, kind === "config");

@@ -4,11 +4,45 @@
  * width is `dim`, and a table row for every id the tokenizer can produce. A mismatch is an Error naming the
  * file and the remedy, never a vector.
  */
-import { ATTENTION_MASK, DTYPES, FORMAT_VERSION, INPUT_IDS, OUTPUT } from "./contract.js";
+import {
+  ATTENTION_MASK,
+  CONFIG_RULES,
+  CONFIG_RULE_TEXT,
+  DTYPES,
+  FORMAT_VERSION,
+  INPUT_IDS,
+  MESSAGES,
+  OUTPUT,
+  REMEDY_REEXPORT,
+} from "./contract.js";
 
-const REEXPORT = "re-export the model with `m2v-edge export`";
 const show = (value) => (value === undefined ? "undefined" : JSON.stringify(value));
 const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
+
+/**
+ * A contract message (contract.js `MESSAGES`, generated from Python's format.py) with its `{placeholders}` filled.
+ *
+ * @param {string} key
+ * @param {Record<string, unknown>} values strings as they are, anything else as JSON.
+ * @returns {string}
+ */
+export function message(key, values) {
+  return fill(MESSAGES[key], values);
+}
+
+const fill = (template, values) =>
+  template.replace(/\{(\w+)\}/g, (_, name) => (typeof values[name] === "string" ? values[name] : show(values[name])));
+
+/** Whether `value` follows a contract.js `CONFIG_RULES` rule (ids against `vocab_size`), as Python's `_follows`. */
+function follows(rule, value, config) {
+  if (rule.endsWith("_or_null") && value === null) return true;
+  const base = rule.replace(/_or_null$/, "");
+  if (base === "positive_int") return isPositiveInt(value);
+  if (base === "token_id") return Number.isInteger(value) && value >= 0 && value < config.vocab_size;
+  if (base === "bool") return typeof value === "boolean";
+  if (base === "dtype") return DTYPES.includes(value);
+  return value === OUTPUT;
+}
 
 /**
  * Check `format_version` (an integer, not newer than this runtime): run before any other key is looked at.
@@ -18,38 +52,23 @@ const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
  */
 export function checkFormatVersion(config, where) {
   const version = config.format_version;
-  if (!isPositiveInt(version)) {
-    throw new Error(`${where}: format_version must be a positive integer, got ${show(version)}; ${REEXPORT}`);
-  }
-  if (version > FORMAT_VERSION) {
-    throw new Error(
-      `${where}: format_version ${version} is newer than this m2v-edge reads (${FORMAT_VERSION}); upgrade m2v-edge`,
-    );
-  }
+  if (!isPositiveInt(version)) throw new Error(message("format_version", { where, got: show(version) }));
+  if (version > FORMAT_VERSION) throw new Error(message("newer", { where, version, newest: FORMAT_VERSION }));
 }
 
 /**
- * Check every config key's type and range (the keys are known to be present).
+ * Check every config key's type and range (the keys are known to be present): contract.js `CONFIG_RULES`.
  *
  * @param {object} config
  * @param {string} where
  * @returns {object} the config.
  */
 export function validateConfig(config, where) {
-  const bad = (key, expected) => new Error(`${where}: ${key} must be ${expected}, got ${show(config[key])}; ${REEXPORT}`);
-  for (const key of ["dim", "vocab_size", "median_token_length"]) {
-    if (!isPositiveInt(config[key])) throw bad(key, "a positive integer");
+  for (const [key, rule] of Object.entries(CONFIG_RULES)) {
+    if (!(key in config) || follows(rule, config[key], config)) continue;
+    const expected = fill(CONFIG_RULE_TEXT[rule], { last: config.vocab_size - 1, dtypes: DTYPES, output: OUTPUT });
+    throw new Error(message("bad_key", { where, key, expected, got: show(config[key]) }));
   }
-  if (config.max_length !== null && !isPositiveInt(config.max_length)) throw bad("max_length", "a positive integer or null");
-  if (typeof config.normalize !== "boolean") throw bad("normalize", "true or false");
-  if (!DTYPES.includes(config.dtype)) throw bad("dtype", `one of ${JSON.stringify(DTYPES)}`);
-  const vocab = config.vocab_size;
-  const inRange = (id) => Number.isInteger(id) && id >= 0 && id < vocab;
-  if (!inRange(config.pad_token_id)) throw bad("pad_token_id", `an integer in 0..${vocab - 1}`);
-  if (config.unk_token_id !== null && !inRange(config.unk_token_id)) {
-    throw bad("unk_token_id", `null or an integer in 0..${vocab - 1}`);
-  }
-  if ("output" in config && config.output !== OUTPUT) throw bad("output", JSON.stringify(OUTPUT));
   return config;
 }
 
@@ -62,9 +81,15 @@ export function validateConfig(config, where) {
 export function tokenizerIdCount(tokenizerJson) {
   const vocab = tokenizerJson?.model?.vocab;
   let most = -1;
+  const check = (id, token) => {
+    if (!Number.isInteger(id) || id < 0) {
+      throw new Error(`tokenizer.json gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}, not a non-negative integer; ${REMEDY_REEXPORT}`);
+    }
+    most = Math.max(most, id);
+  };
   if (Array.isArray(vocab)) most = vocab.length - 1; // Unigram: [[token, score], ...]
-  else if (vocab && typeof vocab === "object") for (const id of Object.values(vocab)) most = Math.max(most, Number(id));
-  for (const token of tokenizerJson?.added_tokens ?? []) most = Math.max(most, Number(token.id));
+  else if (vocab && typeof vocab === "object") for (const [token, id] of Object.entries(vocab)) check(id, token);
+  for (const token of tokenizerJson?.added_tokens ?? []) check(token?.id, token?.content);
   return most + 1;
 }
 
@@ -77,22 +102,17 @@ export function tokenizerIdCount(tokenizerJson) {
 export async function validateExport({ config, tokenizerJson, session, ort, where }) {
   const vocab = config.vocab_size;
   const ids = tokenizerIdCount(tokenizerJson);
-  if (ids > vocab) {
-    throw new Error(
-      `${where}: tokenizer.json can produce ids up to ${ids - 1} but the table has ${vocab} rows (vocab_size); ${REEXPORT}`,
-    );
-  }
+  if (ids > vocab) throw new Error(message("tokenizer_ids", { where, most: ids - 1, rows: vocab }));
   const inputs = session.inputNames;
   if (!inputs.includes(INPUT_IDS) || inputs.some((name) => name !== INPUT_IDS && name !== ATTENTION_MASK)) {
-    throw new Error(`${where}: the graph's inputs are ${JSON.stringify(inputs)}, expected "${INPUT_IDS}" (+ "${ATTENTION_MASK}")`);
+    throw new Error(message("graph_inputs", { where, inputs, ids: show(INPUT_IDS), mask: show(ATTENTION_MASK) }));
   }
   const wrong = (session.inputMetadata ?? []).filter((meta) => meta.isTensor && meta.type !== "int64");
   if (wrong.length > 0) {
-    const got = Object.fromEntries(wrong.map((meta) => [meta.name, meta.type]));
-    throw new Error(`${where}: graph inputs must be int64, got ${JSON.stringify(got)}; ${REEXPORT}`);
+    throw new Error(message("graph_input_types", { where, got: Object.fromEntries(wrong.map((meta) => [meta.name, meta.type])) }));
   }
   if (!session.outputNames.includes(OUTPUT)) {
-    throw new Error(`${where}: the graph has no "${OUTPUT}" output (it has ${JSON.stringify(session.outputNames)}); ${REEXPORT}`);
+    throw new Error(message("graph_output", { where, output: show(OUTPUT), outputs: session.outputNames }));
   }
   const probe = BigInt64Array.from([BigInt(config.pad_token_id), BigInt(vocab - 1)]);
   const feeds = { [INPUT_IDS]: new ort.Tensor("int64", probe, [1, 2]) };
@@ -102,12 +122,12 @@ export async function validateExport({ config, tokenizerJson, session, ort, wher
     output = (await session.run(feeds))[OUTPUT];
   } catch (err) {
     const why = (String(err?.message ?? err).split("\n")[0] || "unknown error").slice(0, 200);
-    throw new Error(`${where}: the graph fails on ids 0..${vocab - 1} (${why}); ${REEXPORT}`, { cause: err });
+    throw new Error(message("graph_fails", { where, last: vocab - 1, why }), { cause: err });
   }
   if (output.dims.length !== 2 || output.dims[0] !== 1 || output.dims[1] !== config.dim) {
-    throw new Error(`${where}: the graph outputs vectors of shape [${output.dims.slice(1)}] but dim is ${config.dim}`);
+    throw new Error(message("graph_width", { where, shape: `[${output.dims.slice(1)}]`, dim: config.dim }));
   }
-  if (!output.data.every(Number.isFinite)) throw new Error(`${where}: the graph outputs NaN or inf; ${REEXPORT}`);
+  if (!output.data.every(Number.isFinite)) throw new Error(message("graph_nan", { where }));
 }
 
 /**
@@ -141,6 +161,20 @@ export function checkUnicode(text, name) {
 export function checkTopK(topK) {
   if (topK != null && (!Number.isInteger(topK) || topK < 1)) {
     throw new TypeError(`topK must be a positive integer or null, got ${show(topK)}`);
+  }
+}
+
+/**
+ * Refuse a query vector holding NaN or inf: every score would be NaN (Python: `check_query`).
+ *
+ * @param {ArrayLike<number>} query
+ * @param {string} name for the message.
+ */
+export function checkFiniteQuery(query, name) {
+  for (let i = 0; i < query.length; i++) {
+    if (!Number.isFinite(query[i])) {
+      throw new Error(`${name} holds ${query[i]} at position ${i}; a query vector must be finite numbers (encode the text again)`);
+    }
   }
 }
 

@@ -8,9 +8,12 @@
  *   const [hits] = file.search([queryVector], 10);   // [{ index, score }], best first
  */
 
-const MAGIC = "M2VEVEC\0";
-const HEADER_SIZE = 64;
-const DTYPES = { 1: "int8", 2: "float16" };
+import { COSINE_NORM_FLOOR, VECTOR_FILE } from "./contract.js";
+import { checkFiniteQuery } from "./validate.js";
+
+// The layout is generated from Python's format.py (contract.js): header fields at their offsets, dtype codes.
+const { magic: MAGIC, headerSize: HEADER_SIZE, offsets: AT, scaleAlign: SCALE_ALIGN } = VECTOR_FILE;
+const DTYPES = Object.fromEntries(Object.entries(VECTOR_FILE.dtypeCodes).map(([name, code]) => [code, name]));
 
 /**
  * sha256 of an export's config.json bytes, as lowercase hex (the fingerprint in a vector file's header).
@@ -62,17 +65,17 @@ export class VectorFile {
   /** @param {Uint8Array} bytes @param {string | null} [expectedFingerprint] */
   constructor(bytes, expectedFingerprint = null) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const magic = String.fromCharCode(...bytes.subarray(0, 8));
+    const magic = String.fromCharCode(...bytes.subarray(AT.magic, AT.magic + MAGIC.length));
     if (bytes.byteLength < HEADER_SIZE || magic !== MAGIC) {
       throw new Error("not an m2v-edge vector file; write one with `m2v-edge encode --output X.m2vec`");
     }
-    const version = view.getUint16(8, true);
-    if (version > 1) throw new Error(`vector file version ${version} is newer than this package; upgrade m2v-edge`);
-    this.dtype = DTYPES[view.getUint16(10, true)];
+    const version = view.getUint16(AT.version, true);
+    if (version > VECTOR_FILE.version) throw new Error(`vector file version ${version} is newer than this package; upgrade m2v-edge`);
+    this.dtype = DTYPES[view.getUint16(AT.dtype, true)];
     if (!this.dtype) throw new Error("unknown vector dtype code; the file is corrupt");
-    this.dim = view.getUint32(12, true);
-    this.count = Number(view.getBigUint64(16, true));
-    this.fingerprint = hex(bytes.subarray(24, 56));
+    this.dim = view.getUint32(AT.dim, true);
+    this.count = Number(view.getBigUint64(AT.count, true));
+    this.fingerprint = hex(bytes.subarray(AT.fingerprint, AT.fingerprint + VECTOR_FILE.fingerprintBytes));
     if (expectedFingerprint !== null && expectedFingerprint !== this.fingerprint) {
       throw new Error(
         `vectors were made by another model (fingerprint ${this.fingerprint.slice(0, 12)}, this model ` +
@@ -81,12 +84,12 @@ export class VectorFile {
     }
     const cells = this.dim * this.count;
     if (this.dtype === "int8") {
-      const scalesAt = Math.ceil((HEADER_SIZE + cells) / 4) * 4;
-      if (bytes.byteLength < scalesAt + 4 * this.count) throw new Error("vector file is truncated; write it again");
+      const scalesAt = Math.ceil((HEADER_SIZE + cells) / SCALE_ALIGN) * SCALE_ALIGN;
+      checkSize(bytes.byteLength, scalesAt + 4 * this.count, this.count);
       this.rows = new Int8Array(bytes.buffer, bytes.byteOffset + HEADER_SIZE, cells);
       this.scales = readFloat32(bytes, scalesAt, this.count);
     } else {
-      if (bytes.byteLength < HEADER_SIZE + 2 * cells) throw new Error("vector file is truncated; write it again");
+      checkSize(bytes.byteLength, HEADER_SIZE + 2 * cells, this.count);
       const halves = new DataView(bytes.buffer, bytes.byteOffset + HEADER_SIZE, 2 * cells);
       this.rows = new Float32Array(cells);
       for (let i = 0; i < cells; i++) this.rows[i] = halfToFloat(halves.getUint16(2 * i, true));
@@ -124,9 +127,10 @@ export class VectorFile {
    * @returns {{ index: number, score: number }[][]}
    */
   search(queries, topK = 10) {
-    if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${topK}`);
+    if (!Number.isInteger(topK) || topK < 1) throw new Error(`topK must be a positive integer, got ${JSON.stringify(topK)}`);
     const qs = queries.map((q, n) => {
       if (q.length !== this.dim) throw new Error(`query ${n} has ${q.length} dims, the file ${this.dim}`);
+      checkFiniteQuery(q, `query ${n}`);
       const norm = Math.sqrt(q.reduce((s, v) => s + v * v, 0)) || 1;
       return Float64Array.from(q, (v) => v / norm);
     });
@@ -134,7 +138,7 @@ export class VectorFile {
     const best = qs.map(() => []);
     for (let i = 0; i < this.count; i++) {
       const at = i * this.dim;
-      const factor = (this.scales ? this.scales[i] : 1) / Math.max(norms[i], 1e-12);
+      const factor = (this.scales ? this.scales[i] : 1) / Math.max(norms[i], COSINE_NORM_FLOOR);
       for (let n = 0; n < qs.length; n++) {
         const q = qs[n];
         let dot = 0;
@@ -143,6 +147,14 @@ export class VectorFile {
       }
     }
     return best;
+  }
+}
+
+/** A file must be exactly header + rows (+ scales): a count smaller or larger than the data is refused. */
+function checkSize(size, expected, count) {
+  if (size < expected) throw new Error(`vector file is truncated (${size} bytes, its header says ${count} rows: ${expected}); write it again`);
+  if (size > expected) {
+    throw new Error(`vector file has ${size - expected} bytes past its ${count} rows (header count wrong or data appended); write it again`);
   }
 }
 

@@ -1,24 +1,16 @@
 /** `node bin/m2v-edge.mjs encode`: one text per line in, a JSON array of vectors out, equal to Python's. */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 
-import { WEB, fixture, golden, maxAbsDiff, trickyTexts } from "./helpers.js";
+import { WEB, fixture, golden, maxAbsDiff, trickyTexts, tempDirs } from "./helpers.js";
 
 const run = promisify(execFile);
 const BIN = join(WEB, "bin", "m2v-edge.mjs");
-const made = [];
-after(() => made.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-
-function tempDir() {
-  const folder = mkdtempSync(join(tmpdir(), "m2v-edge-cli-"));
-  made.push(folder);
-  return folder;
-}
+const tempDir = tempDirs("cli");
 
 test("encode writes one vector per line, equal to Python's", async () => {
   const texts = trickyTexts();

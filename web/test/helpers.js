@@ -1,7 +1,9 @@
 /** Shared test helpers: the fixtures written by scripts/make_web_fixtures.py. */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after } from "node:test";
 
 export const WEB = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const ROOT = join(WEB, "..");
@@ -61,4 +63,20 @@ export function maxAbsDiff(a, b) {
 /** A short printable label for a text in assertion messages. */
 export function label(text, index) {
   return `text #${index} ${JSON.stringify(text.slice(0, 40))}${text.length > 40 ? "…" : ""}`;
+}
+
+/**
+ * A maker of temporary folders named `m2v-edge-<prefix>-*`, all removed when the test file ends.
+ *
+ * @param {string} prefix
+ * @returns {() => string}
+ */
+export function tempDirs(prefix) {
+  const made = [];
+  after(() => made.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
+  return () => {
+    const folder = mkdtempSync(join(tmpdir(), `m2v-edge-${prefix}-`));
+    made.push(folder);
+    return folder;
+  };
 }

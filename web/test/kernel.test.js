@@ -36,7 +36,7 @@ for (const c of CASES) {
     const { session, reason } = await KernelSession.create(bytes);
     if (!c.supported) {
       assert.equal(session, null);
-      assert.match(reason, c.name === "float32-table" ? /its table is float32 \(the kernel reads int8 tables\)/ : /Add node "norm_safe"/);
+      assert.match(reason, c.name === "float32-table" ? /its table is float32 \(the kernel reads int8 tables\)/ : /its norm epsilon tiny is not the contract's 1e-32/);
       return;
     }
     assert.equal(reason, null);
@@ -101,6 +101,41 @@ test("the kernel refuses ids outside the table and masks other than 0/1, like OR
   const truncated = await KernelSession.create(new Uint8Array(readFileSync(join(KERNEL, c.file))).subarray(0, 200));
   assert.equal(truncated.session, null);
   assert.match(truncated.reason, /not a readable ONNX model \(truncated protobuf\)/);
+});
+
+/** The graph's bytes with `from` replaced by `to` (same length: no protobuf length changes). */
+function patched(bytes, from, to) {
+  assert.equal(from.length, to.length);
+  const at = Buffer.from(bytes).indexOf(from);
+  assert.ok(at >= 0, `${from} found`);
+  const out = Uint8Array.from(bytes);
+  out.set(new TextEncoder().encode(to), at);
+  return out;
+}
+
+test("the exporter declares its pooling spec; a spec that does not match the nodes, or a wrong version, is refused; an older export without one still runs", async () => {
+  const c = CASES.find((x) => x.name === "unk-bias");
+  const bytes = new Uint8Array(readFileSync(join(KERNEL, c.file)));
+  assert.match(Buffer.from(bytes).toString("latin1"), /m2v_edge_pooling.*"bias": true.*"normalize": true.*"unk": true/s);
+  assert.notEqual((await KernelSession.create(bytes)).session, null);
+  const wrong = [
+    ['"normalize": true', '"normalize":false', /its Add node "mean_shifted" is not node 17 of its declared pooling spec \(Add "embeddings"\)/],
+    ['"bias": true', '"bias":false', /its Min node "has_token" is not node 15 of its declared pooling spec \(ReduceL2 "norm"\)/],
+    ['"unk": true', '"unk":false', /its Equal node "is_unk" is not node 1 of its declared pooling spec \(ReduceSum "count"\)/],
+    ['"version": 1', '"version": 9', /its pooling spec version 9 is not 1/],
+    ['"cast": true', '"cost": true', /its pooling spec does not hold exactly the flags/],
+  ];
+  // An export older than the declared spec: checked against the spec its initializers imply, same vectors.
+  const older = await KernelSession.create(patched(bytes, "m2v_edge_pooling", "m2v_edge_poolinX"));
+  assert.equal(older.reason, null);
+  const run = c.runs[2];
+  const vectors = (await older.session.run(feeds(run, KernelTensor))).embeddings.data;
+  assert.ok(maxAbsDiff(vectors, run.vectors.flat()) <= 1e-6);
+  for (const [from, to, reason] of wrong) {
+    const refused = await KernelSession.create(patched(bytes, from, to));
+    assert.equal(refused.session, null, to);
+    assert.match(refused.reason, reason);
+  }
 });
 
 test("src/pool-wasm.js is what kernel/pool.wat assembles to", async () => {

@@ -4,15 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { promisify } from "node:util";
 
 import { startServer } from "../demo/server.mjs";
 import { StaticOnnxModel } from "../src/index.js";
-import { FIXTURES, WEB, maxAbsDiff } from "./helpers.js";
+import { FIXTURES, WEB, maxAbsDiff, tempDirs } from "./helpers.js";
 
 const run = promisify(execFile);
 const BIN = join(WEB, "bin", "m2v-edge.mjs");
@@ -22,14 +22,7 @@ if (!existsSync(join(CORRUPT, "cases.json"))) {
 }
 const MANIFEST = JSON.parse(readFileSync(join(CORRUPT, "cases.json"), "utf-8"));
 const BASE = join(CORRUPT, "base");
-const made = [];
-after(() => made.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
-
-function tempDir() {
-  const folder = mkdtempSync(join(tmpdir(), "m2v-edge-safety-"));
-  made.push(folder);
-  return folder;
-}
+const tempDir = tempDirs("safety");
 
 function copyBase() {
   const folder = tempDir();

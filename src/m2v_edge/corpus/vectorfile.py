@@ -26,13 +26,21 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.contract import ExportFiles
+from m2v_edge.contract import (
+    VECTOR_DTYPE_CODES,
+    VECTOR_HEADER_FORMAT,
+    VECTOR_HEADER_SIZE,
+    VECTOR_MAGIC,
+    VECTOR_VERSION,
+    ExportFiles,
+)
 
-MAGIC = b"M2VEVEC\0"
-VERSION = 1
-HEADER_SIZE = 64
-DTYPE_CODES = {"int8": 1, "float16": 2}
-_HEADER = struct.Struct("<8sHHIQ32s8x")
+# The layout is part of the contract (format.py; web/src/contract.js is generated from it).
+MAGIC = VECTOR_MAGIC
+VERSION = VECTOR_VERSION
+HEADER_SIZE = VECTOR_HEADER_SIZE
+DTYPE_CODES = VECTOR_DTYPE_CODES
+_HEADER = struct.Struct(VECTOR_HEADER_FORMAT)
 SEARCH_ROWS = 65536  # rows dequantized per batch: ~64 MB of float32 at 256 dims
 
 

@@ -8,7 +8,18 @@ from typing import Any
 import numpy as np
 
 from m2v_edge._version import __version__
-from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, IR_VERSION, METADATA_KEY, OPSET, OUTPUT
+from m2v_edge.contract import (
+    ATTENTION_MASK,
+    INPUT_IDS,
+    IR_VERSION,
+    METADATA_KEY,
+    NORM_EPSILON,
+    OPSET,
+    OUTPUT,
+    POOLING_SPEC_KEY,
+    POOLING_SPEC_VERSION,
+    pooling_nodes,
+)
 from m2v_edge.export.quantize import StoredTable
 
 
@@ -42,51 +53,23 @@ def build_graph(
     """
     from onnx import TensorProto, helper, numpy_helper
 
-    nodes: list[Any] = []
-    inits = [numpy_helper.from_array(table.values, "table")]
-
-    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
-        return output
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(value, name))
-        return name
-
-    axis1 = const("axis1", np.array([1], dtype=np.int64))
-    mask = node("Cast", [ATTENTION_MASK], "mask_f", to=TensorProto.FLOAT)
-    if token_keep is not None:
-        keep = node("Gather", [const("token_keep", token_keep.astype(np.float32)), INPUT_IDS], "keep")
-        mask = node("Mul", [mask, keep], "mask_kept")
-    elif unk_token_id is not None:
-        unk = const("unk_token_id", np.array(unk_token_id, dtype=np.int64))
-        known = node("Not", [node("Equal", [INPUT_IDS, unk], "is_unk")], "is_known")
-        mask = node("Mul", [mask, node("Cast", [known], "known_f", to=TensorProto.FLOAT)], "mask_kept")
-    count = node("ReduceSum", [mask, axis1], "count", keepdims=1)
-    count = node("Max", [count, const("one", np.array(1.0, dtype=np.float32))], "count_safe")
-    weight = mask
-    if token_scale is not None:
-        scale = node("Gather", [const("token_scale", token_scale.astype(np.float32)), INPUT_IDS], "scale")
-        weight = node("Mul", [mask, scale], "weight")
-    rows = INPUT_IDS
-    if row_map is not None:
-        rows = node("Gather", [const("row_map", row_map.astype(np.int32)), INPUT_IDS], "rows")
-    vectors = node("Gather", ["table", rows], "vectors")
-    if table.values.dtype != np.float32:
-        vectors = node("Cast", [vectors], "vectors_f", to=TensorProto.FLOAT)
-    weight3 = node("Unsqueeze", [weight, axis1], "weight3")
-    pooled = node("MatMul", [weight3, vectors], "pooled")
-    summed = node("Squeeze", [pooled, axis1], "summed")
-    last = not normalize and bias is None
-    mean = node("Div", [summed, count], OUTPUT if last else "mean")
-    if bias is not None:  # 0 for a row without tokens: an empty text stays the zero vector
-        has = node("Min", ["count", "one"], "has_token")  # the raw token count, not count_safe
-        shift = node("Mul", [has, const("isotropy_bias", bias.astype(np.float32))], "shift")
-        mean = node("Add", [mean, shift], OUTPUT if not normalize else "mean_shifted")
-    if normalize:
-        norm = node("ReduceL2", [mean], "norm", axes=[1], keepdims=1)
-        norm = node("Add", [norm, const("tiny", np.array(1e-32, dtype=np.float32))], "norm_safe")
-        node("Div", [mean, norm], OUTPUT)
+    spec = pooling_spec(table, normalize, token_scale, row_map, token_keep, unk_token_id, bias)
+    consts: list[tuple[str, np.ndarray | None]] = [
+        ("table", table.values),
+        ("axis1", np.array([1], dtype=np.int64)),
+        ("token_keep", None if token_keep is None else token_keep.astype(np.float32)),
+        ("unk_token_id", np.array(unk_token_id, dtype=np.int64) if spec["unk"] else None),
+        ("one", np.array(1.0, dtype=np.float32)),
+        ("token_scale", None if token_scale is None else token_scale.astype(np.float32)),
+        ("row_map", None if row_map is None else row_map.astype(np.int32)),
+        ("isotropy_bias", None if bias is None else bias.astype(np.float32)),
+        ("tiny", np.array(NORM_EPSILON, dtype=np.float32) if normalize else None),
+    ]
+    inits = [numpy_helper.from_array(value, name) for name, value in consts if value is not None]
+    nodes = [
+        helper.make_node(op, inputs, [output], name=output, **attrs)
+        for op, inputs, output, attrs in pooling_nodes(spec)
+    ]
 
     dim = int(table.values.shape[1])
     graph = helper.make_graph(
@@ -108,6 +91,28 @@ def build_graph(
     )
     model.ir_version = IR_VERSION
     props = {METADATA_KEY: json.dumps(config, ensure_ascii=False)}
+    props[POOLING_SPEC_KEY] = json.dumps({"version": POOLING_SPEC_VERSION, **spec}, sort_keys=True)
     props.update({key: json.dumps(value, ensure_ascii=False) for key, value in config.items()})
     helper.set_model_props(model, props)
     return model
+
+
+def pooling_spec(
+    table: StoredTable,
+    normalize: bool,
+    token_scale: np.ndarray | None,
+    row_map: np.ndarray | None,
+    token_keep: np.ndarray | None,
+    unk_token_id: int | None,
+    bias: np.ndarray | None,
+) -> dict[str, bool]:
+    """The declared pooling spec (``format.POOLING_FLAGS``): which nodes of ``format.POOLING_NODES`` the graph has."""
+    return {
+        "token_keep": token_keep is not None,
+        "unk": token_keep is None and unk_token_id is not None,  # a keep mask already drops the unknown token
+        "token_scale": token_scale is not None,
+        "row_map": row_map is not None,
+        "cast": table.values.dtype != np.float32,
+        "bias": bias is not None,
+        "normalize": normalize,
+    }

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from m2v_edge.contract import PAD_MIN_STEP, PAD_STEP_BITS
+
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 """``(positions, input_ids, attention_mask)``: rows of the graph's inputs and where each belongs in the texts."""
 
@@ -24,10 +26,10 @@ def padded_width(count: int) -> int:
 
     The step is 4 up to 64 tokens, then the power of two that keeps it within 1/8 of ``count`` (8 up to 128,
     16 up to 256, ...). An empty text gets width 4 (its row is all padding and gives the zero vector).
-    The JavaScript runtime uses the same rule (``paddedWidth`` in ``web/src/model.js``).
+    The JavaScript runtime uses the same rule and constants (``paddedWidth`` in ``web/src/model.js``).
     """
     count = max(int(count), 1)
-    step = max(4, 1 << max(0, (count - 1).bit_length() - 4))
+    step = max(PAD_MIN_STEP, 1 << max(0, (count - 1).bit_length() - PAD_STEP_BITS))
     return -(-count // step) * step
 
 

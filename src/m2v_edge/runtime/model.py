@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, ExportFiles, read_config
+from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, MAX_GRAPH_ROWS, ExportFiles, read_config
 from m2v_edge.errors import one_line
 from m2v_edge.runtime.cores import usable_cores
 from m2v_edge.runtime.schedule import Scheduler
@@ -17,10 +17,6 @@ from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
 from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
 from m2v_edge.validate import check_export
 
-# Rows per graph call. Texts are sorted by length, then cut into calls of at most this many rows of one
-# width: smaller calls let tokenization of the next part overlap this one, while a call still costs far more
-# than its ~20 us of fixed overhead.
-MAX_GRAPH_ROWS = 128
 # A Model2Vec source folder's table (model2vec / sentence-transformers layouts): named in the "not an export" error.
 _SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
 

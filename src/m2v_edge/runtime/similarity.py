@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from m2v_edge.contract import COSINE_NORM_FLOOR
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -19,7 +21,7 @@ class Hit:
 def normalize_rows(x: np.ndarray) -> np.ndarray:
     """Each row divided by its L2 norm; a zero row stays zero (the one zero-safe normalization)."""
     rows = np.atleast_2d(x)
-    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), COSINE_NORM_FLOOR)
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
