@@ -98,9 +98,9 @@ def test_generated_contract_holds_the_shared_constants() -> None:
 
     text = (WEB_SRC / "contract.js").read_text(encoding="utf-8")
     assert f"export const MAX_GRAPH_ROWS = {MAX_GRAPH_ROWS};" in text and f"NORM_EPSILON = {NORM_EPSILON};" in text
-    assert model.MAX_GRAPH_ROWS == MAX_GRAPH_ROWS, "runtime/model.py must use format.MAX_GRAPH_ROWS"
+    assert model.MAX_GRAPH_ROWS == MAX_GRAPH_ROWS, "runtime/model.py must use contract.MAX_GRAPH_ROWS"
     tiny = similarity.normalize_rows(np.array([[COSINE_NORM_FLOOR / 10, 0.0]]))
-    assert tiny[0, 0] == pytest.approx(0.1), "runtime/similarity.py must floor norms at format.COSINE_NORM_FLOOR"
+    assert tiny[0, 0] == pytest.approx(0.1), "runtime/similarity.py must floor norms at contract.COSINE_NORM_FLOOR"
     assert vectorfile._HEADER.size == VECTOR_HEADER_SIZE and vectorfile.MAGIC == VECTOR_MAGIC
     for name in ("validate.js", "vectors.js", "model.js"):
         source = (WEB_SRC / name).read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.eval.datasets import STSB_TEST, load_stsb
+from m2v_edge.source.datasets import STSB_TEST, load_stsb
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_STSB = ROOT.parent / "shared" / "data" / "stsb"

@@ -1,6 +1,6 @@
 /**
  * What an exported graph computes, from the pooling spec the exporter declares in its metadata_props (contract.js
- * `POOLING_SPEC_KEY`): which nodes of the generated node table (`POOLING_NODES`, Python's format.py, the table
+ * `POOLING_SPEC_KEY`): which nodes of the generated node table (`POOLING_NODES`, Python's contract.py, the table
  * src/m2v_edge/export/graph.py builds graphs from) it holds. The graph's nodes must be exactly that table expanded for
  * the spec, and its constants exactly the contract's; anything else runs on ONNX Runtime, with the reason. An export
  * older than the spec declares nothing: its spec is read from the initializers it holds, then checked the same exact

@@ -20,7 +20,7 @@ const show = (value) => (value === undefined ? "undefined" : JSON.stringify(valu
 const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
 
 /**
- * A contract message (contract.js `MESSAGES`, generated from Python's format.py) with its `{placeholders}` filled.
+ * A contract message (contract.js `MESSAGES`, generated from Python's contract.py) with its `{placeholders}` filled.
  *
  * @param {string} key
  * @param {Record<string, unknown>} values strings as they are, anything else as JSON.

@@ -11,7 +11,7 @@
 import { COSINE_NORM_FLOOR, VECTOR_FILE } from "./contract.js";
 import { checkFiniteQuery } from "./validate.js";
 
-// The layout is generated from Python's format.py (contract.js): header fields at their offsets, dtype codes.
+// The layout is generated from Python's contract.py (contract.js): header fields at their offsets, dtype codes.
 const { magic: MAGIC, headerSize: HEADER_SIZE, offsets: AT, scaleAlign: SCALE_ALIGN } = VECTOR_FILE;
 const DTYPES = Object.fromEntries(Object.entries(VECTOR_FILE.dtypeCodes).map(([name, code]) => [code, name]));
 

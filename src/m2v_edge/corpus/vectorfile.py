@@ -35,7 +35,7 @@ from m2v_edge.contract import (
     ExportFiles,
 )
 
-# The layout is part of the contract (format.py; web/src/contract.js is generated from it).
+# The layout is part of the contract (contract.py; web/src/contract.js is generated from it).
 MAGIC = VECTOR_MAGIC
 VERSION = VECTOR_VERSION
 HEADER_SIZE = VECTOR_HEADER_SIZE

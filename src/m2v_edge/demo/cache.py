@@ -1,6 +1,6 @@
 """Which models the demo runs: the int8 export (cached on disk) and, when available, its float source.
 
-With no MODEL the demo uses the embedded potion-base-8M (found by :mod:`m2v_edge.embedded`), exported to int8
+With no MODEL the demo uses the embedded potion-base-8M (found by :mod:`m2v_edge.source.embedded`), exported to int8
 into the cache folder on first run and reused afterwards. A Model2Vec folder given as MODEL is exported
 the same way; an exported folder is used as is.
 """
