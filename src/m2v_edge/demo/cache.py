@@ -39,7 +39,7 @@ def default_cache_dir() -> Path:
 
 
 def cache_folder(source: SourceModel, cache_dir: Path, isotropy: str = "auto") -> Path:
-    """Where the int8 export of ``source`` lives in the cache: keyed by the table's sha256 (and non-default isotropy)."""
+    """Where the int8 export of ``source`` lives in the cache: keyed by its sha256 (and a non-default isotropy)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name) or "model"
     suffix = "" if isotropy == "auto" else "-iso-" + isotropy.replace(":", "")
     return cache_dir / f"{name}-{source.sha256[:16]}-{CACHE_DTYPE}{suffix}"

@@ -50,11 +50,11 @@ def self_check(
 ) -> SelfCheck:
     """Encode :data:`PROBE_TEXTS` with ``folder`` (onnxruntime) and with ``source`` (numpy) and compare.
 
-        Texts for which both give the zero vector (empty, all unknown) count as cosine 1. With ``isotropy`` the
-        source's pooled vectors get the same map the export folded in (``--isotropy``). ``tokenizer``: the source's,
+    Texts for which both give the zero vector (empty, all unknown) count as cosine 1. With ``isotropy`` the
+    source's pooled vectors get the same map the export folded in (``--isotropy``). ``tokenizer``: the source's,
     when already built.
 
-        :raises ValueError: if a vector is not finite or the min cosine is below :data:`MIN_COSINE`.
+    :raises ValueError: if a vector is not finite or the min cosine is below :data:`MIN_COSINE`.
     """
     from m2v_edge.runtime.model import StaticOnnxModel
 
