@@ -56,7 +56,7 @@ def qwen_m2v() -> Path:
 
 @pytest.fixture(scope="session")
 def qwen_m2v_int8(qwen_m2v: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Qwen-family model exported to int8 as distilled (``--isotropy none``: model2vec's vectors; once per session)."""
+    """The Qwen-family model exported to int8 as distilled (``--isotropy none``, model2vec's vectors; once)."""
     out = tmp_path_factory.mktemp("exports") / "qwen-m2v-int8"
     export_model(qwen_m2v, out, dtype="int8", isotropy="none")
     return out
