@@ -50,7 +50,8 @@ def warnings_for(figures: dict[str, float]) -> list[str]:
         found.append(
             f"unrelated texts already score a mean cosine of {rand:.3f} (>= {CONE}): the vectors sit in a narrow "
             "cone, so mean-cosine scores (the card metric) are high for everything; read the discriminative "
-            "metrics, and try `m2v-edge export --isotropy auto`"
+            "metrics. A Model2Vec source or an export made with --isotropy none: export it with the default "
+            "`m2v-edge export SOURCE -o DIR` (--isotropy auto removes the cone where it helps)"
         )
     positive = figures.get("positive_mean_cosine")
     if positive is not None and positive - rand < MIN_GAP:
