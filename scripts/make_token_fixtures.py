@@ -26,8 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from m2v_edge.source.datasets import STSB_TEST, load_stsb  # noqa: E402
 from tests import token_configs  # noqa: E402
+
+from m2v_edge.source.datasets import STSB_TEST, load_stsb  # noqa: E402
 
 DEFAULT_OUT = ROOT / "web" / ".fixtures" / "tokens"
 MODEL_CONFIG = "unigram-quantized-precompiled"

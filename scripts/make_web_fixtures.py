@@ -14,7 +14,9 @@ Creates, under ``web/.fixtures/`` (gitignored):
   (``onnx/model_fp16.onnx``);
 - golden files also for ``tests/data/v1-wordpiece/export`` (a format-1 export, read in place);
 - ``qwen-m2v-iso-int8/``: the real Qwen-family Model2Vec model in ``../shared/models/`` exported to int8 with
-  ``isotropy="auto"`` (the map folded into the table: runtimes need no change); skipped when ../shared is absent;
+  ``isotropy="auto"`` spelled out, flat layout (the map folded into the table: runtimes need no change), and
+  ``qwen-m2v-default/``: the same model's default export (``export_model`` with no options: int8, hf layout,
+  ``auto``), for the seed card's example in the npm package; both skipped when ../shared is absent;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -36,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.contract import FORMAT_VERSION
+from m2v_edge.contract import FORMAT_VERSION, DType, model_file_name
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the test support (tests/tiny_models.py) is not in the package
@@ -141,21 +143,23 @@ def make_qwen(out: Path, force: bool) -> Path:
     return folder
 
 
-def make_qwen_m2v(out: Path, force: bool) -> Path | None:
-    """The real Qwen-family model (../shared), int8 with ``isotropy="auto"``; ``None`` when ../shared is absent."""
+def make_qwen_m2v(out: Path, force: bool, name: str, **options: str) -> Path | None:
+    """The real Qwen-family model (../shared) exported with ``options`` (none: the defaults) into ``name``;
+    ``None`` when ../shared is absent."""
     from m2v_edge import export_model
 
     if not (QWEN_M2V / "model.safetensors").is_file():
-        print(f"skipped qwen-m2v-iso-int8: {QWEN_M2V} absent (needs ../shared beside the clone)")
+        print(f"skipped {name}: {QWEN_M2V} absent (needs ../shared beside the clone)")
         return None
-    folder = out / "qwen-m2v-iso-int8"
+    folder = out / name
     stamp = {"source": QWEN_M2V.name, "sha256": _sha256_bytes((QWEN_M2V / "model.safetensors").read_bytes()),
-             "isotropy": "auto", "format_version": FORMAT_VERSION}  # fmt: skip
+             "options": options, "format_version": FORMAT_VERSION,
+             "model_file": model_file_name(DType.INT8, options.get("layout", "hf"))}  # fmt: skip
     if force or not _stamp_ok(folder, stamp):
-        report = export_model(QWEN_M2V, folder, force=True, show_progress_bar=True, isotropy="auto", layout="flat")
+        report = export_model(QWEN_M2V, folder, force=True, show_progress_bar=True, **options)
         (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         print(
-            f"exported {folder.name}: model.onnx {report.model_bytes / 1e6:.1f} MB, min cosine {report.min_cosine:.4f}"
+            f"exported {name}: {report.model_file} {report.model_bytes / 1e6:.1f} MB, min cos {report.min_cosine:.4f}"
         )
     return folder
 
@@ -203,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     folders = [make_potion(out, args.force), make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
-    qwen_m2v = make_qwen_m2v(out, args.force)
-    if qwen_m2v is not None:
-        folders.append(qwen_m2v)
+    for name, options in (("qwen-m2v-iso-int8", {"isotropy": "auto", "layout": "flat"}), ("qwen-m2v-default", {})):
+        qwen_m2v = make_qwen_m2v(out, args.force, name, **options)
+        if qwen_m2v is not None:
+            folders.append(qwen_m2v)
     gold_dir = out / "golden"
     gold_dir.mkdir(exist_ok=True)
     for folder in folders:

@@ -59,17 +59,17 @@ def qwen_m2v() -> Path:
 
 @pytest.fixture(scope="session")
 def qwen_m2v_int8(qwen_m2v: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Qwen-family model exported to int8 as it is (once per session)."""
+    """The Qwen-family model exported to int8 as distilled (``--isotropy none``, model2vec's vectors; once)."""
     out = tmp_path_factory.mktemp("exports") / "qwen-m2v-int8"
-    export_model(qwen_m2v, out, dtype="int8")
+    export_model(qwen_m2v, out, dtype="int8", isotropy="none")
     return out
 
 
 @pytest.fixture(scope="session")
 def qwen_m2v_isotropic(qwen_m2v: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Qwen-family model exported to int8 with ``--isotropy auto`` (once per session)."""
+    """The Qwen-family model's default export: no options (int8, ``--isotropy auto``; once per session)."""
     out = tmp_path_factory.mktemp("exports") / "qwen-m2v-int8-auto"
-    export_model(qwen_m2v, out, dtype="int8", isotropy="auto")
+    export_model(qwen_m2v, out)
     return out
 
 

@@ -21,6 +21,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--revision", help="Hub branch, tag or commit of MODEL (Hub ids only)")
     p.add_argument(
+        "--isotropy", default="auto", metavar="auto|none|abtt:K",
+        help="how a Model2Vec MODEL is exported (as `m2v-edge export --isotropy`; default auto); none shows the "
+        "model as distilled",
+    )  # fmt: skip
+    p.add_argument(
         "--host", help=f"address to bind (default $GRADIO_SERVER_NAME, else {DEFAULT_HOST}: this machine only)"
     )
     p.add_argument("--port", type=int, help=f"port (default $GRADIO_SERVER_PORT, else {DEFAULT_PORT})")
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
     model = None if args.model is None else resolve_model(args.model, args.revision, exported=True)
-    models = open_models(model)
+    models = open_models(model, isotropy=args.isotropy)
     try:
         app = build_app(DemoBackend(models, limits))
     except ImportError as err:  # the demo extra is missing: one line, exit code 2

@@ -20,6 +20,7 @@ CHART_BARS = 20
 LABEL_CHARS = 48
 SEARCH_COLUMNS = ["rank", "score", "document"]
 COMPARE_COLUMNS = ["document", "float score", "int8 score", "difference", "float rank", "int8 rank", "vector cosine"]
+FIX_COLUMNS = ["document", "score without", "rank without", "score with", "rank with"]
 
 
 def _import_gradio() -> Any:
@@ -94,6 +95,25 @@ class DemoHandlers:
             f"Largest score difference **{result.max_abs_diff:.5f}**; smallest cosine between a text's float "
             f"and int8 vectors **{result.min_cosine:.5f}** (query: {result.query_cosine:.5f}). "
             f"Encode time: float {result.float_ms:.2f} ms, int8 ONNX {result.onnx_ms:.2f} ms."
+        )
+        return summary, table
+
+    def fix(self, query: str, documents: str) -> tuple[str, pd.DataFrame]:
+        """Compare tab, second table: the ranking without and with the isotropy fix."""
+        import pandas as pd
+
+        try:
+            result = self.backend.fix_compare(query, documents)
+        except DemoInputError as err:
+            return _error(err), pd.DataFrame(columns=FIX_COLUMNS)
+        table = pd.DataFrame(
+            [(doc, round(s0, 4), r0, round(s1, 4), r1) for doc, s0, r0, s1, r1 in result.rows], columns=FIX_COLUMNS
+        )
+        (cone0, cone1), (gap0, gap1) = result.cones, result.margins
+        summary = (
+            f"**Without** = {result.without_label}; **with** = {result.with_label}. Unrelated texts score "
+            f"{cone0:.3f} without the fix and {cone1:.3f} with it; the gap between the first two documents is "
+            f"{gap0:.4f} without and **{gap1:.4f}** with."
         )
         return summary, table
 
@@ -194,9 +214,10 @@ def _compare_tab(gr: Any, handlers: DemoHandlers) -> None:
         gr.Markdown(f"**Compare is unavailable.** {models.compare_note}", elem_id="compare-note")
         return
     first = SEARCH_PRESETS[0]
+    mapped = " under the same isotropy map as the export" if models.reference.isotropy is not None else ""
     gr.Markdown(
-        "The same ranking from the float source model (numpy reference, model2vec's arithmetic) and from the "
-        f"{models.onnx.config['dtype']} ONNX export: per-document score difference and the cosine between each "
+        f"The same ranking from the float source model (numpy reference, model2vec's arithmetic{mapped}) and from "
+        f"the {models.onnx.config['dtype']} ONNX export: per-document score difference and the cosine between each "
         "text's two vectors."
     )
     presets = _preset_row(gr)
@@ -207,6 +228,19 @@ def _compare_tab(gr: Any, handlers: DemoHandlers) -> None:
     summary = gr.Markdown(elem_id="compare-summary")
     table = gr.Dataframe(headers=COMPARE_COLUMNS, label="Float vs int8", interactive=False, elem_id="compare-results")
     run = {"fn": handlers.compare, "inputs": [query, documents], "outputs": [summary, table]}
+    if models.fix is not None:
+        gr.Markdown(
+            "### Without and with the isotropy fix\nThis model's vectors crowd into a narrow cone: the same ranking "
+            "as model2vec gives it and with the mean and top principal directions removed (`--isotropy auto`)."
+        )
+        fix_summary = gr.Markdown(elem_id="fix-summary")
+        fix_table = gr.Dataframe(headers=FIX_COLUMNS, label="Without vs with the fix", interactive=False,
+                                 elem_id="fix-results")  # fmt: skip
+        run = {
+            "fn": lambda q, d: (*handlers.compare(q, d), *handlers.fix(q, d)),
+            "inputs": [query, documents],
+            "outputs": [summary, table, fix_summary, fix_table],
+        }
     _wire_presets(presets, query, documents, run)
     button.click(**run, api_visibility="private")
 
@@ -236,6 +270,8 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
             f"# m2v-edge demo: `{name}`\n"
             f"Static embeddings from `{backend.models.export_dir.name}`, run by onnxruntime on this machine."
         )
+        if backend.notice():
+            gr.Markdown(backend.notice(), elem_id="discrimination-notice")
         with gr.Tabs():
             with gr.Tab("Search", id="search"):
                 search = _search_tab(gr, handlers)

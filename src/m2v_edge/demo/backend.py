@@ -1,4 +1,7 @@
-"""What the demo computes, without any UI: input checks, ranking, float vs int8 comparison, matrix, model facts."""
+"""What the demo computes, without any UI: input checks, ranking, comparisons, notice, matrix, model facts.
+
+Comparisons: float vs int8 (like with like: the same isotropy map), and the ranking without and with the fix.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import numpy as np
 
 from m2v_edge.demo import DEFAULT_MAX_CHARS, DEFAULT_MAX_DOCUMENTS
 from m2v_edge.demo.cache import DemoModels
+from m2v_edge.demo.fix import notice
 from m2v_edge.runtime.facts import export_facts
 from m2v_edge.runtime.similarity import Hit, cosine_matrix, rank, row_cosine
 
@@ -70,6 +74,34 @@ class Comparison:
     def min_cosine(self) -> float:
         """Smallest float/int8 vector cosine over the query and the documents."""
         return min([self.query_cosine, *(row[5] for row in self.rows)])
+
+
+@dataclass(frozen=True)
+class FixComparison:
+    """One ranking without and with the isotropy fix (rows in the fixed ranking's order).
+
+    Rows: ``(document, score without, rank without, score with, rank with)``; ``cones``: the random-pair mean
+    cosine without and with the fix, the baseline each column's scores sit on.
+    """
+
+    rows: list[tuple[str, float, int, float, int]]
+    without_label: str
+    with_label: str
+    cones: tuple[float, float]
+
+    @property
+    def margins(self) -> tuple[float, float]:
+        """Score gap between the first and the second document, without and with the fix."""
+        without = sorted((row[1] for row in self.rows), reverse=True)
+        fixed = sorted((row[3] for row in self.rows), reverse=True)
+        return (without[0] - without[1], fixed[0] - fixed[1]) if len(self.rows) > 1 else (0.0, 0.0)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each score, best first (stable on ties)."""
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return ranks
 
 
 def split_lines(text: str | None) -> list[str]:
@@ -147,9 +179,7 @@ class DemoBackend:
         quant, onnx_ms = self._encode_onnx(texts)
         float_hits = rank(exact[0], exact[1:], docs)
         onnx_scores = cosine_matrix(quant[0], quant[1:])[0]
-        onnx_order = np.argsort(-onnx_scores, kind="stable")
-        onnx_rank = np.empty(len(docs), dtype=np.int64)
-        onnx_rank[onnx_order] = np.arange(1, len(docs) + 1)
+        onnx_rank = _ranks(onnx_scores)
         pair_cos = row_cosine(exact, quant, both_zero=1.0)
         rows = [
             (hit.document, hit.score, float(onnx_scores[hit.index]), pos, int(onnx_rank[hit.index]),
@@ -157,6 +187,28 @@ class DemoBackend:
             for pos, hit in enumerate(float_hits, start=1)
         ]  # fmt: skip
         return Comparison(rows, float(pair_cos[0]), float_ms, onnx_ms)
+
+    def notice(self) -> str:
+        """The warning shown when the served model cannot discriminate (markdown; "" when it can)."""
+        return notice(self.models.cone, self.models.fix is not None)
+
+    def fix_compare(self, query: str | None, documents: str | None) -> FixComparison:
+        """The ranking without and with the isotropy fix, side by side (models that need the fix only).
+
+        :raises DemoInputError: on empty or over-limit input, or when this model has no fix to show.
+        """
+        fix = self.models.fix
+        if fix is None:
+            raise DemoInputError("This model needs no isotropy fix (or its source is not available here).")
+        text = self.check_query(query)
+        docs = self.check_documents(documents)
+        with self._lock:
+            before, after = (encoder.encode([text, *docs]) for encoder in (fix.without, fix.with_fix))
+        scores = [cosine_matrix(vectors[0], vectors[1:])[0] for vectors in (before, after)]
+        ranks = [_ranks(s) for s in scores]
+        order = np.argsort(-scores[1], kind="stable")
+        rows = [(docs[i], float(scores[0][i]), int(ranks[0][i]), float(scores[1][i]), int(ranks[1][i])) for i in order]
+        return FixComparison(rows, fix.without_label, fix.with_label, fix.cones)
 
     def matrix(self, texts: str | None) -> tuple[list[str], np.ndarray, float]:
         """Pairwise cosine of the texts (one per line) with the int8 ONNX model.
@@ -173,4 +225,5 @@ class DemoBackend:
         rows = export_facts(self.models.export_dir, self.models.onnx.config)
         float_source = str(self.models.source_dir) if self.models.source_dir else "not available"
         rows.append(("float source (Compare tab)", float_source))
+        rows.append(("unrelated texts' mean cosine (served model)", f"{self.models.cone:.3f}"))
         return rows

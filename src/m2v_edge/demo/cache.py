@@ -2,7 +2,8 @@
 
 With no MODEL the demo uses the embedded potion-base-8M (found by :mod:`m2v_edge.source.embedded`), exported to int8
 into the cache folder on first run and reused afterwards. A Model2Vec folder given as MODEL is exported
-the same way; an exported folder is used as is.
+the same way (``--isotropy auto`` by default, as ``m2v-edge export``); an exported folder is used as is.
+The float reference of the Compare tab gets the same isotropy map as the export, so it compares like with like.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from m2v_edge.contract import ExportFiles, read_config
-from m2v_edge.runtime.facts import is_export_folder
+from m2v_edge.demo.fix import FixView
+from m2v_edge.runtime.facts import is_export_folder, isotropy_fact
 from m2v_edge.sizes import format_size
 from m2v_edge.source.embedded import embedded_model_dir
 
@@ -36,25 +38,37 @@ def default_cache_dir() -> Path:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "m2v-edge"
 
 
-def cache_folder(source: SourceModel, cache_dir: Path) -> Path:
-    """Where the int8 export of ``source`` lives in the cache: keyed by the source table's sha256."""
+def cache_folder(source: SourceModel, cache_dir: Path, isotropy: str = "auto") -> Path:
+    """Where the int8 export of ``source`` lives in the cache: keyed by its sha256 (and a non-default isotropy)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name) or "model"
-    return cache_dir / f"{name}-{source.sha256[:16]}-{CACHE_DTYPE}"
+    suffix = "" if isotropy == "auto" else "-iso-" + isotropy.replace(":", "")
+    return cache_dir / f"{name}-{source.sha256[:16]}-{CACHE_DTYPE}{suffix}"
 
 
-def is_valid_export(folder: Path, sha256: str) -> bool:
-    """Whether ``folder`` is a readable int8 export of the source with this sha256."""
+def is_valid_export(folder: Path, sha256: str, isotropy: str = "auto") -> bool:
+    """Whether ``folder`` is a readable int8 export of the source with this sha256, made with ``isotropy``.
+
+    An export cached before ``auto`` became the default has no ``isotropy`` entry: it is made again.
+    """
     if not ExportFiles(folder).is_export():
         return False
     try:
         config = read_config(folder)
     except (OSError, ValueError):
         return False
-    source = config.get("source")
-    return isinstance(source, dict) and source.get("sha256") == sha256 and config.get("dtype") == CACHE_DTYPE
+    source, entry = config.get("source"), config.get("isotropy")
+    return (
+        isinstance(source, dict)
+        and source.get("sha256") == sha256
+        and config.get("dtype") == CACHE_DTYPE
+        and isinstance(entry, dict)
+        and entry.get("requested") == isotropy
+    )
 
 
-def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, force: bool = False) -> Path:
+def export_to_cache(
+    source: SourceModel, cache_dir: Path, log: Log = print, force: bool = False, isotropy: str = "auto"
+) -> Path:
     """The int8 export of ``source`` in ``cache_dir``: exported on first use, reused afterwards.
 
     A cached folder whose ``config.json`` names another source sha256 (or is unreadable) is re-exported.
@@ -63,20 +77,22 @@ def export_to_cache(source: SourceModel, cache_dir: Path, log: Log = print, forc
     :param cache_dir: the cache folder (created if needed).
     :param log: where progress messages go.
     :param force: re-export even if a valid export is cached.
+    :param isotropy: ``--isotropy`` of the export (``auto``, as ``m2v-edge export``; ``none``; ``abtt:K``).
     :return: the exported folder.
     """
     from m2v_edge.export.exporter import export_model
 
-    target = cache_folder(source, cache_dir)
-    if not force and is_valid_export(target, source.sha256):
+    target = cache_folder(source, cache_dir, isotropy)
+    if not force and is_valid_export(target, source.sha256, isotropy):
         log(f"using the cached int8 export {target}")
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
-    report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True)
+    report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True, isotropy=isotropy)
     log(
         f"exported: {report.model_file} {format_size(report.model_bytes)} "
-        f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}"
+        f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}; "
+        f"isotropy: {isotropy_fact(read_config(target).get('isotropy'))}"
     )
     return target
 
@@ -87,9 +103,12 @@ class DemoModels:
 
     :param export_dir: the int8 (or other) exported folder the app serves.
     :param onnx: that folder opened with onnxruntime.
-    :param reference: the float source as the numpy reference, or ``None`` when it is not available.
+    :param reference: the float source as the numpy reference (under the export's isotropy map), or ``None``
+        when it is not available.
     :param source_dir: the source folder, or ``None``.
     :param compare_note: why the Compare tab is unavailable (empty when it is).
+    :param cone: the served model's random-pair mean cosine (:func:`m2v_edge.demo.fix.served_cone`).
+    :param fix: the ranking without and with the isotropy fix, for a model that needs it (else ``None``).
     """
 
     export_dir: Path
@@ -97,6 +116,8 @@ class DemoModels:
     reference: ReferenceModel | None
     source_dir: Path | None
     compare_note: str = ""
+    cone: float = 0.0
+    fix: FixView | None = None
 
 
 def _open_export(folder: Path) -> StaticOnnxModel:
@@ -111,8 +132,6 @@ def _source_for_export(folder: Path) -> tuple[SourceModel | None, str]:
 
     config = read_config(folder)
     sha = str(config.get("source", {}).get("sha256", ""))
-    if config.get("isotropy", {}).get("method") == "abtt":  # its vectors are mapped: the source is no reference
-        return None, f"{folder} was exported with --isotropy, so its vectors differ from the float source's by design."
     try:
         embedded = load_source(embedded_model_dir())
     except (OSError, ValueError):
@@ -127,30 +146,54 @@ def _source_for_export(folder: Path) -> tuple[SourceModel | None, str]:
     return None, note
 
 
-def open_models(model: str | Path | None = None, cache_dir: Path | None = None, log: Log = print) -> DemoModels:
+def open_models(
+    model: str | Path | None = None, cache_dir: Path | None = None, log: Log = print, isotropy: str = "auto"
+) -> DemoModels:
     """Resolve MODEL to the models the demo needs.
 
     :param model: ``None`` for the embedded potion-base-8M, an exported folder, or a Model2Vec folder.
     :param cache_dir: where exports of source folders are cached (default :func:`default_cache_dir`).
     :param log: where progress messages go.
+    :param isotropy: ``--isotropy`` for exporting a Model2Vec folder (ignored for an exported folder).
     :raises FileNotFoundError: if MODEL (or the embedded model) does not exist.
-    :raises ValueError: if MODEL is neither an exported folder nor a readable Model2Vec folder.
+    :raises ValueError: if MODEL is neither an exported folder nor a readable Model2Vec folder, or ``isotropy``
+        is not valid.
     """
-    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.export.isotropy import check_request
     from m2v_edge.source.folder import load_source
 
     cache = default_cache_dir() if cache_dir is None else Path(cache_dir)
     folder = embedded_model_dir() if model is None else Path(model)
     if is_export_folder(folder):
         source, note = _source_for_export(folder)
-        reference = None if source is None else ReferenceModel(source)
-        source_dir = None if source is None else source.path
-        return DemoModels(folder, _open_export(folder), reference, source_dir, note)
+        return _with_references(folder, _open_export(folder), source, note)
+    spec = f"abtt:{request.k}" if (request := check_request(isotropy, None)).method == "abtt" else request.method
     source = load_source(folder)
-    export_dir = export_to_cache(source, cache, log)
+    export_dir = export_to_cache(source, cache, log, isotropy=spec)
     try:
         onnx = _open_export(export_dir)
     except ValueError as err:  # a cached file damaged after it was written: export it again, once
         log(f"the cached export is unreadable ({err}); exporting again")
-        onnx = _open_export(export_to_cache(source, cache, log, force=True))
-    return DemoModels(export_dir, onnx, ReferenceModel(source), source.path)
+        onnx = _open_export(export_to_cache(source, cache, log, force=True, isotropy=spec))
+    return _with_references(export_dir, onnx, source, "")
+
+
+def _with_references(folder: Path, onnx: StaticOnnxModel, source: SourceModel | None, note: str) -> DemoModels:
+    """The float reference under the export's own isotropy map, the measured cone and the fix's side-by-side."""
+    from m2v_edge.demo.fix import fix_view, served_cone
+    from m2v_edge.export.isotropy import refit
+    from m2v_edge.runtime.reference import ReferenceModel
+    from m2v_edge.runtime.tokenize import TextTokenizer
+
+    cone = served_cone(onnx)
+    if source is None:
+        return DemoModels(folder, onnx, None, None, note, cone)
+    entry = onnx.config.get("isotropy")
+    tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)  # one, shared
+    mapping = refit(source, entry, tokenizer)
+    if mapping is None and isinstance(entry, dict) and entry.get("method") == "abtt":
+        note = f"{folder} was fitted on an --isotropy-corpus file, so its float source cannot be mapped alike here."
+        return DemoModels(folder, onnx, None, source.path, note, cone)
+    reference = ReferenceModel(source, mapping, tokenizer=tokenizer)
+    fix = fix_view(source, onnx, entry, mapping, cone, tokenizer)
+    return DemoModels(folder, onnx, reference, source.path, note, cone, fix)

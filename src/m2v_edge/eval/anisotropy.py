@@ -12,24 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.runtime.similarity import row_cosine
+from m2v_edge.runtime.similarity import random_pair_cosine
 
-RANDOM_PAIRS = 2000
 CONE = 0.5  # mean cosine of random pairs at or above this: the model cannot separate texts by cosine alone
 MIN_GAP = 0.05  # positives within this of random pairs: the card metric says nothing
 RANKING_DIMENSIONS = ("instruction_awareness", "conversational_understanding", "code_understanding")
-
-
-def random_pair_cosine(vectors: np.ndarray, pairs: int = RANDOM_PAIRS, seed: int = 0) -> float:
-    """Mean cosine of ``pairs`` random pairs of distinct rows (fixed seed; zero vectors left out)."""
-    data = np.asarray(vectors, dtype=np.float32)
-    data = data[np.linalg.norm(data, axis=1) > 0]
-    if len(data) < 2:
-        return 0.0
-    rng = np.random.default_rng(seed)
-    left = rng.integers(0, len(data), pairs)
-    right = (left + rng.integers(1, len(data), pairs)) % len(data)  # never the same row
-    return float(np.mean(row_cosine(data[left], data[right])))
 
 
 def anisotropy(vectors: np.ndarray, dimensions: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -50,7 +37,8 @@ def warnings_for(figures: dict[str, float]) -> list[str]:
         found.append(
             f"unrelated texts already score a mean cosine of {rand:.3f} (>= {CONE}): the vectors sit in a narrow "
             "cone, so mean-cosine scores (the card metric) are high for everything; read the discriminative "
-            "metrics, and try `m2v-edge export --isotropy auto`"
+            "metrics. A Model2Vec source or an export made with --isotropy none: export it with the default "
+            "`m2v-edge export SOURCE -o DIR` (--isotropy auto removes the cone where it helps)"
         )
     positive = figures.get("positive_mean_cosine")
     if positive is not None and positive - rand < MIN_GAP:

@@ -77,7 +77,8 @@ def graph_overhead(config: dict[str, Any], normalize: bool, dtype: DType) -> int
     probe = dict(config, pruning=pruning)
     one = np.zeros(1, dtype=np.float32)
     # --isotropy (reserved in the config) may add a [dim] shift to the graph (on a model with weights)
-    bias = np.zeros(int(config["dim"]), dtype=np.float32) if "isotropy" in config else None
+    shift = config.get("isotropy", {}).get("where") == "graph"
+    bias = np.zeros(int(config["dim"]), dtype=np.float32) if shift else None
     sizes = []
     for keep in (one, None):  # pruned graphs drop the unknown token through token_keep, others by comparison
         model = build_graph(

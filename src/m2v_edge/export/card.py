@@ -10,6 +10,7 @@ from typing import Any
 from m2v_edge.contract import LEGACY_MODEL_FILE, MODEL_FILE_KEY
 from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
+from m2v_edge.runtime.facts import isotropy_fact
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
@@ -32,6 +33,7 @@ A static text-embedding model exported by m2v-edge {version} from the Model2Vec 
 | max tokens per text | {max_length} |
 | ONNX opset | {opset} |
 | self-check vs source | min cosine {min_cos:.5f}, mean {mean_cos:.5f} on {probes} probe texts |
+| isotropy | {isotropy} |
 
 ## Use it
 
@@ -78,7 +80,7 @@ val vector = (session.run(inputs)[0].value as Array<FloatArray>)[0]
 
 Graph: inputs `input_ids`, `attention_mask` (int64 `[batch, sequence]`), output `embeddings`
 (float32 `[batch, {dim}]`). The graph drops the unknown token itself, so the tokenizer's raw ids give
-model2vec's vectors; texts longer than {max_length} tokens are cut as described in m2v-edge's
+{parity}; texts longer than {max_length} tokens are cut as described in m2v-edge's
 `docs/format.md`. {license_line}
 """
 
@@ -135,6 +137,7 @@ def write_card(
 ) -> None:
     """Write the card from the config, the source's metadata and the self-check figures."""
     source = config["source"]
+    applied = config.get("isotropy", {}).get("method") == "abtt"
     license_id = source_metadata(source_dir).get("license")
     text = _TEMPLATE.format(
         metadata=card_metadata(config, source_dir),
@@ -153,6 +156,8 @@ def write_card(
         min_cos=check.min_cosine,
         mean_cos=check.mean_cosine,
         probes=check.probes,
+        isotropy=isotropy_fact(config.get("isotropy")),
+        parity="this export's vectors (model2vec's under the isotropy map below)" if applied else "model2vec's vectors",
         license_line=f"License: `{license_id}`, the source model's." if license_id else "The source's license applies.",
     )
     if isotropy is not None:
@@ -174,7 +179,8 @@ def _isotropy_section(iso: IsotropyResult) -> str:
         lines += [
             f"Every pooled vector x becomes (x − μ) − (x − μ)PᵀP (μ: mean, P: top {iso.chosen.k} principal directions",
             f"of pooled vectors of the fitting corpus) before normalization, folded into the {iso.where}.",
-            "Vectors differ from the source model2vec's: compare exports with exports.",
+            "Vectors differ from model2vec's by design (compare exports with exports; `m2v-edge export",
+            "--isotropy none` gives model2vec's vectors exactly).",
             "",
         ]
     return "\n".join(lines)

@@ -146,7 +146,7 @@ def export_model(
     vocab_corpus: str | Path | None = None,
     dims: int | None = None,
     max_size: str | int | None = None,
-    isotropy: str = "none",
+    isotropy: str = "auto",
     isotropy_corpus: str | Path | None = None,
     layout: str = "hf",
 ) -> ExportReport:
@@ -167,8 +167,11 @@ def export_model(
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
     :param layout: ``"hf"`` (default: ``onnx/model_quantized.onnx`` etc., what transformers.js and the Hub
         expect) or ``"flat"`` (``model.onnx`` at the top, the format-1 layout).
-    :param isotropy: ``"none"``, ``"auto"`` or ``"abtt:K"``: remove the mean and top-K directions of pooled
-        vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+    :param isotropy: ``"auto"`` (default), ``"none"`` or ``"abtt:K"``: remove the mean and top-K directions of
+        pooled vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
+        ``auto`` applies a map only where it gains on held-out STS-B dev pairs (never on potion-base-8M: its
+        vectors stay model2vec's); ``none`` keeps model2vec's vectors on purpose. ``config.json``'s
+        ``isotropy`` entry says which was applied.
     :param isotropy_corpus: a UTF-8 text file (one sentence a line) to fit on (default: packaged STS-B train).
     :return: the export report (sizes, min/mean cosine to the source, what was cut).
     :raises FileNotFoundError, FileExistsError, ValueError: with the remedy in the message.
@@ -189,7 +192,7 @@ def export_model(
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
     config = make_config(src, tokenizer, kind, layout)
-    reserve(config, iso_request)
+    reserve(config, iso_request, src, isotropy_corpus)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
         max_size=budget, show_progress_bar=show_progress_bar,
@@ -199,7 +202,7 @@ def export_model(
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
     if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
         raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
-    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar)
+    table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar, tokenizer)
     stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
     _check_finite(stored, token_scale)
@@ -229,7 +232,7 @@ def export_model(
         tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
         write_config(files.tokenizer_config, tok_config)
         write_config(files.special_tokens_map, special)
-        check = self_check(src, staging, None if iso_result is None else iso_result.chosen)
+        check = self_check(src, staging, None if iso_result is None else iso_result.chosen, tokenizer)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
         if budget is not None and files.model.stat().st_size > budget:

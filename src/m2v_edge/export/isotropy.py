@@ -12,9 +12,14 @@ Where the map goes (see ``docs/format.md``):
 * with ``weights``: only the linear part ``M = I - P^T P`` commutes with a weighted sum, so it is folded
   into the table and the graph subtracts ``mu M`` after pooling (one Sub; texts without tokens stay zero).
 
-Either way the table is quantized after folding. ``auto`` picks ``K`` on STS-B dev pairs (held out from the
-fitting corpus) and keeps it only if it beats no map by :data:`MARGIN` Spearman points: on already
-isotropic models (potion-base-8M) the map costs 1-3 points, so it is never applied blindly.
+Either way the table is quantized after folding. ``auto`` (the default of every export) picks ``K`` on STS-B
+dev pairs (held out from the fitting corpus) and keeps it only if it beats no map by :data:`MARGIN` Spearman
+points: on already isotropic models (potion-base-8M: +1.7 at best) nothing is applied and the vectors stay
+model2vec's; ``none`` skips all of this (model2vec's vectors on purpose). Every request but ``none`` also
+measures anisotropy (mean cosine of random pairs of the held-out sentences) before and after.
+
+Cost: one pooling pass over the fitting corpus and the dev sentences with the export's own tokenizer, one SVD,
+and Spearman in numpy (no scipy import): a few seconds on the Qwen-family model (see docs/eval.md).
 """
 
 from __future__ import annotations
@@ -22,14 +27,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from m2v_edge.extras import require
-from m2v_edge.source.datasets import DATA_DIR
+from m2v_edge.runtime.facts import isotropy_fact
+from m2v_edge.runtime.similarity import random_pair_cosine
+from m2v_edge.source.datasets import DATA_DIR, load_stsb
 from m2v_edge.source.folder import SourceModel
 
+if TYPE_CHECKING:
+    from m2v_edge.runtime.tokenize import TextTokenizer
+
+DEFAULT = "auto"  # what every export applies unless told otherwise
 DEFAULT_CORPUS = DATA_DIR / "stsb" / "sts-train-sentences.txt"
 HELD_OUT = DATA_DIR / "stsb" / "sts-dev.csv"
 AUTO_KS = (1, 2, 3, 5, 10)
@@ -50,7 +60,7 @@ class IsotropyRequest:
     @classmethod
     def parse(cls, value: str | None) -> IsotropyRequest:
         """Read ``none``/``auto``/``abtt:K`` with a one-line error naming the remedy."""
-        text = "none" if value is None else value.strip().lower()
+        text = DEFAULT if value is None else value.strip().lower()
         if text in ("none", "auto"):
             return cls(text)
         name, _, k = text.partition(":")
@@ -92,6 +102,7 @@ class IsotropyResult:
     chosen: IsotropyMap | None
     where: str | None = None
     dev_spearman: dict[str, float] = field(default_factory=dict)  # "none", "abtt:K" -> STS-B dev x 100
+    random_pair_cosine: dict[str, float] = field(default_factory=dict)  # "before", "after" the map (held out)
 
     def describe(self) -> dict[str, Any]:
         """The ``isotropy`` entry of ``config.json``."""
@@ -102,20 +113,27 @@ class IsotropyResult:
             "corpus": self.corpus,
             "sentences": self.sentences,
             "where": self.where,
+            "model2vec_parity": self.chosen is None,
         }
         if self.dev_spearman:
             entry["stsb_dev_spearman"] = {key: round(value, 2) for key, value in self.dev_spearman.items()}
+        if self.random_pair_cosine:
+            entry["random_pair_cosine"] = {key: round(value, 4) for key, value in self.random_pair_cosine.items()}
         return entry
 
     def summary(self) -> str:
-        """One line for the export report and the card."""
-        scores = ", ".join(f"{key} {value:.2f}" for key, value in self.dev_spearman.items())
-        figures = f"; STS-B dev Spearman x 100: {scores}" if scores else ""
-        fit = f"fitted on {self.sentences} sentences of {self.corpus}"
-        if self.chosen is None:
-            return f"auto kept the model as it is (no K beat none by {MARGIN:g} point){figures}; {fit}"
-        how = "chosen by auto" if self.request.method == "auto" else "as requested"
-        return f"abtt:{self.chosen.k} applied in the {self.where} ({how}){figures}; {fit}"
+        """One line for the export report and the card: what was applied, its figures, what it fitted on."""
+        return f"{isotropy_fact(self.describe())}; fitted on {self.sentences} sentences of {self.corpus}"
+
+
+def none_entry() -> dict[str, Any]:
+    """The ``isotropy`` entry of an export made with ``--isotropy none``: model2vec's vectors, on purpose."""
+    return {"method": "none", "k": None, "requested": "none", "where": None, "model2vec_parity": True}
+
+
+def corpus_name(path: str | Path | None) -> str:
+    """How ``config.json`` names the fitting corpus."""
+    return "STS-B train sentences (packaged)" if path is None else Path(path).name
 
 
 def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
@@ -124,7 +142,7 @@ def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
     :raises FileNotFoundError, ValueError: missing, non-UTF-8 or too small a file.
     """
     file = DEFAULT_CORPUS if path is None else Path(path)
-    name = "STS-B train sentences (packaged)" if path is None else file.name
+    name = corpus_name(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: {_NO_CORPUS}")
     try:
@@ -136,12 +154,17 @@ def read_corpus(path: str | Path | None) -> tuple[str, list[str]]:
     return name, lines[:MAX_SENTENCES]
 
 
-def pooled(source: SourceModel, texts: list[str], show_progress_bar: bool = False) -> np.ndarray:
-    """Mean-pooled, not normalized vectors, exactly as the graph computes them before normalization."""
+def pooled(
+    source: SourceModel, texts: list[str], show_progress_bar: bool = False, tokenizer: TextTokenizer | None = None
+) -> np.ndarray:
+    """Mean-pooled, not normalized vectors, exactly as the graph computes them before normalization.
+
+    :param tokenizer: the source's tokenizer when already built (building Qwen's takes over a second).
+    """
     from m2v_edge.runtime.reference import ReferenceModel
 
     raw = dataclasses.replace(source, config=dict(source.config, normalize=False))
-    return ReferenceModel(raw).encode(texts, show_progress_bar=show_progress_bar)
+    return ReferenceModel(raw, tokenizer=tokenizer).encode(texts, show_progress_bar=show_progress_bar)
 
 
 def fit(vectors: np.ndarray, k: int) -> IsotropyMap:
@@ -156,23 +179,34 @@ def fit(vectors: np.ndarray, k: int) -> IsotropyMap:
     if data.shape[0] <= k:
         raise ValueError(f"--isotropy-corpus: only {data.shape[0]} sentences with known tokens; give more text")
     mean = data.mean(axis=0)
-    _, _, vt = np.linalg.svd(data - mean, full_matrices=False)
-    return IsotropyMap(mean, vt[:k].copy())
+    centred = data - mean
+    _, vectors = np.linalg.eigh(centred.T @ centred)  # [dim, dim] scatter: cheaper than an SVD of the data
+    return IsotropyMap(mean, np.ascontiguousarray(vectors[:, ::-1][:, :k].T))  # eigh sorts ascending
 
 
-def _spearman(mapping: IsotropyMap | None, left: np.ndarray, right: np.ndarray, gold: np.ndarray) -> float:
-    from scipy.stats import spearmanr
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (``scipy.stats.rankdata``'s default, checked in the tests)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
 
+
+def _spearman(mapping: IsotropyMap | None, left: np.ndarray, right: np.ndarray, gold_ranks: np.ndarray) -> float:
+    """Spearman x 100 of the pairs' cosines (after ``mapping``) against the gold scores' ranks."""
     if mapping is not None:
         left, right = mapping.apply(left), mapping.apply(right)
     cos = (left * right).sum(axis=1) / (np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1) + 1e-32)
-    return 100.0 * float(spearmanr(cos, gold).statistic)
+    return 100.0 * float(np.corrcoef(_ranks(cos), gold_ranks)[0, 1])
 
 
 def choose(
-    source: SourceModel, spec: str | IsotropyRequest, corpus: str | Path | None = None, show_progress_bar: bool = False
+    source: SourceModel,
+    spec: str | IsotropyRequest,
+    corpus: str | Path | None = None,
+    show_progress_bar: bool = False,
+    tokenizer: TextTokenizer | None = None,
 ) -> IsotropyResult | None:
-    """Fit (and for ``auto``, select) the map for ``source``; ``None`` for ``none``.
+    """Fit (and for ``auto``, select) the map for ``source``, measuring it on STS-B dev; ``None`` for ``none``.
 
     :raises ValueError, FileNotFoundError: bad spec, bad corpus, or K too large.
     """
@@ -180,28 +214,41 @@ def choose(
     if request.method == "none":
         return None
     name, sentences = read_corpus(corpus)
-    vectors = pooled(source, sentences, show_progress_bar)
-    if request.method == "abtt":
-        assert request.k is not None
-        return IsotropyResult(request, name, len(sentences), fit(vectors, request.k), where=placement(source))
-    require("eval", "scipy", what="--isotropy auto")
-    from m2v_edge.source.datasets import load_stsb
-
     pairs = load_stsb(HELD_OUT)
-    left = pooled(source, [p.text1 for p in pairs], show_progress_bar)
-    right = pooled(source, [p.text2 for p in pairs], show_progress_bar)
-    gold = np.array([p.label for p in pairs])
-    ks = [k for k in AUTO_KS if k < source.dim]
+    held_out = list(dict.fromkeys([p.text1 for p in pairs] + [p.text2 for p in pairs]))
+    vectors = pooled(source, sentences + held_out, show_progress_bar, tokenizer)  # one pass, one tokenizer
+    vectors, dev = vectors[: len(sentences)], vectors[len(sentences) :]
+    row = {text: i for i, text in enumerate(held_out)}
+    left, right = (dev[[row[getattr(p, side)] for p in pairs]] for side in ("text1", "text2"))
+    gold_ranks = _ranks(np.array([p.label for p in pairs]))
+    ks = [k for k in AUTO_KS if k < source.dim] if request.method == "auto" else [request.k or 0]
     widest = fit(vectors, max(ks))
-    scores = {"none": _spearman(None, left, right, gold)}
     maps = {k: IsotropyMap(widest.mean, widest.directions[:k]) for k in ks}
-    scores.update({f"abtt:{k}": _spearman(m, left, right, gold) for k, m in maps.items()})
+    scores = {"none": _spearman(None, left, right, gold_ranks)}
+    scores.update({f"abtt:{k}": _spearman(m, left, right, gold_ranks) for k, m in maps.items()})
     best = max(ks, key=lambda k: scores[f"abtt:{k}"])
-    keep = scores[f"abtt:{best}"] - scores["none"] >= MARGIN
+    keep = request.method == "abtt" or scores[f"abtt:{best}"] - scores["none"] >= MARGIN
     chosen = maps[best] if keep else None
+    before = random_pair_cosine(dev)
+    after = before if chosen is None else random_pair_cosine(chosen.apply(dev))
     return IsotropyResult(
-        request, name, len(sentences), chosen, where=placement(source) if keep else None, dev_spearman=scores
-    )
+        request, name, len(sentences), chosen, where=placement(source) if keep else None, dev_spearman=scores,
+        random_pair_cosine={"before": before, "after": after},
+    )  # fmt: skip
+
+
+def refit(source: SourceModel, entry: Any, tokenizer: TextTokenizer | None = None) -> IsotropyMap | None:
+    """The map an export's ``isotropy`` entry says was folded in, fitted again on ``source``.
+
+    Same corpus, same K, same arithmetic: the same map, to compare the export with its float source like with like.
+
+    :return: ``None`` when the entry applied no map, or when it was fitted on an ``--isotropy-corpus`` file
+        (only the packaged corpus can be read again here).
+    """
+    if not isinstance(entry, dict) or entry.get("method") != "abtt" or entry.get("corpus") != corpus_name(None):
+        return None
+    _, sentences = read_corpus(None)
+    return fit(pooled(source, sentences, tokenizer=tokenizer), int(entry["k"]))
 
 
 def placement(source: SourceModel) -> str:
@@ -237,14 +284,20 @@ def check_request(spec: str | None, corpus: str | Path | None) -> IsotropyReques
     return request
 
 
-def reserve(config: dict[str, Any], request: IsotropyRequest) -> None:
-    """Put a worst-case ``isotropy`` entry in ``config`` so a ``--max-size`` plan counts its metadata bytes."""
-    if request.method != "none":
-        scores = {key: -100.0 for key in ("none", *(f"abtt:{k}" for k in AUTO_KS))}
-        config["isotropy"] = {
-            "method": "abtt", "k": 10**6, "requested": "abtt:1000000", "corpus": "x" * 260,
-            "sentences": MAX_SENTENCES, "where": "table", "stsb_dev_spearman": scores,
-        }  # fmt: skip
+def reserve(config: dict[str, Any], request: IsotropyRequest, source: SourceModel, corpus: str | Path | None) -> None:
+    """Put a worst-case ``isotropy`` entry in ``config`` so a ``--max-size`` plan counts its metadata bytes.
+
+    Worst case: a map applied (its graph shift only where :func:`placement` puts one), every figure widest.
+    """
+    if request.method == "none":
+        config["isotropy"] = none_entry()
+        return
+    ks = AUTO_KS if request.method == "auto" else (request.k or 1,)
+    config["isotropy"] = IsotropyResult(
+        request, corpus_name(corpus), MAX_SENTENCES, IsotropyMap(np.zeros(1), np.zeros((max(ks), 1))),
+        where=placement(source), dev_spearman={key: -99.99 for key in ("none", *(f"abtt:{k}" for k in ks))},
+        random_pair_cosine={"before": -0.9999, "after": -0.9999},
+    ).describe()  # fmt: skip
 
 
 def prepare(
@@ -253,11 +306,12 @@ def prepare(
     corpus: str | Path | None,
     config: dict[str, Any],
     show_progress_bar: bool = False,
+    tokenizer: TextTokenizer | None = None,
 ) -> tuple[SourceModel, np.ndarray | None, IsotropyResult | None]:
     """Fit/choose the map, record it in ``config`` and fold it: (table source, graph bias, result)."""
-    config.pop("isotropy", None)
-    result = choose(source, request, corpus, show_progress_bar)
+    result = choose(source, request, corpus, show_progress_bar, tokenizer)
     if result is None:
+        config["isotropy"] = none_entry()
         return source, None, None
     config["isotropy"] = result.describe()
     if result.chosen is None:

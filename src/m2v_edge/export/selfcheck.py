@@ -10,6 +10,7 @@ import numpy as np
 from m2v_edge.export.isotropy import IsotropyMap
 from m2v_edge.runtime.reference import ReferenceModel
 from m2v_edge.runtime.similarity import row_cosine
+from m2v_edge.runtime.tokenize import TextTokenizer
 from m2v_edge.source.folder import SourceModel
 
 MIN_COSINE = 0.99
@@ -44,18 +45,21 @@ class SelfCheck:
     probes: int
 
 
-def self_check(source: SourceModel, folder: Path, isotropy: IsotropyMap | None = None) -> SelfCheck:
+def self_check(
+    source: SourceModel, folder: Path, isotropy: IsotropyMap | None = None, tokenizer: TextTokenizer | None = None
+) -> SelfCheck:
     """Encode :data:`PROBE_TEXTS` with ``folder`` (onnxruntime) and with ``source`` (numpy) and compare.
 
     Texts for which both give the zero vector (empty, all unknown) count as cosine 1. With ``isotropy`` the
-    source's pooled vectors get the same map the export folded in (``--isotropy``).
+    source's pooled vectors get the same map the export folded in (``--isotropy``). ``tokenizer``: the source's,
+    when already built.
 
     :raises ValueError: if a vector is not finite or the min cosine is below :data:`MIN_COSINE`.
     """
     from m2v_edge.runtime.model import StaticOnnxModel
 
     texts = list(PROBE_TEXTS)
-    expected = ReferenceModel(source, isotropy).encode(texts)
+    expected = ReferenceModel(source, isotropy, tokenizer).encode(texts)
     got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
     bad = np.flatnonzero(~np.isfinite(got).all(axis=1))
     if bad.size:

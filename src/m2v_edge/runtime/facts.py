@@ -13,6 +13,37 @@ if TYPE_CHECKING:
 
 Facts = list[tuple[str, str]]
 
+DIFFERS = "vectors differ from model2vec by design (export with --isotropy none for model2vec's)"
+IDENTICAL = "vectors identical to model2vec's"
+
+
+def isotropy_fact(entry: Any) -> str:
+    """What ``--isotropy`` did to an export and to parity with model2vec, in one line.
+
+    :param entry: the ``isotropy`` entry of an export's ``config.json`` (``None``: an export made before the
+        entry existed, when nothing was applied by default).
+    """
+    entry = entry if isinstance(entry, dict) else {}
+    cone = entry.get("random_pair_cosine") or {}
+    dev = entry.get("stsb_dev_spearman") or {}
+    if entry.get("method") == "abtt":
+        key = f"abtt:{entry.get('k')}"
+        how = "chosen by auto" if entry.get("requested") == "auto" else "as requested"
+        figures = [f"{how}, folded into the {entry.get('where')}"]
+        if "none" in dev and key in dev:
+            figures.append(f"STS-B dev Spearman {dev['none']:.2f} -> {dev[key]:.2f}")
+        if cone:
+            figures.append(f"unrelated texts' mean cosine {cone['before']:.3f} -> {cone['after']:.3f}")
+        return f"{key} ({'; '.join(figures)}): {DIFFERS}"
+    if entry.get("requested") == "auto":
+        best = max((k for k in dev if k != "none"), key=lambda k: dev[k], default=None)
+        gain = f"; best {best} {dev[best]:.2f} vs none {dev['none']:.2f} on STS-B dev" if best and "none" in dev else ""
+        level = f"; unrelated texts' mean cosine {cone['before']:.3f}" if cone else ""
+        return f"none (auto: no map gained enough{gain}{level}): {IDENTICAL}"
+    if entry.get("requested") == "none":
+        return f"none (--isotropy none): {IDENTICAL}"
+    return f"none (not recorded: exported before --isotropy auto became the default): {IDENTICAL}"
+
 
 def is_export_folder(path: str | Path) -> bool:
     """Whether ``path`` is an m2v-edge export (else it is read as a Model2Vec folder).
@@ -43,6 +74,7 @@ def export_facts(folder: str | Path, config: dict[str, Any] | None = None) -> Fa
         ("total size", format_size(sum(sizes.values()))),
         ("normalize", str(cfg["normalize"])),
         ("max_length", str(cfg["max_length"])),
+        ("isotropy", isotropy_fact(cfg.get("isotropy"))),
         ("source", str(source.get("name", "?"))),
         ("source sha256", str(source.get("sha256", "?"))),
         ("source table dtype", str(source.get("embedding_dtype", "?"))),

@@ -22,10 +22,15 @@ class PooledMap(Protocol):
 class ReferenceModel:
     """Encodes like model2vec 0.10 ``StaticModel.encode``, from a :class:`SourceModel`, in numpy."""
 
-    def __init__(self, source: SourceModel, isotropy: PooledMap | None = None) -> None:
+    def __init__(
+        self, source: SourceModel, isotropy: PooledMap | None = None, tokenizer: TextTokenizer | None = None
+    ) -> None:
+        """``tokenizer``: the source's, when the caller already built it (else built here)."""
         self.source = source
         self.isotropy = isotropy  # applied to every pooled vector that has a token, before normalization
-        self.tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)
+        if tokenizer is None:
+            tokenizer = TextTokenizer.from_tokenizer_json(source.tokenizer_json, source.max_length)
+        self.tokenizer = tokenizer
 
     @property
     def dim(self) -> int:

@@ -62,3 +62,19 @@ def rank(
     if top_k is not None:
         order = order[:top_k]
     return [Hit(int(i), float(scores[i]), documents[i]) for i in order]
+
+
+# Random pairs in ``random_pair_cosine``: the anisotropy figure of eval, export (isotropy) and the demo.
+RANDOM_PAIRS = 2000
+
+
+def random_pair_cosine(vectors: np.ndarray, pairs: int = RANDOM_PAIRS, seed: int = 0) -> float:
+    """Mean cosine of ``pairs`` random pairs of distinct rows (fixed seed; zero vectors left out)."""
+    data = np.asarray(vectors, dtype=np.float32)
+    data = data[np.linalg.norm(data, axis=1) > 0]
+    if len(data) < 2:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, len(data), pairs)
+    right = (left + rng.integers(1, len(data), pairs)) % len(data)  # never the same row
+    return float(np.mean(row_cosine(data[left], data[right])))
