@@ -78,12 +78,10 @@ def test_fresh_slices_are_disjoint_and_run_out_loudly() -> None:
         fresh.take(3)
 
 
-def test_unseen_pools_share_no_text_and_slices_fit() -> None:
+def test_unseen_pools_hold_unique_texts_and_slices_fit() -> None:
     pools = unseen_pools()
-    assert len(pools["sentences"]) == len(set(pools["sentences"])) > 4000
-    in_passages = {s for p in pools["passages"] for s in pools["sentences"] if s in p}
-    assert len(in_passages) < len(pools["sentences"]) // 100  # only short sentences that occur inside longer ones
-    assert not set(pools["sentences"]) & set(pools["passages"])
+    assert len(pools["sentences"]) == len(set(pools["sentences"])) > 10_000
+    assert len(pools["passages"]) == len(set(pools["passages"])) > 1000
     sizes = slice_sizes(len(pools["sentences"]), [1, 32, 1024], repeats=5, latency_texts=50)
     assert sizes[1] == 50 and sizes[32] == sizes[1024] and 6 * sum(sizes.values()) <= len(pools["sentences"])
     with pytest.raises(ValueError, match="too few"):

@@ -151,7 +151,10 @@ def blas_info() -> list[dict[str, Any]]:
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Measure every (text kind, batch size) cell on fresh slices, then the warm rows; returns a JSON-able result."""
+    """Measure every (text kind, batch size) cell on fresh slices, then the warm rows; returns a JSON-able result.
+
+    ``spec["kinds"]`` picks the text kinds (default both); the runner gives each kind its own process.
+    """
     from m2v_edge.bench.data import FreshSlices, slice_sizes, unseen_pools
 
     try:
@@ -162,7 +165,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     encoders, skipped = make_encoders(spec)
     repeats, batches = int(spec["repeats"]), list(spec["batch_sizes"])
     cells, agree = [], {}
-    for kind, pool in unseen_pools(spec.get("limit")).items():
+    pools = unseen_pools(spec.get("limit"))
+    for kind in spec.get("kinds") or list(pools):
+        pool = pools[kind]
         fresh = FreshSlices(pool)
         sizes = slice_sizes(len(pool), batches, repeats, int(spec["latency_texts"]))
         for batch_size in batches:
