@@ -52,7 +52,8 @@ async function run() {
     graphs.push(graphMs);
     rates.push(texts.length / (ms / 1000));
   }
-  for (let r = 1; r < slices.length; r++) {
+  for (let r = 1; r < slices.length && !pause; r++) {
+    // profile.mjs (pause) profiles unseen text only: no warm re-encodes
     const started = performance.now();
     await model.encode(slices[0], { batchSize });
     warm.push(slices[0].length / ((performance.now() - started) / 1000));
@@ -64,7 +65,7 @@ async function run() {
     isolated: globalThis.crossOriginIsolated,
     sentencesPerS: median(rates),
     samples: rates,
-    warmSentencesPerS: median(warm),
+    warmSentencesPerS: warm.length ? median(warm) : null,
     encodeMs: median(encodeMs),
     tokenizeMs: median(tokenizeMs),
     graphMs: median(graphs),

@@ -2,8 +2,8 @@
 /**
  * Where the browser's time goes: the bench page (bench.html) under Chromium's sampling profiler (CDP
  * `Profiler.start/stop` through playwright-core), in two phases: navigation to the first vector, then the encodes
- * of fresh slices of unseen STS-B train sentences (warm-up slice + one slice per repeat, `--size` each; then the
- * warm-up slice again `--repeats` times, which the page times apart: about half the encode phase is warm). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
+ * of fresh slices of unseen STS-B train sentences (warm-up slice + one slice per repeat, `--size` each; with
+ * `pause` the page skips its warm re-encodes, so the profile is of unseen text only). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
  * m2v-edge's own modules, garbage collection, idle (waiting, e.g. on ORT's worker threads) and the rest.
  *
  * `--functions N` also lists the N functions with the most self time in the encodes (file:function:line).
