@@ -51,6 +51,7 @@ function python(pythonPath, model, slicesFile, threads, fast) {
   const done = spawnSync(pythonPath, args, { env, encoding: "utf-8" });
   if (done.status !== 0) throw new Error(`python bench failed: ${done.stderr.trim().split("\n").pop()}`);
   const out = JSON.parse(done.stdout.trim().split("\n").pop());
+  if (out.skipped) return { skipped: out.skipped };
   return { sentencesPerS: out.sentences_per_s, warmSentencesPerS: out.warm_sentences_per_s, firstVectorMs: out.first_vector_ms };
 }
 
@@ -118,6 +119,10 @@ async function main() {
   );
   console.log("|---|--:|---|---|--:|--:|");
   for (const row of [...setups, ...pythons]) {
+    if (row.runs[0].skipped) {
+      console.log(`| ${row.label} | not run: ${row.runs[0].skipped} | | | | |`);
+      continue;
+    }
     const rate = (i) => row.runs[i].sentencesPerS;
     const vsPy = row.runs.map((_, i) => rate(i) / py.runs[i].sentencesPerS);
     const vsTjs = row.runs.map((_, i) => rate(i) / tjs.runs[i].sentencesPerS);
