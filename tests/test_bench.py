@@ -8,9 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from m2v_edge.bench.data import PASSAGE_CHARS, bench_texts, passages, stsb_sentences
-from m2v_edge.bench.report import goals, markdown
-from m2v_edge.bench.worker import ENCODERS, measure
+from m2v_edge.bench.data import (
+    PASSAGE_CHARS,
+    FreshSlices,
+    bench_texts,
+    passages,
+    slice_sizes,
+    stsb_sentences,
+    unseen_pools,
+)
+from m2v_edge.bench.report import goals, markdown, peer_goals
+from m2v_edge.bench.worker import ENCODERS, FAST, measure
 from m2v_edge.cli import main
 from m2v_edge.runtime.batching import padded_width
 from m2v_edge.runtime.model import StaticOnnxModel
@@ -38,24 +46,46 @@ def test_passages_join_consecutive_sentences() -> None:
     assert len(limited["sentences"]) == 100 and limited["passages"] == built[: len(limited["passages"])]
 
 
-def test_measure_interleaves_and_covers_every_text() -> None:
-    calls: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
+def test_measure_interleaves_and_times_each_repeat_on_its_own_slice() -> None:
+    calls: dict[str, list[list[str]]] = {"a": [], "b": []}
     order: list[str] = []
 
     def fake(name: str):
         def fn(texts: list[str], batch_size: int) -> None:
-            calls[name].append((len(texts), batch_size))
+            assert len(texts) <= batch_size
+            calls[name].append(texts)
             order.append(name)
 
         return fn
 
-    texts = [f"t{i}" for i in range(10)]
-    out = measure({"a": fake("a"), "b": fake("b")}, texts, batch_size=4, repeats=3)
-    timed = order[6:]  # after 3 warm-up slices each
+    fresh = FreshSlices([f"t{i}" for i in range(40)])
+    slices = [fresh.take(10) for _ in range(4)]  # warm-up + 3 repeats
+    out = measure({"a": fake("a"), "b": fake("b")}, slices, batch_size=4)
+    timed = order[6:]  # after the warm-up slice (3 calls) each
     assert [timed[i * 3] for i in range(6)] == ["a", "b", "b", "a", "a", "b"]  # rotated each repeat
-    assert calls["a"][3:6] == [(4, 4), (4, 4), (2, 4)]
+    for name in ("a", "b"):
+        repeats = [sum(calls[name][3 + 3 * r : 6 + 3 * r], []) for r in range(3)]
+        assert repeats == slices[1:]  # each repeat encodes exactly its own slice, which no earlier call saw
     for result in out.values():
         assert len(result["samples"]) == 3 and result["texts_per_s"] > 0 and result["us_per_call"] > 0
+
+
+def test_fresh_slices_are_disjoint_and_run_out_loudly() -> None:
+    fresh = FreshSlices([f"t{i}" for i in range(10)])
+    a, b = fresh.take(4), fresh.take(4)
+    assert not set(a) & set(b) and len(a) == len(b) == 4
+    with pytest.raises(ValueError, match="unseen texts left"):
+        fresh.take(3)
+
+
+def test_unseen_pools_hold_unique_texts_and_slices_fit() -> None:
+    pools = unseen_pools()
+    assert len(pools["sentences"]) == len(set(pools["sentences"])) > 10_000
+    assert len(pools["passages"]) == len(set(pools["passages"])) > 1000
+    sizes = slice_sizes(len(pools["sentences"]), [1, 32, 1024], repeats=5, latency_texts=50)
+    assert sizes[1] == 50 and sizes[32] == sizes[1024] and 6 * sum(sizes.values()) <= len(pools["sentences"])
+    with pytest.raises(ValueError, match="too few"):
+        slice_sizes(10, [1, 32], repeats=7, latency_texts=5)
 
 
 def _naive_batch(model: StaticOnnxModel, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -98,26 +128,32 @@ def test_bench_command_on_tiny_model(tmp_path: Path, capsys: pytest.CaptureFixtu
     source = make_tiny_model("wordpiece", tmp_path / "tiny")
     out = tmp_path / "results"
     args = ["bench", str(source), "-o", str(out), "--threads", "1", "--batch-sizes", "1,8", "--repeats", "1"]
-    args += ["--limit", "24", "--latency-texts", "3", "--cold-runs", "1", "--keep-blas-env", "-q"]
+    args += ["--limit", "200", "--latency-texts", "3", "--cold-runs", "1", "--keep-blas-env", "-q"]
     assert main(args) == 0
     result = json.loads((out / "bench.json").read_text())
     assert [run["threads"] for run in result["runs"]] == [1]
-    cells = result["runs"][0]["cells"]
-    assert [(c["texts"], c["batch_size"]) for c in cells] == [
-        ("sentences", 1),
-        ("sentences", 8),
-        ("passages", 1),
-        ("passages", 8),
+    run = result["runs"][0]
+    cells = run["cells"]
+    assert [(c["texts"], c["batch_size"], bool(c.get("warm"))) for c in cells] == [
+        ("sentences", 1, False),
+        ("sentences", 8, False),
+        ("sentences", 8, True),  # the warm-cache row: labelled, after the unseen ones
+        ("passages", 1, False),
+        ("passages", 8, False),
+        ("passages", 8, True),
     ]
-    assert cells[0]["n_texts"] == 3 and cells[1]["n_texts"] == 24
-    for cell in cells:
-        assert set(cell["results"]) == set(ENCODERS)
-        assert all(r["texts_per_s"] > 0 for r in cell["results"].values())
+    assert cells[0]["n_texts"] == 3 and cells[1]["n_texts"] == (200 - 2 * 3) // 2
+    for cell in cells:  # every contender either ran or says why not
+        assert set(cell["results"]) | set(run["skipped"]) == set(ENCODERS) | {FAST}
+        assert {"model2vec", "int8", "float32", "tokenizer"} <= set(cell["results"])
+        assert all(r["texts_per_s"] > 0 and len(r["samples"]) == 1 for r in cell["results"].values())
+    assert set(run["max_abs_diff_vs_model2vec"]) == {"sentences", "passages"}
     assert result["files"]["int8"]["onnx/model_quantized.onnx"] < result["files"]["float32"]["onnx/model.onnx"]
     cold = result["cold_start"]["int8"]
     assert cold["load_and_first_s"] > 0 and cold["peak_rss"] >= cold["rss_after_import"] > 0
     printed = capsys.readouterr().out
-    assert "| sentences | 1 | 8 |" in printed and "Goals (int8, 2 threads):" in printed
+    assert "| sentences | unseen | 1 | 8 |" in printed and "| sentences | **warm** (seen) | 1 | 8 |" in printed
+    assert "Goals (int8, 2 threads, unseen text):" in printed
     assert (out / "bench.md").read_text(encoding="utf-8") in printed
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -146,8 +182,8 @@ def test_goal_verdicts_follow_the_numbers() -> None:
     assert verdicts["int8 ≥ 1.0× model2vec on sentences with one core busy"] is False
     machine = {"cpu": "x", "usable_cpus": 2, "loadavg": [0.5], "loadavg_end": [0.6], "python": "3", "versions": {}}
     text = markdown({"runs": [run, busy], "machine": machine})
-    assert "| sentences | 2 | 1 | 100 | 50 | 60 | 60 | 1.20× | 0.60× | 1.20× |" in text
-    assert "| sentences | 2 + busy core | 32 | 100 | 50 | 49 | 49 | 0.98× | 0.49× | 0.98× |" in text
+    assert "| sentences | unseen | 2 | 1 |  | 100 | 50 | 60 | 60 | 1.20× |" in text
+    assert "| sentences | unseen | 2 + busy core | 32 |  | 100 | 50 | 49 | 49 | 0.98× |" in text
 
 
 def test_byte_level_bpe_goals_include_the_fast_tokenizer() -> None:
@@ -159,7 +195,25 @@ def test_byte_level_bpe_goals_include_the_fast_tokenizer() -> None:
         "int8_fast ≥ 1.5× model2vec on sentences with the fast tokenizer": True,
     }
     machine = {"cpu": "x", "usable_cpus": 2, "loadavg": [0.5], "loadavg_end": [0.6], "python": "3", "versions": {}}
-    assert "| 56 | 56 | 80 | 1.12× | 0.56× | 1.12× | 1.60× |" in markdown(result | {"machine": machine})
+    assert "| 56 | 56 | 80 | 1.12× | 1.60× |" in markdown(result | {"machine": machine})
+
+
+def test_peer_goals_judge_unseen_cells_only() -> None:
+    machine = {"cpu": "x", "usable_cpus": 2, "loadavg": [0.5], "loadavg_end": [0.6], "python": "3", "versions": {}}
+    cells = []
+    for kind, laghu_rs in (("sentences", 90), ("passages", 200)):
+        cell = _cell(kind, 32, 100, 50, 100)
+        cell["results"]["laghu_rs"] = cell["results"]["laghu"] = {"texts_per_s": laghu_rs, "us_per_call": 1.0}
+        cells += [cell, cell | {"warm": True, "results": {**cell["results"], "int8": {"texts_per_s": 1e9}}}]
+    result = {"runs": [{"threads": 2, "blas": [], "cells": cells}], "machine": machine}
+    verdicts = {name: ok for name, ok, _ in peer_goals(result)}
+    assert verdicts["int8 ≥ 1× laghu + laghu-rs on unseen sentences"] is True  # 100 vs 90
+    assert verdicts["int8 ≥ 1× laghu + laghu-rs on unseen passages"] is False  # 100 vs 200; the warm 1e9 is not judged
+    assert verdicts == {n: ok for n, ok, _ in peer_goals(result | {"tokenizer_model": "WordPiece"})}
+    bpe = {name: ok for name, ok, _ in peer_goals(result | {"tokenizer_model": "BPE"})}
+    assert bpe["int8 ≥ 3× model2vec on unseen sentences"] is False  # 2x
+    text = markdown(result)
+    assert "| sentences | **warm** (seen) | 2 | 32 |" in text and "| 1.11× |" in text  # int8 ÷ laghu-rs
 
 
 def test_bench_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

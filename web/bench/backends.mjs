@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Node backends side by side in one run: onnxruntime-web (WASM, the default) vs onnxruntime-node (native), same
- * model, same STS-B test sentences, same thread count; median of the repeats, sentences/s and the ratio.
+ * model, same thread count, each repeat on a fresh slice of unseen STS-B train sentences; median sentences/s, ratio.
  *
  *   node bench/backends.mjs [MODEL_DIR] [--repeats 5] [--threads 1]
  * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
@@ -14,19 +14,20 @@ import * as ortNode from "onnxruntime-node";
 
 import { WEB } from "../demo/server.mjs";
 import { StaticOnnxModel } from "../src/index.js";
-import { stsbSentences } from "./stsb.mjs";
+import { freshSlices, trainSentences } from "./stsb.mjs";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(model, texts, repeats) {
-  await model.encodeMatrix(texts.slice(0, 256)); // warm-up
-  const times = [];
-  for (let r = 0; r < repeats; r++) {
+/** Sentences/s, median over the repeats: slice 0 warms up, each later slice (unseen by this model) is one repeat. */
+async function measure(model, slices) {
+  await model.encodeMatrix(slices[0]);
+  const rates = [];
+  for (const texts of slices.slice(1)) {
     const started = performance.now();
     await model.encodeMatrix(texts, { batchSize: 1024 });
-    times.push(performance.now() - started);
+    rates.push(texts.length / ((performance.now() - started) / 1000));
   }
-  return texts.length / (median(times) / 1000);
+  return median(rates);
 }
 
 async function main() {
@@ -36,12 +37,12 @@ async function main() {
   });
   const dir = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
   const [repeats, threads] = [Number(values.repeats), Number(values.threads)];
-  const texts = stsbSentences();
-  console.log(`model ${dir}; ${texts.length} STS-B test sentences; ${threads} thread(s); ${cpus().length} cores (${cpus()[0].model}); node ${process.version}`);
+  const slices = freshSlices(trainSentences(), repeats + 1, 800);
+  console.log(`model ${dir}; ${repeats} slices of 800 unseen STS-B train sentences (one per repeat); ${threads} thread(s); ${cpus().length} cores (${cpus()[0].model}); node ${process.version}`);
   const rows = [];
   for (const [label, ort] of [["onnxruntime-web (WASM)", undefined], ["onnxruntime-node (native)", ortNode]]) {
     const model = await StaticOnnxModel.load(dir, { ort, threads });
-    rows.push({ label, load: model.info.loadMs, rate: await measure(model, texts, repeats) });
+    rows.push({ label, load: model.info.loadMs, rate: await measure(model, slices) });
     await model.dispose();
   }
   console.log("\n| backend | load (ms) | sentences/s |\n|---|---|---|");

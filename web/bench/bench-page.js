@@ -1,10 +1,12 @@
 /**
- * Browser side of bench.mjs: time from navigation start to the first vector (page, WASM and model fetched,
- * session created, one sentence encoded), then sentences/s on the benchmark texts (median of the repeats), and
- * where the encode time goes: the JS tokenizer alone, `session.run` (the graph: the kernel or ORT) and the rest (sorting,
- * padding, copies), each the median over the repeats.
- * URL parameters: engine (auto: the pooling kernel; onnxruntime), threads (ORT WASM threads), repeats, batch,
- * tokenizerWorkers (0: tokenize on the page),
+ * Browser side of bench.mjs and peers.mjs: time from navigation start to the first vector (page, WASM and model
+ * fetched, session created, one sentence encoded), then sentences/s on fresh text: /bench-data/texts.json holds
+ * `{slices}`, slice 0 warms up and each later slice is one timed repeat that no earlier call saw (the word caches
+ * start cold for it); `warmSentencesPerS` re-encodes slice 0 (seen: warm caches), reported apart. Also where the
+ * encode time goes: the JS tokenizer alone (on a copy of the model, so its caches do not warm the timed one),
+ * `session.run` (the graph: the kernel or ORT) and the rest, each the median over the repeats.
+ * URL parameters: engine (auto: the pooling kernel; onnxruntime), threads (ORT WASM threads), batch,
+ * tokenizerWorkers (0: tokenize on the page), split (1: time the tokenizer alone too),
  * pause (profile.mjs: after the first vector, set `window.benchReady` and wait for `window.benchGo()`).
  */
 import { StaticOnnxModel } from "/src/browser.js";
@@ -12,20 +14,22 @@ import { StaticOnnxModel } from "/src/browser.js";
 const params = new URLSearchParams(location.search);
 const engine = params.get("engine") ?? "auto";
 const threads = Number(params.get("threads") ?? 1);
-const repeats = Number(params.get("repeats") ?? 5);
 const batchSize = Number(params.get("batch") ?? 1024);
 const tokenizerWorkers = Number(params.get("tokenizerWorkers") ?? 0);
+const split = params.get("split") === "1";
 const pause = params.get("pause") === "1";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function run() {
-  const model = await StaticOnnxModel.load("/model/", { wasmPaths: "/ort/", engine, threads, tokenizerWorkers });
+  const options = { wasmPaths: "/ort/", engine, threads, tokenizerWorkers };
+  const model = await StaticOnnxModel.load("/model/", options);
   await model.encode("The first sentence of the day.");
   const firstVectorMs = performance.now(); // performance.now() counts from navigation start
-  const texts = await (await fetch("/bench-data/texts.json")).json();
+  const { slices } = await (await fetch("/bench-data/texts.json")).json();
+  const tokenizerOnly = split ? await StaticOnnxModel.load("/model/", { ...options, tokenizerWorkers: 0 }) : null;
   if (pause) await new Promise((go) => Object.assign(window, { benchReady: true, benchGo: go }));
-  await model.encode(texts, { batchSize });
+  await model.encode(slices[0], { batchSize });
   let graphMs = 0;
   const session = model.session;
   const sessionRun = session.run.bind(session);
@@ -35,10 +39,10 @@ async function run() {
     graphMs += performance.now() - started;
     return out;
   };
-  const [rates, encodeMs, tokenizeMs, graphs] = [[], [], [], []];
-  for (let r = 0; r < repeats; r++) {
+  const [rates, encodeMs, tokenizeMs, graphs, warm] = [[], [], [], [], []];
+  for (const texts of slices.slice(1)) {
     let started = performance.now();
-    if (!pause) texts.forEach((text) => model.tokenizer.encodeIds(text)); // profile.mjs: only the encodes
+    if (tokenizerOnly) texts.forEach((text) => tokenizerOnly.tokenizer.encodeIds(text));
     tokenizeMs.push(performance.now() - started);
     graphMs = 0;
     started = performance.now();
@@ -48,21 +52,30 @@ async function run() {
     graphs.push(graphMs);
     rates.push(texts.length / (ms / 1000));
   }
+  for (let r = 1; r < slices.length && !pause; r++) {
+    // profile.mjs (pause) profiles unseen text only: no warm re-encodes
+    const started = performance.now();
+    await model.encode(slices[0], { batchSize });
+    warm.push(slices[0].length / ((performance.now() - started) / 1000));
+  }
   const result = {
     backend: model.info.backend,
     threads: model.info.threads,
     tokenizerWorkers,
     isolated: globalThis.crossOriginIsolated,
     sentencesPerS: median(rates),
+    samples: rates,
+    warmSentencesPerS: warm.length ? median(warm) : null,
     encodeMs: median(encodeMs),
     tokenizeMs: median(tokenizeMs),
     graphMs: median(graphs),
     tokenizeShare: median(tokenizeMs) / median(encodeMs),
     firstVectorMs,
     loadMs: model.info.loadMs,
-    texts: texts.length,
+    texts: slices[1].length,
   };
   await model.dispose();
+  await tokenizerOnly?.dispose();
   return result;
 }
 

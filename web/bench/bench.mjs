@@ -1,19 +1,18 @@
 #!/usr/bin/env node
 /**
- * Browser vs Python on the same STS-B test sentences in the same run:
- *   - headless Chromium, the package's default engine (the pooling kernel, WebAssembly SIMD) with the tokenizer on
- *     the page and on 2 Web Workers (`tokenizerWorkers: 2`), on pages that are and are not cross-origin isolated;
- *     and onnxruntime-web (`engine: "onnxruntime"`) on an isolated page with 1 and 2 WASM threads, with and without
- *     workers; plus the time from page load to the first vector and where the encode time goes (JS tokenizer alone,
- *     `session.run`, the rest);
- *   - Python onnxruntime (`StaticOnnxModel`), 1 and 2 threads (tokenizer limited to as many cores); a page using
- *     one core is compared with Python on 1 thread, any other with Python on 2.
+ * Peers in one run, on unseen text: headless Chromium with transformers.js 4.x (`AutoModel` on our Hugging
+ * Face-layout export, its own onnxruntime-web) and m2v-edge (the pooling kernel, the tokenizer on the page and on 2
+ * Web Workers), beside Python `StaticOnnxModel` at 2 threads (tokenizers; and `[fast]` with `--fast`), all on the same
+ * fresh slices of the unique STS-B train sentences: every page and process warms up on slice 0 and times one
+ * repeat per later slice, each a text it has not seen (word caches start cold). Warm-cache rates (slice 0 again)
+ * are printed as their own labelled column. `--all-setups` adds the older page set-ups (not isolated, onnxruntime-web
+ * engine with 1-2 WASM threads).
  *
- * Shared machines drift by tens of percent within a minute, so each ratio pairs a page with a Python run made just
- * before it, and the whole set is repeated `--rounds` times: the table gives the median ratio and its range.
+ * Shared machines drift by tens of percent within a minute, so the set-ups run in a shuffled order every round and
+ * each ratio is taken within a round: the table gives the median over rounds and its range.
  *
- *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--rounds 3] [--python PATH]
- * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
+ *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--rounds 3] [--size 800] [--python PATH] [--fast] [--all-setups]
+ * MODEL_DIR: a Hugging Face-layout export (default web/.fixtures/potion-hf; scripts/make_web_fixtures.py writes it).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,46 +22,59 @@ import { parseArgs } from "node:util";
 
 import { WEB, startServer } from "../demo/server.mjs";
 import { launchChromium } from "../test/chromium.js";
-import { stsbSentences } from "./stsb.mjs";
+import { freshSlices, trainSentences } from "./stsb.mjs";
 
 const ROOT = resolve(WEB, "..");
-const GOAL = 0.8; // issue 13: Chromium ≥ 0.8× Python
 const CHROMIUM_VERSION_CMD = [process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", "--version"];
+const TJS = join(WEB, "node_modules", "@huggingface", "transformers");
+const MOUNTS = { "/tjs/": join(TJS, "dist"), "/tjs-ort/": join(TJS, "node_modules", "onnxruntime-web", "dist") };
+// Issue 25's goals: Chromium ≥ 1.0× Python (2 threads) and ≥ 2.5× transformers.js.
+const GOAL_VS_PYTHON = 1.0;
+const GOAL_VS_TJS = 2.5;
 
-function python(pythonPath, model, textsFile, threads, repeats) {
-  const script = join(WEB, "bench", "python_bench.py");
-  const env = { ...process.env, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  const done = spawnSync(pythonPath, [script, model, textsFile, "--threads", String(threads), "--repeats", String(repeats)], {
-    env,
-    encoding: "utf-8",
-  });
-  if (done.status !== 0) throw new Error(`python bench failed: ${done.stderr.trim().split("\n").pop()}`);
-  return JSON.parse(done.stdout.trim().split("\n").pop());
-}
-
-/** [isolated, engine, WASM threads, tokenizer workers]: the page set-ups measured. */
-const SETUPS = [
-  [false, "auto", 1, 0],
-  [false, "auto", 1, 2],
-  [true, "auto", 1, 0],
-  [true, "auto", 1, 2],
-  [true, "onnxruntime", 1, 0],
-  [true, "onnxruntime", 2, 0],
-  [true, "onnxruntime", 1, 2],
+/** Page set-ups: [label, page, isolated, engine, WASM threads, tokenizer workers]. */
+const PEERS = [
+  ["transformers.js 4.x AutoModel on our export", "tjs.html", true, "", 1, 0],
+  ["m2v-edge, kernel", "bench.html", true, "auto", 1, 0],
+  ["m2v-edge, kernel + 2 tokenizer workers", "bench.html", true, "auto", 1, 2],
+];
+const MORE = [
+  ["m2v-edge, kernel, not isolated", "bench.html", false, "auto", 1, 0],
+  ["m2v-edge, onnxruntime-web 1 thread", "bench.html", true, "onnxruntime", 1, 0],
+  ["m2v-edge, onnxruntime-web 2 threads", "bench.html", true, "onnxruntime", 2, 0],
 ];
 
-async function browser(context, model, dataDir, [isolated, engine, threads, workers], repeats) {
-  const server = await startServer({ modelDir: model, isolated, mounts: { "/bench/": join(WEB, "bench"), "/bench-data/": dataDir } });
+function python(pythonPath, model, slicesFile, threads, fast) {
+  const script = join(WEB, "bench", "python_bench.py");
+  const env = { ...process.env, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const args = [script, model, slicesFile, "--threads", String(threads), ...(fast ? ["--fast"] : [])];
+  const done = spawnSync(pythonPath, args, { env, encoding: "utf-8" });
+  if (done.status !== 0) throw new Error(`python bench failed: ${done.stderr.trim().split("\n").pop()}`);
+  const out = JSON.parse(done.stdout.trim().split("\n").pop());
+  if (out.skipped) return { skipped: out.skipped };
+  return { sentencesPerS: out.sentences_per_s, warmSentencesPerS: out.warm_sentences_per_s, firstVectorMs: out.first_vector_ms };
+}
+
+async function browser(context, model, dataDir, [, page, isolated, engine, threads, workers]) {
+  const mounts = { ...MOUNTS, "/bench/": join(WEB, "bench"), "/bench-data/": dataDir };
+  const server = await startServer({ modelDir: model, isolated, mounts });
   try {
-    const page = await context.newPage();
-    await page.goto(`${server.url}bench/bench.html?engine=${engine}&threads=${threads}&repeats=${repeats}&tokenizerWorkers=${workers}`);
-    const result = await page.evaluate(() => window.benchResult);
-    await page.close();
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}bench/${page}?engine=${engine}&threads=${threads}&tokenizerWorkers=${workers}`);
+    const result = await tab.evaluate(() => window.benchResult);
+    await tab.close();
     return result;
   } finally {
     await server.close();
   }
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const ratioCell = (xs, goal) => {
+  const m = median(xs);
+  const verdict = goal === undefined ? "" : m >= goal ? ` (goal ≥ ${goal}× met)` : ` (**below ${goal}×**)`;
+  return `${m.toFixed(2)}× (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})${verdict}`;
+};
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -70,26 +82,29 @@ async function main() {
     options: {
       repeats: { type: "string", default: "5" },
       rounds: { type: "string", default: "3" },
+      size: { type: "string", default: "800" },
       python: { type: "string", default: join(ROOT, ".venv", "bin", "python") },
+      fast: { type: "boolean", default: false },
+      "all-setups": { type: "boolean", default: false },
     },
   });
-  const model = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
-  const repeats = Number(values.repeats);
-  const texts = stsbSentences();
+  const model = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-hf"));
+  const slices = freshSlices(trainSentences(), Number(values.repeats) + 1, Number(values.size));
   const dataDir = mkdtempSync(join(tmpdir(), "m2v-edge-bench-"));
-  const textsFile = join(dataDir, "texts.json");
-  writeFileSync(textsFile, JSON.stringify(texts));
-  console.log(`model ${model}; ${texts.length} STS-B test sentences; ${cpus().length} cores (${cpus()[0].model}); node ${process.version}`);
+  const slicesFile = join(dataDir, "texts.json");
+  writeFileSync(slicesFile, JSON.stringify({ slices }));
+  const load = cpus().length ? `${cpus().length} cores (${cpus()[0].model})` : "";
+  console.log(`model ${model}; ${slices.length - 1} timed slices of ${slices[1].length} unseen STS-B train sentences; ${load}; node ${process.version}`);
 
+  const setups = [...PEERS, ...(values["all-setups"] ? MORE : [])].map((s) => ({ label: s[0], setup: s, runs: [] }));
+  const pythons = [{ label: "Python 2 threads (tokenizers)", fast: false, runs: [] }];
+  if (values.fast) pythons.push({ label: "Python 2 threads ([fast])", fast: true, runs: [] });
   const { context, close } = await launchChromium();
-  const rounds = Number(values.rounds);
-  /** @type {{setup: number[], cores: number, runs: {web: any, py: any}[]}[]} */
-  const rows = SETUPS.map((setup) => ({ setup, cores: setup[2] === 1 && setup[3] === 0 ? 1 : 2, runs: [] }));
   try {
-    for (let round = 0; round < rounds; round++) {
-      for (const row of rows) {
-        const py = python(values.python, model, textsFile, row.cores, repeats);
-        row.runs.push({ py, web: await browser(context, model, dataDir, row.setup, repeats) });
+    for (let round = 0; round < Number(values.rounds); round++) {
+      const order = [...setups, ...pythons].sort(() => Math.random() - 0.5);
+      for (const row of order) {
+        row.runs.push(row.setup ? await browser(context, model, dataDir, row.setup) : python(values.python, model, slicesFile, 2, row.fast));
       }
     }
   } finally {
@@ -98,29 +113,29 @@ async function main() {
   }
   const version = spawnSync(CHROMIUM_VERSION_CMD[0], CHROMIUM_VERSION_CMD.slice(1), { encoding: "utf-8" }).stdout.trim();
   console.log(`${version}\n`);
-  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+  const [py, tjs] = [pythons[0], setups[0]];
   console.log(
-    `| page | Chromium (sent/s) | Python ORT (sent/s) | browser / Python, median of ${rounds} (range) | ` +
-      "encode: JS tokenizer alone / session.run / all (ms) | page load → first vector |",
+    "| set-up | unseen sent/s | ÷ Python 2 thr, per round (range) | ÷ transformers.js, per round (range) | **warm-cache** sent/s | load → first vector |",
   );
-  console.log("|---|---|---|---|---|---|");
-  for (const { setup, cores, runs } of rows) {
-    const ratios = runs.map(({ web, py }) => web.sentencesPerS / py.sentences_per_s);
-    const ratio = median(ratios);
-    const web = (key) => median(runs.map((run) => run.web[key]));
-    const engine = setup[1] === "auto" ? runs[0].web.backend : `onnxruntime-web, ${setup[2]} WASM thread(s)`;
-    const page = `${setup[0] ? "isolated" : "not isolated"}, ${engine}, ${setup[3]} tokenizer workers`;
+  console.log("|---|--:|---|---|--:|--:|");
+  for (const row of [...setups, ...pythons]) {
+    if (row.runs[0].skipped) {
+      console.log(`| ${row.label} | not run: ${row.runs[0].skipped} | | | | |`);
+      continue;
+    }
+    const rate = (i) => row.runs[i].sentencesPerS;
+    const vsPy = row.runs.map((_, i) => rate(i) / py.runs[i].sentencesPerS);
+    const vsTjs = row.runs.map((_, i) => rate(i) / tjs.runs[i].sentencesPerS);
+    const ours = row.setup && row !== tjs;
     console.log(
-      `| ${page} | ${web("sentencesPerS").toFixed(0)} | ${median(runs.map(({ py }) => py.sentences_per_s)).toFixed(0)} (${cores} thr) | ` +
-        `${ratio.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) ` +
-        `${ratio >= GOAL ? `(goal ≥ ${GOAL}x met)` : `(below the ${GOAL}x goal)`} | ` +
-        `${web("tokenizeMs").toFixed(0)} / ${web("graphMs").toFixed(0)} / ${web("encodeMs").toFixed(0)} | ${web("firstVectorMs").toFixed(0)} ms ` +
-        `(model load ${web("loadMs").toFixed(0)} ms; Python load+first vector ${median(runs.map(({ py }) => py.first_vector_ms)).toFixed(0)} ms) |`,
+      `| ${row.label} | ${median(row.runs.map((r) => r.sentencesPerS)).toFixed(0)} | ${ratioCell(vsPy, ours ? GOAL_VS_PYTHON : undefined)} | ` +
+        `${ratioCell(vsTjs, ours ? GOAL_VS_TJS : undefined)} | ${median(row.runs.map((r) => r.warmSentencesPerS)).toFixed(0)} | ` +
+        `${median(row.runs.map((r) => r.firstVectorMs)).toFixed(0)} ms |`,
     );
   }
   console.log(
-    "\nJS tokenizer alone: all texts tokenized on the page, timed apart; session.run: summed over the graph calls " +
-      "of one encode (with workers it overlaps the tokenizing).",
+    "\nBrowser load → first vector: from navigation start (page, WASM, model fetched; session made; one sentence encoded). " +
+      "Python: from_pretrained + one sentence, interpreter and imports excluded.",
   );
 }
 

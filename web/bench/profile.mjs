@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * Where the browser's time goes: the bench page (bench.html) under Chromium's sampling profiler (CDP
- * `Profiler.start/stop` through playwright-core), in two phases: navigation to the first vector, then the STS-B
- * encodes (warm-up + repeats). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
+ * `Profiler.start/stop` through playwright-core), in two phases: navigation to the first vector, then the encodes
+ * of fresh slices of unseen STS-B train sentences (warm-up slice + one slice per repeat, `--size` each; with
+ * `pause` the page skips its warm re-encodes, so the profile is of unseen text only). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
  * m2v-edge's own modules, garbage collection, idle (waiting, e.g. on ORT's worker threads) and the rest.
  *
  * `--functions N` also lists the N functions with the most self time in the encodes (file:function:line).
  *
- *   node bench/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--functions 0]
+ *   node bench/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--size 800] [--functions 0]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,7 +17,7 @@ import { parseArgs } from "node:util";
 
 import { WEB, startServer } from "../demo/server.mjs";
 import { launchChromium } from "../test/chromium.js";
-import { stsbSentences } from "./stsb.mjs";
+import { freshSlices, trainSentences } from "./stsb.mjs";
 
 /** @param {{url: string, functionName: string}} frame */
 function bucket({ url, functionName }) {
@@ -55,11 +56,13 @@ async function main() {
       "tokenizer-workers": { type: "string", default: "0" },
       repeats: { type: "string", default: "3" },
       functions: { type: "string", default: "0" },
+      size: { type: "string", default: "800" },
     },
   });
   const model = resolve(positionals[0] ?? join(WEB, ".fixtures", "potion-int8"));
   const dataDir = mkdtempSync(join(tmpdir(), "m2v-edge-profile-"));
-  writeFileSync(join(dataDir, "texts.json"), JSON.stringify(stsbSentences()));
+  const slices = freshSlices(trainSentences(), Number(values.repeats) + 1, Number(values.size));
+  writeFileSync(join(dataDir, "texts.json"), JSON.stringify({ slices }));
   const server = await startServer({ modelDir: model, isolated: values.isolated, mounts: { "/bench/": join(WEB, "bench"), "/bench-data/": dataDir } });
   const { context, close } = await launchChromium();
   try {
@@ -68,7 +71,7 @@ async function main() {
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
     await cdp.send("Profiler.start");
-    const query = `threads=${values.threads}&repeats=${values.repeats}&tokenizerWorkers=${values["tokenizer-workers"]}&pause=1`;
+    const query = `threads=${values.threads}&tokenizerWorkers=${values["tokenizer-workers"]}&pause=1`;
     await page.goto(`${server.url}bench/bench.html?${query}`);
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 120_000 });
     const load = (await cdp.send("Profiler.stop")).profile;

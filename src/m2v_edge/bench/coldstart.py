@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import statistics
@@ -37,6 +38,10 @@ r0 = rss()
 kind, path = sys.argv[1], sys.argv[2]
 if kind == "model2vec":
     from model2vec import StaticModel as Model
+elif kind == "laghu":
+    import laghu
+    class Model:
+        from_pretrained = staticmethod(lambda p: laghu.load(p, fallback=False))
 else:  # what loading will need, so "load" times the model, not imports
     import onnxruntime, tokenizers
     from m2v_edge import StaticOnnxModel as Model
@@ -45,7 +50,7 @@ model = Model.from_pretrained(path, use_ort_format=True) if kind == "ours-ort" e
 t2 = time.perf_counter()
 vector = model.encode("The quick brown fox jumps over the lazy dog.")
 t3 = time.perf_counter()
-assert vector.shape == (model.dim,)
+assert vector.shape == (model.dim,), vector.shape
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_vector_s": t3 - t2,
                   "rss_start": r0, "rss_after_import": r1, "peak_rss": peak()}))
 """
@@ -54,7 +59,8 @@ print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_vector_s": t3 -
 def probe(kind: str, path: Path, env: dict[str, str] | None = None) -> dict[str, float]:
     """Import, load and encode one text in a fresh process; times and RSS measured inside it.
 
-    ``kind`` is ``ours`` (an exported folder), ``ours-ort`` (its ``model.ort``) or ``model2vec`` (a source folder).
+    ``kind`` is ``ours`` (an exported folder), ``ours-ort`` (its ``model.ort``), ``model2vec`` or ``laghu`` (a
+    source folder).
 
     :raises RuntimeError: if the process fails (its last error line is given).
     """
@@ -75,6 +81,8 @@ def cold_start(int8: Path, float32: Path | None, source: Path, runs: int = 5) ->
     """
     env = dict(os.environ)
     targets = {"int8": ("ours", int8), "model2vec": ("model2vec", source)}
+    if importlib.util.find_spec("laghu") is not None:
+        targets["laghu_rs"] = ("laghu", source)  # laghu with laghu-rs when it is installed and applies
     if float32 is not None:
         targets["float32"] = ("ours", float32)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in targets}

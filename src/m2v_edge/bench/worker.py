@@ -1,7 +1,11 @@
-"""One benchmark process at a fixed thread count: interleaved repeats, medians of texts per second.
+"""One benchmark process at a fixed thread count: every timed repeat on a fresh slice of texts, medians.
 
 Run by :mod:`m2v_edge.bench.runner` as ``python -m m2v_edge.bench.worker SPEC_JSON`` with the thread
 environment (``RAYON_NUM_THREADS`` for tokenizers, BLAS variables) already set; prints one JSON object.
+
+Every contender encodes the same slice in a repeat (each has its own tokenizer and caches, so the slice is new
+to each), and each repeat takes a slice no call of this process has seen: word caches (tokenizers' BPE cache,
+ours) start cold for it. The ``warm`` rows time the warm-up slice again, seen before: labelled apart.
 """
 
 from __future__ import annotations
@@ -15,21 +19,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 EncodeFn = Callable[[list[str], int], object]
-ENCODERS = ("tokenizer", "model2vec", "int8", "float32")
+ENCODERS = ("tokenizer", "tokenizer_laghu_rs", "model2vec", "laghu", "laghu_rs", "fastembed", "int8", "float32")
 FAST = "int8_fast"  # ours int8 with the onnxruntime-extensions tokenizer, when installed and exact
+VECTORS = ("model2vec", "laghu", "laghu_rs", "fastembed", "int8", "float32", FAST)  # contenders that give vectors
 
 
-def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
-    """The contenders, loaded once: tokenizer-only, model2vec, our int8 and float32 exports.
+def make_encoders(spec: dict[str, Any]) -> tuple[dict[str, EncodeFn], dict[str, str]]:
+    """The contenders, loaded once, and the reasons of those that cannot run here.
 
-    Ours run on ``tokenizers``; with ``spec["fast"]``, ``int8_fast`` adds the int8 export on the fast
-    tokenizer when it is installed and exact for the model.
+    tokenizers alone, laghu-rs's WordPiece alone, model2vec, laghu (without and with laghu-rs), fastembed on our
+    int8 export, our int8 and float32 exports on ``tokenizers`` and, with ``spec["fast"]``, ``int8_fast``.
 
     :raises RuntimeError: if model2vec (the ``bench`` extra) is not installed.
     """
     from tokenizers import Tokenizer
 
+    from m2v_edge.bench import peers
     from m2v_edge.contract import ExportFiles, read_config
     from m2v_edge.runtime.model import StaticOnnxModel
 
@@ -39,6 +47,8 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
         raise RuntimeError(
             "model2vec is not installed; install the bench extra: pip install 'm2v-edge[bench]'"
         ) from None
+    threads = int(spec["threads"])
+    skipped: dict[str, str] = {}
     # Ours runs with the runtime's default (one onnxruntime thread): the T threads go to tokenizers' pool,
     # which tokenizes the next batch while the graph runs, as they go to tokenizers' pool for model2vec.
     int8 = StaticOnnxModel.from_pretrained(spec["int8"], fast_tokenizer=False)
@@ -48,7 +58,7 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
         try:
             fast = StaticOnnxModel.from_pretrained(spec["int8"], fast_tokenizer=True)
         except ValueError as err:
-            print(f"threads={spec['threads']}: no fast contender: {err}", file=sys.stderr, flush=True)
+            skipped[FAST] = str(err)
     reference = StaticModel.from_pretrained(spec["source"])
     files = ExportFiles(Path(spec["int8"]))
     tokenizer = Tokenizer.from_file(str(files.tokenizer))
@@ -56,56 +66,78 @@ def make_encoders(spec: dict[str, Any]) -> dict[str, EncodeFn]:
     if max_length is not None:
         tokenizer.enable_truncation(int(max_length))
 
-    def tokenize(texts: list[str], batch_size: int) -> object:
-        return tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-
     encoders: dict[str, EncodeFn] = {
-        "tokenizer": tokenize,
+        "tokenizer": lambda texts, batch_size: tokenizer.encode_batch_fast(texts, add_special_tokens=False),
         "model2vec": lambda texts, batch_size: reference.encode(texts, batch_size=batch_size),
-        "int8": lambda texts, batch_size: int8.encode(texts, batch_size=batch_size),
     }
+    lean, lean_rs = (peers.load_laghu(Path(spec["source"]), rust, threads) for rust in (False, True))
+    for name, model in (("laghu", lean), ("laghu_rs", lean_rs)):
+        if isinstance(model, str):
+            skipped[name] = model
+        else:
+            encoders[name] = _encoder(model)
+    if isinstance(lean_rs, str):
+        skipped["tokenizer_laghu_rs"] = lean_rs
+    else:
+        encoders["tokenizer_laghu_rs"] = lambda texts, batch_size: lean_rs.tokenizer.rs_batch(texts)
+    embed = peers.fastembed(files.root, int8.dim, files.model_name, threads)
+    if isinstance(embed, str):
+        skipped["fastembed"] = embed
+    else:
+        encoders["fastembed"] = embed
+    encoders["int8"] = lambda texts, batch_size: int8.encode(texts, batch_size=batch_size)
     if fp32 is not None:
         encoders["float32"] = lambda texts, batch_size: fp32.encode(texts, batch_size=batch_size)
     if fast is not None:
         encoders[FAST] = lambda texts, batch_size: fast.encode(texts, batch_size=batch_size)
-    return encoders
+    return encoders, skipped
 
 
-def _one_pass(fn: EncodeFn, slices: list[list[str]], batch_size: int) -> float:
+def _encoder(model: Any) -> EncodeFn:
+    """``model.encode`` as an :data:`EncodeFn` (a model2vec-style ``encode(texts, batch_size=...)``)."""
+    return lambda texts, batch_size: model.encode(texts, batch_size=batch_size)
+
+
+def _one_pass(fn: EncodeFn, texts: list[str], batch_size: int) -> float:
     gc.collect()
     start = time.perf_counter()
-    for texts in slices:
-        fn(texts, batch_size)
+    for i in range(0, len(texts), batch_size):
+        fn(texts[i : i + batch_size], batch_size)
     return time.perf_counter() - start
 
 
-def measure(
-    encoders: dict[str, EncodeFn], texts: list[str], batch_size: int, repeats: int
-) -> dict[str, dict[str, float | list[float]]]:
-    """Time every encoder on ``texts``, called ``batch_size`` texts at a time, in interleaved repeats.
+def measure(encoders: dict[str, EncodeFn], slices: list[list[str]], batch_size: int) -> dict[str, dict[str, Any]]:
+    """Time every encoder, ``batch_size`` texts per call: ``slices[0]`` warms up, each later slice is one repeat.
 
-    Each repeat runs all encoders once, in an order rotated by one each repeat, so slow phases of a
-    shared machine hit all of them alike.
+    Each repeat runs all encoders once on the same slice, in an order rotated by one each repeat, so slow phases
+    of a shared machine hit all of them alike. Pass the same slice several times to time warm caches.
 
     :return: per encoder: ``texts_per_s`` (median), ``us_per_call`` (median), ``samples`` (texts/s).
     """
-    slices = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
     names = list(encoders)
-    for name in names:  # warm-up: first calls allocate and fill caches
-        _one_pass(encoders[name], slices[:3], batch_size)
+    for name in names:  # warm-up: first calls allocate, fill caches (of the warm-up slice only) and load pages
+        _one_pass(encoders[name], slices[0], batch_size)
     seconds: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(repeats):
+    for r, texts in enumerate(slices[1:]):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            seconds[name].append(_one_pass(encoders[name], slices, batch_size))
-    out: dict[str, dict[str, float | list[float]]] = {}
-    for name, times in seconds.items():
-        median = statistics.median(times)
+            seconds[name].append(_one_pass(encoders[name], texts, batch_size) / len(texts))
+    out: dict[str, dict[str, Any]] = {}
+    calls = -(-len(slices[-1]) // batch_size)
+    for name, per_text in seconds.items():
+        median = statistics.median(per_text)
         out[name] = {
-            "texts_per_s": len(texts) / median,
-            "us_per_call": median / len(slices) * 1e6,
-            "samples": [round(len(texts) / t, 1) for t in times],
+            "texts_per_s": 1 / median,
+            "us_per_call": median * len(slices[-1]) / calls * 1e6,
+            "samples": [round(1 / t, 1) for t in per_text],
         }
     return out
+
+
+def agreement(encoders: dict[str, EncodeFn], texts: list[str]) -> dict[str, float]:
+    """Largest absolute difference from model2vec's vectors on ``texts``, per contender that gives vectors."""
+    vectors = {n: np.asarray(encoders[n](texts, 1024), dtype=np.float64) for n in VECTORS if n in encoders}
+    reference = vectors.pop("model2vec")
+    return {name: float(np.abs(v - reference).max()) for name, v in vectors.items()}
 
 
 def blas_info() -> list[dict[str, Any]]:
@@ -119,27 +151,45 @@ def blas_info() -> list[dict[str, Any]]:
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Measure every (text kind, batch size) cell; returns a JSON-able result."""
-    from m2v_edge.bench.data import bench_texts
+    """Measure every (text kind, batch size) cell on fresh slices, then the warm rows; returns a JSON-able result.
+
+    ``spec["kinds"]`` picks the text kinds (default both); the runner gives each kind its own process.
+    """
+    from m2v_edge.bench.data import FreshSlices, slice_sizes, unseen_pools
 
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         threadpool_limits = None
     limiter = threadpool_limits(limits=int(spec["threads"])) if threadpool_limits else None
-    encoders = make_encoders(spec)
-    texts = bench_texts(spec.get("limit"))
-    cells = []
-    for kind, items in texts.items():
-        for batch_size in spec["batch_sizes"]:
-            used = items[: spec["latency_texts"]] if batch_size == 1 else items
-            result = measure(encoders, used, batch_size, int(spec["repeats"]))
-            cells.append({"texts": kind, "batch_size": batch_size, "n_texts": len(used), "results": result})
+    encoders, skipped = make_encoders(spec)
+    repeats, batches = int(spec["repeats"]), list(spec["batch_sizes"])
+    cells, agree = [], {}
+    pools = unseen_pools(spec.get("limit"))
+    for kind in spec.get("kinds") or list(pools):
+        pool = pools[kind]
+        fresh = FreshSlices(pool)
+        sizes = slice_sizes(len(pool), batches, repeats, int(spec["latency_texts"]))
+        for batch_size in batches:
+            slices = [fresh.take(sizes[batch_size]) for _ in range(repeats + 1)]
+            result = measure(encoders, slices, batch_size)
+            cells.append({"texts": kind, "batch_size": batch_size, "n_texts": sizes[batch_size], "results": result})
+            if batch_size == max(batches):
+                agree[kind] = agreement(encoders, slices[0])
+                warm = measure(encoders, [slices[0]] * (repeats + 1), batch_size)
+                cells.append({**cells[-1], "results": warm, "warm": True})
             print(f"threads={spec['threads']} {kind} batch={batch_size} done", file=sys.stderr, flush=True)
     info = blas_info()
     if limiter is not None:
         limiter.restore_original_limits()
-    return {"threads": spec["threads"], "busy_core": bool(spec.get("busy_core")), "cells": cells, "blas": info}
+    return {
+        "threads": spec["threads"],
+        "busy_core": bool(spec.get("busy_core")),
+        "cells": cells,
+        "blas": info,
+        "skipped": skipped,
+        "max_abs_diff_vs_model2vec": agree,
+    }
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``m2v-edge bench``: throughput, latency, cold start and memory vs model2vec."""
+"""``m2v-edge bench``: ours beside model2vec, laghu (+ laghu-rs) and fastembed, in one run, on unseen text."""
 
 from __future__ import annotations
 
@@ -32,7 +32,11 @@ def _listed(values: tuple[int, ...]) -> str:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("bench", help="throughput, latency, cold start and memory vs model2vec (needs [bench])")
+    p = sub.add_parser(
+        "bench",
+        help="throughput on unseen text, latency, cold start and memory beside model2vec, laghu and fastembed "
+        "(needs [bench])",
+    )
     p.add_argument("model", nargs="*", help="Model2Vec source folder(s) (default: the embedded potion-base-8M)")
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
     p.add_argument(
@@ -49,9 +53,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--batch-sizes", type=_int_list, default=batches, help=f"texts per call (default {_listed(batches)})"
     )
-    p.add_argument("--repeats", type=int, default=_default("repeats"), help="interleaved repeats per cell; medians")
-    p.add_argument("--limit", type=int, default=_default("limit"), help="use only the first N STS-B sentences")
-    p.add_argument("--latency-texts", type=int, default=_default("latency_texts"), help="texts timed one call each")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=_default("repeats"),
+        help="interleaved repeats per cell, each on a fresh slice; medians",
+    )
+    p.add_argument("--limit", type=int, default=_default("limit"), help="use only the first N unseen sentences (tests)")
+    p.add_argument(
+        "--latency-texts", type=int, default=_default("latency_texts"), help="at most N texts per batch-1 slice"
+    )
     p.add_argument(
         "--cold-runs", type=int, default=_default("cold_runs"), help="fresh processes per contender (0: skip)"
     )
