@@ -193,11 +193,5 @@ def test_the_table_lists_every_public_member(ref, ours):
 
 @pytest.mark.parametrize("member", table_members())
 def test_row(member, ours, ref, potion_source, potion_fp32, tmp_path, monkeypatch):
-    CHECKS[member](
-        ours=ours,
-        ref=ref,
-        potion_source=potion_source,
-        potion_fp32=potion_fp32,
-        tmp_path=tmp_path,
-        monkeypatch=monkeypatch,
-    )
+    fixtures = {name: value for name, value in locals().items() if name != "member"}
+    CHECKS[member](**fixtures)
