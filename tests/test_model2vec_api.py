@@ -51,8 +51,12 @@ def check_from_pretrained(ours, ref, potion_source, potion_fp32, tmp_path, monke
     raw = StaticOnnxModel.from_pretrained(str(potion_source), normalize=False, quantize_to="float32", max_length=8)
     assert raw.files.root.parent == tmp_path and raw.embedding_dtype == "float32" and raw.max_length == 8
     assert close(raw.encode(TEXTS), ref.encode(TEXTS, normalize=False, max_length=8))
-    again = StaticOnnxModel.from_pretrained(potion_source, normalize=False, quantize_to="float32")
+    from model2vec.quantization import DType
+
+    again = StaticOnnxModel.from_pretrained(potion_source, normalize=False, quantize_to=DType.Float32)
     assert again.files.root == raw.files.root  # exported once, reused
+    inside = StaticOnnxModel.from_pretrained(potion_fp32.parent, subfolder=potion_fp32.name)
+    assert inside.files.root == potion_fp32
     cut = StaticOnnxModel.from_pretrained(potion_fp32, dimensionality=64)
     theirs = model2vec.StaticModel.from_pretrained(potion_source, dimensionality=64)
     assert cut.dim == 64 and close(cut.encode(TEXTS), theirs.encode(TEXTS))
