@@ -67,6 +67,7 @@ def check_from_pretrained(ours, ref, potion_source, potion_fp32, tmp_path, monke
     )
     for kwargs, words in [
         ({"quantize_to": "float16"}, "--dtype float16"),
+        ({"quantize_to": "float64"}, "quantize_to='float64': an export stores its table as int8, float16, float32"),
         ({"vocabulary_quantization": 64}, "quantize_model"),
         ({"normalize": False}, "normalize=False"),
         ({"dimensionality": 300}, "dimensionality"),

@@ -16,14 +16,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from m2v_edge.contract import ExportFiles, read_config
+from m2v_edge.contract import DType, ExportFiles, read_config
 from m2v_edge.sizes import format_size
 from m2v_edge.source.folder import SourceModel, load_source
 
 CACHE_ENV = "M2V_EDGE_CACHE"
 CACHE_DTYPE = "int8"
 # model2vec's ``quantize_to`` values that an export can store (``float64`` has no ONNX table here).
-CACHE_DTYPES = ("int8", "float16", "float32")
+CACHE_DTYPES = tuple(dtype.value for dtype in DType)
 
 Log = Callable[[str], None]
 logger = logging.getLogger("m2v_edge")

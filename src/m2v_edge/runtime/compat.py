@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from m2v_edge.contract import ExportFiles
+from m2v_edge.contract import DType, ExportFiles
 from m2v_edge.extras import require
 from m2v_edge.runtime.tokenize import TextTokenizer, check_texts
 
@@ -25,6 +25,8 @@ _EXPORTER: list[SourceExporter] = []
 
 # model2vec's default for its multiprocessing threshold (accepted, unused).
 MP_THRESHOLD = 10_000
+# The tables an export can store: the quantize_to values honoured.
+EXPORT_DTYPES = tuple(dtype.value for dtype in DType)
 # A Model2Vec source folder's table (model2vec / sentence-transformers layouts).
 SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
 
@@ -64,9 +66,9 @@ def dtype_name(quantize_to: object) -> str | None:
     if quantize_to is None:
         return None
     value = getattr(quantize_to, "value", quantize_to)
-    if not isinstance(value, str):
-        raise ValueError(f"quantize_to must be a dtype name such as 'int8', got {quantize_to!r}")
-    return value
+    if value not in EXPORT_DTYPES:
+        raise ValueError(f"quantize_to={value!r}: an export stores its table as {', '.join(EXPORT_DTYPES)}")
+    return str(value)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

@@ -120,23 +120,33 @@ class StaticOnnxModel(compat.StaticModelMembers):
         if compat.is_source_folder(files.root) and not files.model.is_file():
             files = ExportFiles(compat.export_source(files.root, dtype, normalize))
         model = cls._load(files, threads, providers, use_ort_format, fast_tokenizer, pipeline)
-        if dtype is not None and dtype != model.config["dtype"]:
+        try:
+            model._apply(dtype, normalize, max_length, dimensionality)
+        except ValueError:
+            model.close()
+            raise
+        return model
+
+    def _apply(
+        self, dtype: str | None, normalize: bool | None, max_length: MaxLength, dimensionality: int | None
+    ) -> None:
+        """``from_pretrained``'s model2vec options on a loaded export; ``ValueError`` when one cannot be honoured."""
+        width = int(self.config["dim"])
+        if dtype is not None and dtype != self.config["dtype"]:
             raise ValueError(
-                f"{files.root}: a {model.config['dtype']} export, not {dtype}; export the source with "
+                f"{self.files.root}: a {self.config['dtype']} export, not {dtype}; export the source with "
                 f"`m2v-edge export SOURCE -o OUT --dtype {dtype}` (or pass the source folder here)"
             )
+        if dimensionality is not None and (not _positive_int(dimensionality) or dimensionality > width):
+            raise ValueError(
+                f"dimensionality must be a positive integer up to the model's {width}, got {dimensionality!r}"
+            )
         if normalize is not None:
-            model.normalize = normalize
+            self.normalize = normalize
         if max_length is not MODEL_DEFAULT:
-            model.max_length = max_length
-        if dimensionality is not None:
-            if not _positive_int(dimensionality) or dimensionality > model.config["dim"]:
-                raise ValueError(
-                    f"dimensionality must be a positive integer up to the model's {model.config['dim']}, "
-                    f"got {dimensionality!r}"
-                )
-            model._dims = None if dimensionality == model.config["dim"] else int(dimensionality)
-        return model
+            self.max_length = max_length
+        if dimensionality is not None and dimensionality < width:
+            self._dims = int(dimensionality)
 
     @classmethod
     def _load(
