@@ -60,6 +60,10 @@ def check_from_pretrained(ours, ref, potion_source, potion_fp32, tmp_path, monke
     cut = StaticOnnxModel.from_pretrained(potion_fp32, dimensionality=64)
     theirs = model2vec.StaticModel.from_pretrained(potion_source, dimensionality=64)
     assert cut.dim == 64 and close(cut.encode(TEXTS), theirs.encode(TEXTS))
+    # one text, one vector: the cut and re-normalization are row-wise, whatever the batch
+    assert np.array_equal(np.stack([cut.encode(text) for text in TEXTS]), cut.encode(TEXTS, batch_size=3))
+    raw.normalize = True
+    assert np.array_equal(np.stack([raw.encode(text) for text in TEXTS]), raw.encode(TEXTS, batch_size=3))
     int8 = StaticOnnxModel.from_pretrained(potion_source)
     assert (
         int8.embedding_dtype == "int8"
