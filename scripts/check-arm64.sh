@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ARM64 (Raspberry Pi OS 64-bit) check: the Python runtime must give the same vectors on aarch64 as on x86-64.
 #
-# Builds (or reuses) an arm64 Debian bookworm chroot with debootstrap + qemu-user-static, puts the aarch64
-# wheels of onnxruntime, tokenizers, numpy and tqdm in it (downloaded on the host, installed offline), encodes
+# Builds (or reuses) an arm64 Debian bookworm chroot with debootstrap + qemu-user-static, installs m2v-edge in it
+# as users do (`pip install m2v-edge`): the wheel built from this checkout, with its dependencies resolved by pip
+# from the wheel's metadata for aarch64 (the whole tree, not a hand-picked list; downloaded on the host, installed
+# with the host's pip --platform/--target because the minimal chroot has no pip of its own), encodes
 # ~200 STS-B test sentences plus tricky texts with the int8 export of models/potion-base-8M inside the chroot
 # and on the host, and fails when the max abs difference is above 1e-5.
 #
@@ -25,7 +27,7 @@ SUITE=bookworm
 GLIBC_MINOR=36 # bookworm's glibc is 2.36: wheels tagged manylinux_2_17 .. manylinux_2_36 run in the chroot
 # The minimal set found to work: minbase + Debian's python3 (interpreter) + the rest of the stdlib (ctypes, ...).
 INCLUDE=python3-minimal,libpython3.11-stdlib
-PACKAGES=(onnxruntime tokenizers numpy tqdm) # all the runtime imports; installed with --no-deps
+PINNED=(onnxruntime tokenizers numpy tqdm) # pinned to the host's versions (a constraints file); the rest resolves
 N_PAIRS=100                                  # STS-B test pairs -> 200 sentences
 TOLERANCE=1e-5
 MODEL=$REPO/models/potion-base-8M
@@ -189,53 +191,68 @@ build_rootfs() {
     mv "$PARTIAL" "$ROOTFS"
 }
 
-# The aarch64 wheels, pinned to the host's versions so that both sides run the same code.
+# m2v-edge and its aarch64 dependency tree, as `pip install m2v-edge` resolves it; the direct dependencies pinned to
+# the host's versions (constraints) so that both sides run the same code.
 install_wheels() {
-    local pyver pins key plats=() args
+    local pyver key plats=() args wheel
     pyver=$(basename "$(readlink -f "$ROOTFS/usr/bin/python3")")
     pyver=${pyver#python}
     [[ "$pyver" =~ ^3\.[0-9]+$ ]] || die "no python3 in $ROOTFS; remove it and re-run"
-    pins=$("$PY" -c '
+    # Built from a copy (an in-tree build would leave build/ and src/*.egg-info in the checkout), once per state
+    # of the sources: the dist folder is keyed by their content.
+    local files=(pyproject.toml README.md LICENSE src) src_key
+    src_key=$(tar -C "$REPO" --exclude=__pycache__ --exclude='*.egg-info' --sort=name --mtime=@0 --owner=0 \
+        --group=0 -cf - "${files[@]}" | sha256sum | cut -c1-12)
+    if ! [ -f "$CACHE/dist-$src_key/.complete" ]; then
+        rm -rf "$CACHE"/dist-* "$CACHE/wheel-src"
+        mkdir -p "$CACHE/wheel-src"
+        tar -C "$REPO" --exclude=__pycache__ --exclude='*.egg-info' -cf - "${files[@]}" | tar -C "$CACHE/wheel-src" -xf -
+        "$PY" -m pip wheel -qq --disable-pip-version-check --no-deps -w "$CACHE/dist-$src_key" "$CACHE/wheel-src" \
+            >"$CACHE/wheel.log" 2>&1 || die "building the m2v-edge wheel failed; see $CACHE/wheel.log"
+        touch "$CACHE/dist-$src_key/.complete"
+    fi
+    wheel=$(echo "$CACHE/dist-$src_key"/m2v_edge-*.whl)
+    [ -f "$wheel" ] || die "no m2v-edge wheel in $CACHE/dist-$src_key"
+    "$PY" -c '
 import sys
 from importlib.metadata import PackageNotFoundError, version
-out = []
 for name in sys.argv[1:]:
     try:
-        out.append(f"{name}=={version(name)}")
+        print(f"{name}=={version(name)}")
     except PackageNotFoundError:
-        out.append(name)
-print(" ".join(out))' "${PACKAGES[@]}")
+        pass' "${PINNED[@]}" >"$CACHE/constraints.txt"
     for m in $(seq "$GLIBC_MINOR" -1 17); do plats+=(--platform "manylinux_2_${m}_aarch64"); done
     plats+=(--platform manylinux2014_aarch64)
-    args=(-qq --disable-pip-version-check --no-deps --only-binary=:all: --implementation cp --python-version "$pyver"
-        "${plats[@]}")
-    key=$(echo "$pins py$pyver" | sha256sum | cut -c1-12)
+    args=(-qq --disable-pip-version-check --only-binary=:all: --implementation cp --python-version "$pyver"
+        "${plats[@]}" -c "$CACHE/constraints.txt")
+    key=$({ cat "$CACHE/constraints.txt"; sha256sum <"$wheel"; echo "py$pyver"; } | sha256sum | cut -c1-12)
     SITE=/opt/m2v-edge/site-$key
-    echo "   chroot python $pyver; $pins"
+    echo "   chroot python $pyver; $(basename "$wheel") with its dependencies; $(tr '\n' ' ' <"$CACHE/constraints.txt")"
     if [ -f "$ROOTFS$SITE/.complete" ]; then
         echo "   reusing $SITE"
         return 0
     fi
     mkdir -p "$CACHE/wheels"
-    # shellcheck disable=SC2086 # $pins is a list of requirement words
-    if ! "$PY" -m pip download "${args[@]}" --no-index --find-links "$CACHE/wheels" -d "$CACHE/wheels" $pins \
+    if ! "$PY" -m pip download "${args[@]}" --no-index --find-links "$CACHE/wheels" -d "$CACHE/wheels" "$wheel" \
         >/dev/null 2>&1; then
-        echo "   pip download (aarch64 wheels) -> $CACHE/wheels"
-        "$PY" -m pip download "${args[@]}" -d "$CACHE/wheels" $pins
+        echo "   pip download (m2v-edge's aarch64 dependency tree) -> $CACHE/wheels"
+        "$PY" -m pip download "${args[@]}" -d "$CACHE/wheels" "$wheel"
     fi
     rm -rf "$ROOTFS"/opt/m2v-edge/site-*
-    # shellcheck disable=SC2086
-    "$PY" -m pip install "${args[@]}" --no-index --find-links "$CACHE/wheels" --target "$ROOTFS$SITE.partial" $pins
+    # --no-warn-conflicts: pip would compare against the host's environment, which --target does not touch
+    "$PY" -m pip install "${args[@]}" --no-warn-conflicts --no-index --find-links "$CACHE/wheels" \
+        --target "$ROOTFS$SITE.partial" "$wheel"
+    echo "   installed: $(find "$ROOTFS$SITE.partial" -maxdepth 1 -name '*.dist-info' | wc -l) packages," \
+        "$(du -sh "$ROOTFS$SITE.partial" | cut -f1)"
     touch "$ROOTFS$SITE.partial/.complete"
     mv "$ROOTFS$SITE.partial" "$ROOTFS$SITE"
 }
 
-# Fresh copies of src/, the int8 export and the input texts in $ROOTFS/opt/m2v-edge/work.
+# The int8 export and the input texts in $ROOTFS/opt/m2v-edge/work (m2v-edge itself is the installed wheel).
 prepare_work() {
     WORK=$ROOTFS/opt/m2v-edge/work
     rm -rf "$WORK"
-    mkdir -p "$WORK/src"
-    tar -C "$REPO/src" --exclude=__pycache__ --exclude='*.egg-info' -cf - m2v_edge | tar -C "$WORK/src" -xf -
+    mkdir -p "$WORK"
     PYTHONPATH="$REPO/src" "$PY" -m m2v_edge export "$MODEL" -o "$WORK/export" --force -q | sed 's/^/   /'
     "$PY" - "$REPO" "$WORK/texts.txt" "$N_PAIRS" <<'TEXTS_PY'
 import json
@@ -272,7 +289,7 @@ encode_arm64() {
     # Only /proc: onnxruntime segfaults under qemu when /proc AND /sys are mounted (its cpuinfo probe).
     mount -t proc proc "$ROOTFS/proc"
     [ "$BINFMT" = 1 ] || qemu=("$QEMU")
-    if ! env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 PYTHONPATH="/opt/m2v-edge/work/src:$SITE" \
+    if ! env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 PYTHONPATH="$SITE" \
         "$CHROOT" "$ROOTFS" "${qemu[@]}" /usr/bin/python3 -m m2v_edge encode /opt/m2v-edge/work/export \
         --input /opt/m2v-edge/work/texts.txt --output /opt/m2v-edge/work/arm64.npy \
         >"$WORK/arm64.log" 2>&1; then

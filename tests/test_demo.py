@@ -167,8 +167,27 @@ def test_limits_and_empty_inputs_give_messages(demo_models: DemoModels) -> None:
         with pytest.raises(DemoInputError, match=message):
             backend.rank(query, docs)
     assert [h.document for h in backend.rank("q", " a \n\nb\nc ").hits] != []
+    # a list of documents: each item one document (newlines inside kept), the same ranking as lines
+    assert backend.rank("q", [" a ", "", "b", "c "]).hits == backend.rank("q", " a \n\nb\nc ").hits
+    assert {h.document for h in backend.rank("q", ["two\nlines", "b"]).hits} == {"two\nlines", "b"}
+    for docs, message in [
+        ([], "No documents"),
+        (["a", 5], "Document 2 is a int, not a string"),
+        (["a"] * 4, "4 documents"),
+    ]:
+        with pytest.raises(DemoInputError, match=message):
+            backend.rank("q", docs)
     with pytest.raises(DemoInputError, match="51 texts given; the limit is 50"):
         DemoBackend(demo_models).matrix("\n".join(f"text {i}" for i in range(51)))
+
+
+def test_search_tab_names_the_preset_source_for_the_running_model() -> None:
+    from m2v_edge.demo.app import _search_intro
+
+    potion = _search_intro({"source": {"name": "potion-base-8M"}})
+    assert "**potion-base-8M**" in potion and "qwen25-deposium-1024d model card (another model" in potion
+    seed = _search_intro({"source": {"name": "tss-deposium/qwen25-deposium-1024d"}})
+    assert "this model's own" in seed and "another model" not in seed
 
 
 def test_ui_handlers_show_messages_not_tracebacks(demo_models: DemoModels) -> None:
@@ -270,6 +289,7 @@ def test_rank_api_seed_example(demo_url: str, demo_models: DemoModels, float_mod
     client = Client(demo_url, verbose=False)
     result = client.predict(SEED.query, SEED.documents_text, api_name="/rank")
     assert result[0][0] == SEED_TOP
+    assert client.predict(SEED.query, list(SEED.documents), api_name="/rank") == result  # a list works too
     want = expected_ranking(demo_models.onnx, SEED.query, list(SEED.documents))
     assert [doc for doc, _ in result] == [doc for doc, _ in want]
     assert [score for _, score in result] == pytest.approx([score for _, score in want], abs=1e-6)

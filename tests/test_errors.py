@@ -158,7 +158,7 @@ def test_encode_cli(capsys, tmp_path, potion_int8, monkeypatch):
     _cli_error(capsys, ["encode", str(tmp_path), "--input", str(inp), "--output", str(out)], "no config.json")
 
 
-def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
+def test_info_and_similarity_cli(capsys, potion_int8, potion_source, tmp_path, monkeypatch):
     assert main(["info", str(potion_int8)]) == 0
     out = capsys.readouterr().out
     facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.splitlines())
@@ -171,8 +171,11 @@ def test_info_and_similarity_cli(capsys, potion_int8, potion_source):
     assert main(["similarity", str(potion_int8), "How do I train a neural network?", *docs]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split(None, 2)[2] == docs[1] and len(lines) == 2
-    # a source folder or a file where an export is expected: say what it is and what to do
-    _cli_error(capsys, ["similarity", str(potion_source), "q", "d"], "a Model2Vec source folder, not an export")
+    # a source folder is exported once into the cache (as from_pretrained does); a file: say what to do
+    monkeypatch.setenv("M2V_EDGE_CACHE", str(tmp_path))
+    assert main(["similarity", str(potion_source), "How do I train a neural network?", *docs]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split(None, 2)[2] == docs[1]
+    assert [p.name.endswith("-int8") for p in tmp_path.iterdir()] == [True]
     _cli_error(capsys, ["encode", str(potion_int8 / "config.json"), "--input", "-", "--output", "-"], "is a file")
 
 

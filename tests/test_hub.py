@@ -111,3 +111,17 @@ def test_missing_extras_are_one_line(monkeypatch, tmp_path, capsys):
     assert "needs onnx: install m2v-edge[export]" in _one_error_line(capsys)
     with pytest.raises(MissingExtraError, match=r"org/anything: no such folder; loading it as a Hub id needs"):
         resolve_model("org/anything")
+
+
+def test_from_pretrained_of_a_hub_id_exports_once_into_the_cache(hf_home, tmp_path, monkeypatch):
+    # model2vec's StaticModel.from_pretrained("org/name") works here too: the snapshot is exported into the cache
+    monkeypatch.setenv("M2V_EDGE_CACHE", str(tmp_path / "cache"))
+    model = StaticOnnxModel.from_pretrained("org/tiny-wordpiece", token=None, force_download=True)
+    assert model.files.root.parent == tmp_path / "cache" and model.base_model_name == "org/tiny-wordpiece"
+    reference = StaticOnnxModel.from_pretrained(export_model(FROZEN_SOURCE, tmp_path / "direct").output)
+    texts = ["hello world", "", "unknown zzz tokens"]
+    assert (abs(model.encode(texts) - reference.encode(texts)) <= 1e-6).all()
+    again = StaticOnnxModel.from_pretrained("org/tiny-wordpiece")
+    assert again.files.root == model.files.root and len(list((tmp_path / "cache").iterdir())) == 1
+    with pytest.raises(FileNotFoundError, match="no such"):
+        StaticOnnxModel.from_pretrained("org/not-cached")

@@ -60,7 +60,21 @@ def _rank(url: str, payload: object) -> tuple[str, dict | list]:
 
 @pytest.mark.parametrize(
     "data",
-    [[1, "a"], ["q", 5], [["x"], "a"], [{"a": 1}, "b"], [], ["only the query"], [None, None], ["", "a"], ["q", ""]],
+    [
+        [1, "a"],
+        ["q", 5],
+        [["x"], "a"],
+        [{"a": 1}, "b"],
+        [],
+        ["only the query"],
+        [None, None],
+        ["", "a"],
+        ["q", ""],
+        ["q", []],
+        ["q", ["a", 5]],
+        ["q", [None]],
+        ["q", {"a": "b"}],
+    ],
 )
 def test_every_bad_rank_payload_gets_a_message(demo_url: str, data: list) -> None:
     event, body = _rank(demo_url, {"data": data})
@@ -78,6 +92,7 @@ def test_good_rank_payload_still_works(demo_url: str, demo_export: Path) -> None
     docs = ["train a neural network", "bake bread"]
     event, body = _rank(demo_url, {"data": ["neural network", "\n".join(docs)]})
     assert event == "complete", body
+    assert _rank(demo_url, {"data": ["neural network", docs]}) == (event, body)  # the documents as a list
     # The tiny model's table is random and its trained vocabulary's ids vary between processes, so the order is
     # not fixed: the demo must rank by the export's own cosines.
     from m2v_edge import StaticOnnxModel

@@ -9,7 +9,7 @@ import numpy as np
 
 from m2v_edge.demo import DEFAULT_HOST, DEFAULT_PORT
 from m2v_edge.demo.backend import MAX_MATRIX_TEXTS, DemoBackend, DemoInputError
-from m2v_edge.demo.presets import MATRIX_PRESET, SEARCH_PRESETS, Preset
+from m2v_edge.demo.presets import MATRIX_PRESET, PRESET_SOURCE, SEARCH_PRESETS, Preset
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -126,12 +126,16 @@ class DemoHandlers:
         return f"Encoded {len(items)} texts in **{ms:.2f} ms**.", heatmap(items, matrix)
 
     def rank_api(self, query: Any = None, documents: Any = None) -> list[list[Any]]:
-        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; every bad payload becomes a ``gr.Error``."""
+        """The ``rank`` endpoint: ``[[document, score], ...]`` best first; every bad payload becomes a ``gr.Error``.
+
+        ``documents`` is one string (one document per line) or a list of strings (a document may then hold newlines).
+        """
         gr = _import_gradio()
-        for name, value in (("query", query), ("documents", documents)):
-            if value is not None and not isinstance(value, str):
-                message = f"{name} must be a string (documents: one per line), got {type(value).__name__}"
-                raise gr.Error(message, print_exception=False)
+        if query is not None and not isinstance(query, str):
+            raise gr.Error(f"query must be a string, got {type(query).__name__}", print_exception=False)
+        if documents is not None and not isinstance(documents, (str, list)):
+            message = f"documents must be a string (one per line) or a list of strings, got {type(documents).__name__}"
+            raise gr.Error(message, print_exception=False)
         try:
             result = self.backend.rank(query, documents)
         except (DemoInputError, ValueError) as err:
@@ -182,10 +186,20 @@ def _wire_presets(buttons: list[tuple[Any, Preset]], query: Any, documents: Any,
         ).then(**run, api_visibility="private")
 
 
+def _search_intro(config: dict[str, Any]) -> str:
+    """The Search tab's first line: the model that runs, and where the presets come from (not always that model)."""
+    name = str(config.get("source", {}).get("name", "this model"))
+    if PRESET_SOURCE in name:
+        where = f"the {PRESET_SOURCE} model card, this model's own"
+    else:
+        where = f"the {PRESET_SOURCE} model card (another model: they run here on {name})"
+    return f"Rank documents by cosine similarity to a query with **{name}**. Presets are examples quoted from {where}."
+
+
 def _search_tab(gr: Any, handlers: DemoHandlers) -> dict[str, Any]:
     limits = handlers.backend.limits
     first = SEARCH_PRESETS[0]
-    gr.Markdown("Rank documents by cosine similarity to a query. Presets come from the qwen25-deposium model card.")
+    gr.Markdown(_search_intro(handlers.backend.models.onnx.config), elem_id="search-intro")
     presets = _preset_row(gr)
     with gr.Row():
         with gr.Column():
@@ -281,7 +295,9 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
                 _matrix_tab(gr, handlers)
             with gr.Tab("Model", id="model"):
                 gr.Markdown(_model_markdown(backend), elem_id="model-facts")
-        gr.api(handlers.rank_api, api_name="rank", api_description="Rank documents (one per line) by cosine.")
+        gr.api(
+            handlers.rank_api, api_name="rank", api_description="Rank documents (a list, or one per line) by cosine."
+        )
         app.load(**search, api_visibility="private")  # the first preset's ranking shows on page load
     app.queue(max_size=256)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,6 +110,19 @@ def split_lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def document_list(documents: str | Sequence[str] | None, what: str = "documents") -> list[str]:
+    """Documents given as one string (one per line) or as a list of strings; stripped, blank ones dropped.
+
+    :raises DemoInputError: if an item of the list is not a string.
+    """
+    if documents is None or isinstance(documents, str):
+        return split_lines(documents)
+    for number, doc in enumerate(documents, start=1):
+        if not isinstance(doc, str):
+            raise DemoInputError(f"{what.capitalize().rstrip('s')} {number} is a {type(doc).__name__}, not a string.")
+    return [doc.strip() for doc in documents if doc.strip()]
+
+
 class DemoBackend:
     """Serves the demo's requests from :class:`DemoModels`; thread-safe (encoding is serialized)."""
 
@@ -132,9 +146,11 @@ class DemoBackend:
         self._check_text(text, "The query")
         return text
 
-    def check_documents(self, documents: str | None, what: str = "documents", limit: int | None = None) -> list[str]:
-        """The documents, one per line. :raises DemoInputError: if there are none, too many, or one is too long."""
-        docs = split_lines(documents)
+    def check_documents(
+        self, documents: str | Sequence[str] | None, what: str = "documents", limit: int | None = None
+    ) -> list[str]:
+        """The documents (one per line, or a list). :raises DemoInputError: none, too many, too long, not strings."""
+        docs = document_list(documents, what)
         if not docs:
             raise DemoInputError(f"No {what}: put one per line (or click a preset).")
         most = self.limits.max_documents if limit is None else limit
@@ -151,8 +167,8 @@ class DemoBackend:
             vectors = self.models.onnx.encode(texts)
             return vectors, (time.perf_counter() - start) * 1000
 
-    def rank(self, query: str | None, documents: str | None) -> Ranking:
-        """Rank the documents (one per line) by cosine to the query with the int8 ONNX model.
+    def rank(self, query: str | None, documents: str | Sequence[str] | None) -> Ranking:
+        """Rank the documents (one per line, or a list of strings) by cosine to the query with the int8 ONNX model.
 
         :raises DemoInputError: on empty or over-limit input.
         """

@@ -8,17 +8,22 @@ The float reference of the Compare tab gets the same isotropy map as the export,
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from m2v_edge.contract import ExportFiles, read_config
+from m2v_edge.contract import read_config
 from m2v_edge.demo.fix import FixView
-from m2v_edge.runtime.facts import is_export_folder, isotropy_fact
-from m2v_edge.sizes import format_size
+from m2v_edge.export.cache import (
+    CACHE_DTYPE,
+    CACHE_ENV,
+    cache_folder,
+    default_cache_dir,
+    export_to_cache,
+    is_valid_export,
+)
+from m2v_edge.runtime.facts import is_export_folder
 from m2v_edge.source.embedded import embedded_model_dir
 
 if TYPE_CHECKING:
@@ -26,75 +31,18 @@ if TYPE_CHECKING:
     from m2v_edge.runtime.reference import ReferenceModel
     from m2v_edge.source.folder import SourceModel
 
-CACHE_ENV = "M2V_EDGE_CACHE"
-CACHE_DTYPE = "int8"
-
 Log = Callable[[str], None]
-
-
-def default_cache_dir() -> Path:
-    """``$M2V_EDGE_CACHE`` if set, else ``~/.cache/m2v-edge``."""
-    value = os.environ.get(CACHE_ENV)
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "m2v-edge"
-
-
-def cache_folder(source: SourceModel, cache_dir: Path, isotropy: str = "auto") -> Path:
-    """Where the int8 export of ``source`` lives in the cache: keyed by its sha256 (and a non-default isotropy)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name) or "model"
-    suffix = "" if isotropy == "auto" else "-iso-" + isotropy.replace(":", "")
-    return cache_dir / f"{name}-{source.sha256[:16]}-{CACHE_DTYPE}{suffix}"
-
-
-def is_valid_export(folder: Path, sha256: str, isotropy: str = "auto") -> bool:
-    """Whether ``folder`` is a readable int8 export of the source with this sha256, made with ``isotropy``.
-
-    An export cached before ``auto`` became the default has no ``isotropy`` entry: it is made again.
-    """
-    if not ExportFiles(folder).is_export():
-        return False
-    try:
-        config = read_config(folder)
-    except (OSError, ValueError):
-        return False
-    source, entry = config.get("source"), config.get("isotropy")
-    return (
-        isinstance(source, dict)
-        and source.get("sha256") == sha256
-        and config.get("dtype") == CACHE_DTYPE
-        and isinstance(entry, dict)
-        and entry.get("requested") == isotropy
-    )
-
-
-def export_to_cache(
-    source: SourceModel, cache_dir: Path, log: Log = print, force: bool = False, isotropy: str = "auto"
-) -> Path:
-    """The int8 export of ``source`` in ``cache_dir``: exported on first use, reused afterwards.
-
-    A cached folder whose ``config.json`` names another source sha256 (or is unreadable) is re-exported.
-
-    :param source: the loaded Model2Vec source.
-    :param cache_dir: the cache folder (created if needed).
-    :param log: where progress messages go.
-    :param force: re-export even if a valid export is cached.
-    :param isotropy: ``--isotropy`` of the export (``auto``, as ``m2v-edge export``; ``none``; ``abtt:K``).
-    :return: the exported folder.
-    """
-    from m2v_edge.export.exporter import export_model
-
-    target = cache_folder(source, cache_dir, isotropy)
-    if not force and is_valid_export(target, source.sha256, isotropy):
-        log(f"using the cached int8 export {target}")
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    log(f"exporting {source.path} to int8 into {target} (first run only; reused afterwards) ...")
-    report = export_model(source, target, dtype=CACHE_DTYPE, force=True, show_progress_bar=True, isotropy=isotropy)
-    log(
-        f"exported: {report.model_file} {format_size(report.model_bytes)} "
-        f"(source table {format_size(report.source_bytes)}), min cosine to the source {report.min_cosine:.5f}; "
-        f"isotropy: {isotropy_fact(read_config(target).get('isotropy'))}"
-    )
-    return target
+# The cache itself lives with the exporter (export/cache.py; from_pretrained uses it too); re-exported here.
+__all__ = [
+    "CACHE_DTYPE",
+    "CACHE_ENV",
+    "DemoModels",
+    "cache_folder",
+    "default_cache_dir",
+    "export_to_cache",
+    "is_valid_export",
+    "open_models",
+]
 
 
 @dataclass

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+# Where the presets are quoted from (the Search tab says so, and whether that model is the one running).
+PRESET_SOURCE = "qwen25-deposium-1024d"
+
 
 class Preset(NamedTuple):
     """A query and its documents, one click away in the Search and Compare tabs."""

@@ -11,8 +11,11 @@ from m2v_edge.contract import LEGACY_MODEL_FILE, MODEL_FILE_KEY
 from m2v_edge.export.isotropy import IsotropyResult
 from m2v_edge.export.selfcheck import SelfCheck
 from m2v_edge.runtime.facts import isotropy_fact
+from m2v_edge.source.hub import is_repo_id
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+# `from_pretrained("org/name")` in a source card's usage snippet: how a local copy names its Hub id.
+_FROM_PRETRAINED = re.compile(r"from_pretrained\(\s*[\"']([A-Za-z0-9][\w.-]*/[\w.-]+)[\"']")
 
 _TEMPLATE = """\
 ---
@@ -109,6 +112,24 @@ def source_metadata(source_dir: Path | None) -> dict[str, str]:
     return found
 
 
+def base_model_id(name: str, source_dir: Path | None) -> str | None:
+    """The source's Hub id for ``base_model``, or ``None`` (a bare folder name is no Hub id).
+
+    Its name when it came from the Hub cache; for a local folder, the id its own card loads in a
+    ``from_pretrained("org/NAME")`` snippet when NAME is the folder's name.
+    """
+    if "/" in name and is_repo_id(name):
+        return name
+    try:
+        readme = "" if source_dir is None else (source_dir / "README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for repo in _FROM_PRETRAINED.findall(readme):
+        if repo.split("/")[1].lower() == name.lower() and is_repo_id(repo):
+            return repo
+    return None
+
+
 def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
     """The YAML front matter: license carried over, base model, pipeline tag, library and tags."""
     meta = source_metadata(source_dir)
@@ -117,8 +138,9 @@ def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
         lines.append(f"license: {meta['license']}")
     if "license_name" in meta:
         lines.append(f"license_name: {meta['license_name']}")
+    base = base_model_id(config["source"]["name"], source_dir)
     lines += [
-        f"base_model: {config['source']['name']}",
+        *([f"base_model: {base}"] if base else []),
         "pipeline_tag: feature-extraction",
         "library_name: m2v-edge",
         "tags:",

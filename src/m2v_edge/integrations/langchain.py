@@ -31,7 +31,9 @@ class M2VEdgeEmbeddings(Embeddings):
     """
 
     def __init__(self, model: str | Path | StaticOnnxModel, batch_size: int = 1024, threads: int | None = None):
-        self.model = model if isinstance(model, StaticOnnxModel) else StaticOnnxModel.from_pretrained(model, threads)
+        self.model = (
+            model if isinstance(model, StaticOnnxModel) else StaticOnnxModel.from_pretrained(model, threads=threads)
+        )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.batch_size = batch_size

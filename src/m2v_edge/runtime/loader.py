@@ -23,6 +23,7 @@ class Encoder(Protocol):
     def encode(
         self,
         texts: str | Sequence[str],
+        /,
         batch_size: int = ...,
         max_length: int | None = ...,
         show_progress_bar: bool = ...,

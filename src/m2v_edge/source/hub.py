@@ -57,12 +57,15 @@ def _cache_dir() -> Path:
     return Path(constants.HF_HUB_CACHE)
 
 
-def resolve_model(name: str | Path, revision: str | None = None, *, exported: bool = False) -> Path:
+def resolve_model(
+    name: str | Path, revision: str | None = None, *, exported: bool = False, token: str | None = None
+) -> Path:
     """A local folder as it is; a Hub id as the folder of its snapshot in the Hugging Face cache.
 
     :param name: a folder path, or a Hub model id such as ``minishlab/potion-base-8M``.
     :param revision: a branch, tag or commit of the Hub repository (default ``main``); not for folders.
     :param exported: also fetch ONNX files (``eval``/``demo`` accept m2v-edge exports hosted on the Hub).
+    :param token: a Hub token for private models (default: ``HF_TOKEN`` / the stored login).
     :return: a local folder.
     :raises FileNotFoundError: no such folder and not a Hub id, or not cached while offline, or no such repo.
     :raises ValueError: a revision given for a local folder, or the Hub refused the request.
@@ -91,7 +94,7 @@ def resolve_model(name: str | Path, revision: str | None = None, *, exported: bo
     where = f"{text}@{revision}" if revision else text
     try:
         folder = snapshot_download(
-            text, revision=revision, cache_dir=cache, allow_patterns=patterns, local_files_only=_offline()
+            text, revision=revision, cache_dir=cache, allow_patterns=patterns, local_files_only=_offline(), token=token
         )
     except LocalEntryNotFoundError:
         raise FileNotFoundError(
