@@ -71,3 +71,19 @@ def test_encode_batches_errors(potion_int8):
         encoder(pa.table({"body": ["a"]}))
     with pytest.raises(ValueError, match="row 1 of 'text' is None"):
         encoder(pa.table({"text": ["a", None]}))
+
+
+def test_encode_batches_refuses_duplicate_columns(potion_int8):
+    from m2v_edge.integrations.ray import EncodeBatches
+
+    with pytest.raises(ValueError, match="vector_column='text' clashes with 'text'"):
+        EncodeBatches(str(potion_int8), vector_column="text")
+    with pytest.raises(ValueError, match="vector_column='scale' clashes .* pass another vector_column"):
+        EncodeBatches(str(potion_int8), vector_column="scale", dtype="int8")
+    encoder = EncodeBatches(str(potion_int8), dtype="int8")
+    for existing in ("scale", "vector"):
+        with pytest.raises(ValueError, match=f"already has a column '{existing}'.*rename it"):
+            encoder(pa.table({"text": ["a"], existing: [1.0]}))
+    assert EncodeBatches(str(potion_int8))(pa.table({"text": ["a"], "scale": [1.0]})).column_names == [
+        "text", "scale", "vector"
+    ]  # float32 adds no scale column: an existing one is the user's and stays  # fmt: skip
