@@ -87,3 +87,12 @@ def test_encode_batches_refuses_duplicate_columns(potion_int8):
     assert EncodeBatches(str(potion_int8))(pa.table({"text": ["a"], "scale": [1.0]})).column_names == [
         "text", "scale", "vector"
     ]  # float32 adds no scale column: an existing one is the user's and stays  # fmt: skip
+
+
+def test_encode_batches_refuses_nan_vectors(potion_int8, monkeypatch):
+    from m2v_edge.integrations.ray import EncodeBatches
+
+    encoder = EncodeBatches(str(potion_int8))
+    monkeypatch.setattr(encoder.model, "encode", lambda texts, **_: np.full((len(texts), 256), np.nan, np.float32))
+    with pytest.raises(ValueError, match=r"model's vectors contain NaN or infinity \(row 0\); the export is corrupt"):
+        encoder(pa.table({"text": ["a", "b"]}))

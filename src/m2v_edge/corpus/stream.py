@@ -105,6 +105,7 @@ def output_lock(output: Path) -> Iterator[None]:
             pass
         os.close(fd)
     try:
+        os.ftruncate(fd, 0)  # a killed run's file: its pid goes
         os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:

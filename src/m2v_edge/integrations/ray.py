@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from m2v_edge.corpus.arrow import SCALE_COLUMN, VECTOR_COLUMN, vector_columns
+from m2v_edge.corpus.vectorfile import require_finite
 
 
 class EncodeBatches:
@@ -73,6 +74,7 @@ class EncodeBatches:
         if bad is not None:
             raise ValueError(f"row {bad} of {self.text_column!r} is {texts[bad]!r}, expected a string")
         vectors = self.model.encode(texts, batch_size=self.batch_size).reshape(len(texts), self.model.dim)
+        require_finite(vectors, "the model's vectors", "the export is corrupt: export it again")
         columns = vector_columns(vectors, self.dtype)
         batch = batch.append_column(self.vector_column, columns[VECTOR_COLUMN])
         if SCALE_COLUMN in columns:
