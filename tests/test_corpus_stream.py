@@ -78,11 +78,12 @@ def test_input_formats_and_ids(tmp_path, model, expected):
     ids = [f"doc-{i}" for i in range(len(TEXTS))]
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text("".join(json.dumps({"body": t, "key": k}) + "\n" for t, k in zip(TEXTS, ids, strict=True)) + "\n")
-    for name, delimiter in (("in.csv", ","), ("in.tsv", "\t")):
-        with open(tmp_path / name, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, delimiter=delimiter)
-            writer.writerow(["key", "body"])
-            writer.writerows(zip(ids, TEXTS, strict=True))
+    with open(tmp_path / "in.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)  # RFC 4180: the text with "\r" is quoted
+        writer.writerow(["key", "body"])
+        writer.writerows(zip(ids, TEXTS, strict=True))
+    rows = ["body\tkey", *(f"{t}\t{k}" for t, k in zip(TEXTS, ids, strict=True))]  # TSV: no quoting
+    (tmp_path / "in.tsv").write_bytes(("\n".join(rows) + "\n").encode("utf-8"))
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 

@@ -71,3 +71,28 @@ def test_encode_batches_errors(potion_int8):
         encoder(pa.table({"body": ["a"]}))
     with pytest.raises(ValueError, match="row 1 of 'text' is None"):
         encoder(pa.table({"text": ["a", None]}))
+
+
+def test_encode_batches_refuses_duplicate_columns(potion_int8):
+    from m2v_edge.integrations.ray import EncodeBatches
+
+    with pytest.raises(ValueError, match="vector_column='text' clashes with 'text'"):
+        EncodeBatches(str(potion_int8), vector_column="text")
+    with pytest.raises(ValueError, match="vector_column='scale' clashes .* pass another vector_column"):
+        EncodeBatches(str(potion_int8), vector_column="scale", dtype="int8")
+    encoder = EncodeBatches(str(potion_int8), dtype="int8")
+    for existing in ("scale", "vector"):
+        with pytest.raises(ValueError, match=f"already has a column '{existing}'.*rename it"):
+            encoder(pa.table({"text": ["a"], existing: [1.0]}))
+    assert EncodeBatches(str(potion_int8))(pa.table({"text": ["a"], "scale": [1.0]})).column_names == [
+        "text", "scale", "vector"
+    ]  # float32 adds no scale column: an existing one is the user's and stays  # fmt: skip
+
+
+def test_encode_batches_refuses_nan_vectors(potion_int8, monkeypatch):
+    from m2v_edge.integrations.ray import EncodeBatches
+
+    encoder = EncodeBatches(str(potion_int8))
+    monkeypatch.setattr(encoder.model, "encode", lambda texts, **_: np.full((len(texts), 256), np.nan, np.float32))
+    with pytest.raises(ValueError, match=r"model's vectors contain NaN or infinity \(row 0\); the export is corrupt"):
+        encoder(pa.table({"text": ["a", "b"]}))

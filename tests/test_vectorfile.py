@@ -90,3 +90,39 @@ def test_web_golden_files_are_what_python_writes(tmp_path):
         for row in vf.search(queries, top_k=vector_golden.TOP_K + 1):
             scores = [h.score for h in row]
             assert all(a - b > 1e-4 for a, b in zip(scores, scores[1:], strict=False)), scores
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float16"])
+def test_header_count_must_match_the_data_exactly(tmp_path, dtype):
+    """A count smaller than the data would search a prefix (scales read from the wrong place): refused, as is larger."""
+    good = write_vector_file(tmp_path / "g.m2vec", np.eye(8, 16, dtype=np.float32), b"\1" * 32, dtype)
+    for count, needle in ((7, "longer than its header says"), (9, "truncated"), (0, "longer than its header says")):
+        bad = tmp_path / f"c{count}.m2vec"
+        data = bytearray(good.read_bytes())
+        data[16:24] = count.to_bytes(8, "little")
+        bad.write_bytes(bytes(data))
+        with pytest.raises(ValueError, match=f"{needle} .*{count} rows of 16 {dtype}.*write the file again"):
+            VectorFile(bad)
+    bad.write_bytes(good.read_bytes() + b"\0" * 4)
+    with pytest.raises(ValueError, match="longer than its header says"):
+        VectorFile(bad)
+    assert VectorFile(good).count == 8
+
+
+def test_non_finite_queries_vectors_and_bool_top_k_are_refused(tmp_path):
+    vf = VectorFile(write_vector_file(tmp_path / "g.m2vec", np.eye(4, 8, dtype=np.float32), b"\1" * 32))
+    for bad in (np.nan, np.inf, -np.inf):
+        query = np.ones(8, np.float32)
+        query[3] = bad
+        with pytest.raises(ValueError, match=r"query vectors contain NaN or infinity .* encode the query"):
+            vf.search(query)
+    for top_k in (True, False, 0, -1, 2.0, None, "3"):
+        with pytest.raises(ValueError, match="top_k must be a positive integer"):
+            vf.search(np.ones(8), top_k=top_k)  # type: ignore[arg-type]
+    assert [h.index for h in vf.search(np.eye(4, 8)[2], top_k=np.int64(1))[0]] == [2]
+    vectors = np.ones((3, 8), np.float32)
+    vectors[1, 2] = np.nan
+    for dtype in ("int8", "float16"):
+        with pytest.raises(ValueError, match=r"vectors contain NaN or infinity \(row 1\)"):
+            write_vector_file(tmp_path / f"n.{dtype}.m2vec", vectors, b"\1" * 32, dtype)
+        assert not (tmp_path / f"n.{dtype}.m2vec").exists()

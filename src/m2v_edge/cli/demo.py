@@ -31,6 +31,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, help=f"port (default $GRADIO_SERVER_PORT, else {DEFAULT_PORT})")
     p.add_argument("--max-documents", type=int, default=DEFAULT_MAX_DOCUMENTS, help="documents per request")
     p.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="characters per text")
+    p.add_argument(
+        "--max-request-bytes", type=int,
+        help="larger HTTP request bodies get 413 before they are read (default: max-chars x (max-documents + 1) "
+        "+ 64 KiB, ASCII at the limits)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from m2v_edge.demo.cache import open_models
     from m2v_edge.source.hub import resolve_model
 
-    limits = Limits(max_documents=args.max_documents, max_chars=args.max_chars)
+    limits = Limits(args.max_documents, args.max_chars, args.max_request_bytes)
     model = None if args.model is None else resolve_model(args.model, args.revision, exported=True)
     models = open_models(model, isotropy=args.isotropy)
     try:
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(err)) from None
     print(f"m2v-edge demo: starting {models.export_dir} on http://{host}:{port} (Ctrl+C to stop)")
     try:
-        launch(app, host=host, port=port, block=True)
+        launch(app, host=host, port=port, block=True, max_request_bytes=limits.request_bytes)
     except OSError as err:
         reason = str(err).split(". ")[0]
         raise OSError(f"cannot serve on {host}:{port} ({reason}); choose another --port") from None

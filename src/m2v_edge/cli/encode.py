@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from m2v_edge.cli.common import check_threads, output_file
-from m2v_edge.corpus.readers import INPUT_FORMATS
+from m2v_edge.corpus.readers import DEFAULT_MAX_LINE_CHARS, INPUT_FORMATS
 from m2v_edge.corpus.stream import DEFAULT_CHUNK_ROWS
 from m2v_edge.corpus.writers import OUTPUT_FORMATS
 
@@ -24,6 +24,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--field", "--column", dest="field", default="text", help="JSON field / column with the text")
     p.add_argument("--id-field", "--id-column", dest="id_field", help="JSON field / column with an id to carry along")
     p.add_argument("--dtype", help="npy: float32|float16, parquet: float32|int8, m2vec: int8|float16")
+    p.add_argument(
+        "--max-line-chars", type=int, default=DEFAULT_MAX_LINE_CHARS,
+        help=f"longest line (CSV record) accepted, in characters (default {DEFAULT_MAX_LINE_CHARS:,})",
+    )  # fmt: skip
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_ROWS, help="texts per checkpointed chunk")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run (OUTPUT.progress.json)")
     p.add_argument("--batch-size", type=int, default=1024)
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     output_file(args.output, inputs=(args.input,))  # '-': stdout; a folder or the input: refused
     model = StaticOnnxModel.from_pretrained(args.model, threads=check_threads(args.threads))
-    source = InputSpec(args.input, args.input_format, args.field, args.id_field)
+    source = InputSpec(args.input, args.input_format, args.field, args.id_field, args.max_line_chars)
     show = not args.quiet and sys.stderr.isatty()
     bar = None
     if show:

@@ -2,25 +2,30 @@
 
 Memory holds one chunk of texts and its vectors (plus the encoder's batches), whatever the corpus size.
 After every chunk the writer flushes and fsyncs, then ``OUTPUT.progress.json`` is replaced atomically
-with the row count and the writer's state; ``resume=True`` continues from there. The output appears under
-its name only when complete (the work file is ``OUTPUT.partial``).
+with the row count and the writer's state; ``resume=True`` continues from there, after checking every number of
+that state against the work file and the model's files against their sha256. The output appears under its name
+only when complete (the work file is ``OUTPUT.partial``). One run at a time writes an output: it holds an
+exclusive lock on ``OUTPUT.lock`` (released by the system if the process dies; the file is removed at the end).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from m2v_edge.corpus.readers import InputSpec, read_chunks
-from m2v_edge.corpus.vectorfile import model_fingerprint
+from m2v_edge.corpus.vectorfile import model_fingerprint, require_finite
 from m2v_edge.corpus.writers import (
+    CheckpointError,
     JsonlWriter,
     NpyWriter,
     ParquetWriter,
@@ -28,9 +33,10 @@ from m2v_edge.corpus.writers import (
     Writer,
     check_dtype,
     output_format,
+    saved_count,
 )
 
-PROGRESS_VERSION = 1
+PROGRESS_VERSION = 2  # 2: the model's files by sha256, a row count in every writer's state
 DEFAULT_CHUNK_ROWS = 8192
 
 
@@ -51,6 +57,62 @@ def work_paths(output: Path) -> tuple[Path, Path]:
     return output.with_name(output.name + ".partial"), output.with_name(output.name + ".progress.json")
 
 
+def model_files_sha256(files: Any) -> dict[str, str]:
+    """The sha256 of each file that makes the vectors (config, graph, tokenizer): what a resumed run must match.
+
+    One place to switch to the checksums the exporter records in ``config.json``.
+    """
+    digests = {}
+    for path in (files.config, files.model, files.tokenizer):
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+        digests[path.name] = digest.hexdigest()
+    return digests
+
+
+def _lock_file(fd: int) -> None:
+    """An exclusive, non-blocking lock on ``fd`` (:class:`OSError` if another process holds it)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+    else:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+@contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold ``OUTPUT.lock`` while writing ``output``; another holder means another run writes it.
+
+    :raises ValueError: ``another encode is writing OUTPUT``.
+    """
+    path = output.with_name(output.name + ".lock")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_file(fd)
+        except OSError:
+            os.close(fd)
+            raise ValueError(f"another encode is writing {output}; wait for it to finish or write elsewhere") from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break  # the file we locked is still the lock file (its last holder may have removed it meanwhile)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)  # a killed run's file: its pid goes
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # still holding the lock: the next run creates a fresh file
+        os.close(fd)
+
+
 def _write_progress(path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -69,22 +131,33 @@ def _remove_work_files(work: Path) -> None:
 def _load_progress(path: Path, expected: dict[str, Any]) -> dict[str, Any]:
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: unreadable progress file ({err}); delete it to start again") from None
+    if not isinstance(state, dict) or not isinstance(state.get("writer"), dict):
+        raise ValueError(f"{path}: not a progress file of this m2v-edge; delete it to start again")
     for key, value in expected.items():
+        if key == "model_files" and state.get(key) != value:
+            saved: dict[str, Any] = state[key] if isinstance(state.get(key), dict) else {}
+            changed = [name for name, digest in value.items() if saved.get(name) != digest]
+            raise ValueError(
+                f"{path}: the model's {', '.join(changed)} changed since the interrupted run (sha256); "
+                "resume with the same export or delete the progress file to start again"
+            )
         if state.get(key) != value:
             raise ValueError(
                 f"{path}: the interrupted run had a different {key} ({state.get(key)!r}, now {value!r}); "
                 "run it with the same settings or delete the progress file to start again"
             )
+    try:
+        rows = saved_count(state, "rows")
+        if saved_count(state["writer"], "rows") != rows:
+            raise CheckpointError(f"its rows ({rows}) and its writer's rows ({state['writer']['rows']}) differ")
+    except CheckpointError as err:
+        raise ValueError(f"{path}: {err}; delete it to start again") from None
     return dict(state)
 
 
-def _make_writer(
-    fmt: str, work: Path | None, dim: int, dtype: str, fingerprint: bytes, state: dict[str, Any] | None, stdout: Any
-) -> Writer:
-    if work is None:
-        return JsonlWriter(None, stdout, None)
+def _make_writer(fmt: str, work: Path, dim: int, dtype: str, fingerprint: bytes, state: dict[str, Any] | None) -> Any:
     if fmt == "npy":
         return NpyWriter(work, dim, dtype, state)
     if fmt == "jsonl":
@@ -147,41 +220,66 @@ def encode_corpus(
         "format": fmt,
         "dtype": dtype,
         "model_fingerprint": fingerprint.hex(),
+        "model_files": model_files_sha256(model.files),
     }
+    if to_stdout:  # JSON lines streamed: nothing to lock, nothing to resume
+        writer = JsonlWriter(None, stdout or sys.stdout, None)
+        rows = _run(model, source, writer, chunk_rows, batch_size, 0, on_chunk, lambda state: None)
+        writer.finish(Path(output))
+        return EncodeReport(output, fmt, dtype, rows, 0, model.dim)
     out = Path(output)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
+    if source.path != "-" and out.resolve() == Path(source.path).resolve():
+        raise ValueError(f"{out}: the output is the input file; write somewhere else")
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; name the output file")
     work, progress = work_paths(out)
-    if not to_stdout:
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-        if source.path != "-" and out.resolve() == Path(source.path).resolve():
-            raise ValueError(f"{out}: the output is the input file; write somewhere else")
-        if out.is_dir():
-            raise ValueError(f"{out}: is a folder; name the output file")
-    state: dict[str, Any] | None = None
-    if not to_stdout and progress.exists():
-        if not resume:
-            raise ValueError(f"{progress}: an interrupted run left this; add --resume to continue it, or delete it")
-        state = _load_progress(progress, expected)
-    done = 0 if state is None else int(state["rows"])
-    writer = _make_writer(
-        fmt, None if to_stdout else work, model.dim, dtype, fingerprint, None if state is None else state["writer"],
-        stdout or sys.stdout,
-    )  # fmt: skip
-    rows = done
-    try:
-        for texts, ids in read_chunks(source, chunk_rows, skip=done):
-            writer.write(ids, model.encode(texts, batch_size=batch_size).reshape(len(texts), model.dim))
-            writer_state = writer.checkpoint()
-            rows += len(texts)
-            if not to_stdout:
-                _write_progress(progress, {**expected, "rows": rows, "writer": writer_state})
-            if on_chunk is not None:
-                on_chunk(len(texts))
-        writer.finish(out)
-    except BaseException:
-        if not to_stdout and not progress.exists():  # nothing to resume: leave no work files behind
-            _remove_work_files(work)
-        raise
-    if not to_stdout:
+    with output_lock(out):
+        state: dict[str, Any] | None = None
+        if progress.exists():
+            if not resume:
+                raise ValueError(f"{progress}: an interrupted run left this; add --resume to continue it, or delete it")
+            state = _load_progress(progress, expected)
+        done = 0 if state is None else state["rows"]
+        try:
+            writer = _make_writer(fmt, work, model.dim, dtype, fingerprint, None if state is None else state["writer"])
+        except CheckpointError as err:
+            raise ValueError(f"{progress}: {err}; delete it and {work.name}* to start again") from None
+
+        def save(writer_state: dict[str, Any]) -> None:
+            _write_progress(progress, {**expected, "rows": writer_state["rows"], "writer": writer_state})
+
+        try:
+            rows = _run(model, source, writer, chunk_rows, batch_size, done, on_chunk, save)
+            writer.finish(out)
+        except BaseException:
+            if not progress.exists():  # nothing to resume: leave no work files behind
+                _remove_work_files(work)
+            raise
         progress.unlink(missing_ok=True)
     return EncodeReport(output, fmt, dtype, rows, done, model.dim)
+
+
+def _run(
+    model: Any,
+    source: InputSpec,
+    writer: Writer,
+    chunk_rows: int,
+    batch_size: int,
+    done: int,
+    on_chunk: Callable[[int], None] | None,
+    save: Callable[[dict[str, Any]], None],
+) -> int:
+    """Read, encode, append and checkpoint chunk by chunk after ``done`` rows; the row count at the end."""
+    rows = done
+    for texts, ids in read_chunks(source, chunk_rows, skip=done):
+        vectors = model.encode(texts, batch_size=batch_size).reshape(len(texts), model.dim)
+        require_finite(vectors, "the model's vectors", "the export is corrupt: export it again", first_row=rows)
+        writer.write(ids, vectors)
+        state = writer.checkpoint()
+        rows += len(texts)
+        save(state)
+        if on_chunk is not None:
+            on_chunk(len(texts))
+    return rows

@@ -13,7 +13,9 @@ Layout (little-endian; ``docs/scale.md`` documents it, ``web/src/vectors.js`` re
     ..  scales   count x float32, at the next multiple of 4 (int8 only)
 
 An int8 row is ``round(x / s)`` with ``s = max|x| / 127``; ``x ~= s * q``. Search is brute force: batched
-dot products of the (dequantized) rows with the query, cosine, top-k.
+dot products of the (dequantized) rows with the query, cosine, top-k. A file must be exactly as long as its
+header says (a count smaller or larger than the data is refused), and NaN or infinite vectors are never written
+nor searched with.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from m2v_edge.contract import (
     VECTOR_VERSION,
     ExportFiles,
 )
+from m2v_edge.runtime.similarity import check_top_k
 
 # The layout is part of the contract (contract.py; web/src/contract.js is generated from it).
 MAGIC = VECTOR_MAGIC
@@ -67,9 +70,21 @@ def scales_offset(dim: int, count: int) -> int:
     return (end + 3) // 4 * 4
 
 
+def require_finite(vectors: np.ndarray, what: str, remedy: str, first_row: int = 0) -> None:
+    """:raises ValueError: ``WHAT contain NaN or infinity (row first_row + i); REMEDY`` if a value is not finite."""
+    finite = np.isfinite(vectors)
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0]) if finite.ndim else 0
+        raise ValueError(f"{what} contain NaN or infinity (row {first_row + row}); {remedy}")
+
+
 def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric per-row int8: ``(q, scale)`` with ``vectors ~= q * scale[:, None]`` (zero rows: scale 0)."""
+    """Symmetric per-row int8: ``(q, scale)`` with ``vectors ~= q * scale[:, None]`` (zero rows: scale 0).
+
+    :raises ValueError: for NaN or infinite values (they have no int8 row).
+    """
     x = np.asarray(vectors, dtype=np.float32)
+    require_finite(x, "vectors", "pass finite vectors (NaN/infinity have no int8 form)")
     peak = np.abs(x).max(axis=1) if x.size else np.zeros(len(x), dtype=np.float32)
     scale = (peak / 127.0).astype(np.float32)
     safe = np.where(scale > 0, scale, 1.0).astype(np.float32)
@@ -82,6 +97,7 @@ def write_vector_file(path: str | Path, vectors: np.ndarray, fingerprint: bytes,
     x = np.asarray(vectors, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"vectors must be a [count, dim] array, got shape {x.shape}")
+    require_finite(x, "vectors", "pass finite vectors")
     out = Path(path)
     with open(out, "wb") as fh:
         fh.write(pack_header(dtype, x.shape[1], x.shape[0], fingerprint))
@@ -111,7 +127,8 @@ class VectorFile:
 
         :param expect_fingerprint: refuse the file unless it was made by this model (see :func:`model_fingerprint`).
         :raises FileNotFoundError: if the file does not exist.
-        :raises ValueError: if it is not a vector file, is truncated, or comes from another model.
+        :raises ValueError: if it is not a vector file, is not exactly the size its header says, or comes from
+            another model.
         """
         self.path = Path(path)
         if not self.path.is_file():
@@ -129,8 +146,12 @@ class VectorFile:
         self.dtype, self.dim, self.count, self.fingerprint = names[code], int(dim), int(count), bytes(fingerprint)
         size = self.path.stat().st_size
         need = scales_offset(dim, count) + 4 * count if self.dtype == "int8" else HEADER_SIZE + 2 * dim * count
-        if size < need:
-            raise ValueError(f"{self.path}: truncated ({size} bytes, header says {need}); write the file again")
+        if size != need:
+            state = "truncated" if size < need else "longer than its header says"
+            raise ValueError(
+                f"{self.path}: {state} ({size} bytes; {count} rows of {dim} {self.dtype} need {need}); "
+                "write the file again"
+            )
         if expect_fingerprint is not None and expect_fingerprint != self.fingerprint:
             raise ValueError(
                 f"{self.path}: vectors were made by another model (fingerprint {self.fingerprint.hex()[:12]}, "
@@ -171,12 +192,20 @@ class VectorFile:
         return self._norms
 
     def search(self, queries: np.ndarray, top_k: int = 10) -> list[list[VectorHit]]:
-        """Cosine top-k for each query vector (``[dim]`` or ``[n, dim]``), best first; ties keep row order."""
+        """Cosine top-k for each query vector (``[dim]`` or ``[n, dim]``), best first; ties keep row order.
+
+        :raises ValueError: for a query of another width, with NaN or infinity, or a ``top_k`` that is not a
+            positive integer (``True`` is not one).
+        """
         q = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if q.ndim != 2:
+            raise ValueError(f"query vectors must be [dim] or [n, dim], got shape {q.shape}")
         if q.shape[1] != self.dim:
             raise ValueError(f"query vectors have {q.shape[1]} dims, the file {self.dim}; use the same model")
-        if top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k}")
+        require_finite(q, "query vectors", "encode the query with the model (its vectors are finite)")
+        if top_k is None:
+            raise ValueError("top_k must be a positive integer, got None")
+        check_top_k(top_k)
         q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
         norms = self._row_norms()
         best_scores = np.full((len(q), 0), -np.inf, dtype=np.float32)

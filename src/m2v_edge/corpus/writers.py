@@ -1,8 +1,9 @@
 """Streaming vector writers: rows appended chunk by chunk to a work file, renamed onto the output at the end.
 
 Every writer has ``write(ids, vectors)``, ``checkpoint() -> state`` (data flushed and fsync'ed; the state goes
-into the progress file) and ``finish(output)``. A writer opened with a saved state drops whatever was
-written after that checkpoint, so a resumed run neither redoes nor duplicates rows.
+into the progress file) and ``finish(output)``. A writer opened with a saved state first checks every number
+in it against the work file on disk (:class:`CheckpointError` if one does not fit, before anything is cut), then
+drops whatever was written after that checkpoint, so a resumed run neither redoes nor duplicates rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,25 @@ DTYPES = {
     "m2vec": ("int8", "float16"),
 }
 _NPY_HEADER = 128  # fixed, so the row count can be rewritten in place after every chunk
+
+
+class CheckpointError(ValueError):
+    """A saved writer state that does not fit the work file on disk (nothing was changed)."""
+
+
+def saved_count(state: Any, key: str) -> int:
+    """``state[key]`` as a row or byte count: a non-negative integer (not a bool, float or string).
+
+    :raises CheckpointError: naming the key and the value.
+    """
+    value = state.get(key) if isinstance(state, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CheckpointError(f"its {key} is {value!r}, not a count")
+    return value
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else -1
 
 
 class Writer(Protocol):
@@ -65,14 +85,18 @@ def _fsync(fh: IO[Any]) -> None:
 class _Appender:
     """A work file that grows by appends; reopening with a saved size cuts what came after it."""
 
-    def __init__(self, path: Path, size: int | None, head: bytes = b"") -> None:
+    def __init__(self, path: Path, size: int | None, head: bytes = b"", check: bytes | None = None) -> None:
         self.path = path
         if size is None:
             self.fh = open(path, "wb+")  # noqa: SIM115
             self.fh.write(head)
         else:
-            if not path.is_file() or path.stat().st_size < size:
-                raise ValueError(f"{path}: the work file is missing or shorter than its progress file says")
+            if _file_size(path) < size:
+                raise CheckpointError(f"{path.name} is missing or shorter than the {size} bytes it says")
+            with open(path, "rb") as fh:
+                expect = head if check is None else check  # what the file starts with at every checkpoint
+                if fh.read(len(expect)) != expect:
+                    raise CheckpointError(f"{path.name} does not start as this writer's file")
             self.fh = open(path, "rb+")  # noqa: SIM115
             self.fh.truncate(size)
             self.fh.seek(size)
@@ -87,8 +111,12 @@ class NpyWriter:
 
     def __init__(self, work: Path, dim: int, dtype: str, state: dict[str, Any] | None) -> None:
         self.dim, self.dtype = dim, np.dtype(dtype).newbyteorder("<")
-        self.rows = 0 if state is None else int(state["rows"])
-        self.file = _Appender(work, None if state is None else state["bytes"], self._header())
+        self.rows, size = 0, None
+        if state is not None:
+            self.rows, size = saved_count(state, "rows"), saved_count(state, "bytes")
+            if size != _NPY_HEADER + self.rows * dim * self.dtype.itemsize:
+                raise CheckpointError(f"its {size} bytes are not {self.rows} rows of {dim} {dtype} values")
+        self.file = _Appender(work, size, self._header(), check=np.lib.format.magic(1, 0))
 
     def _header(self) -> bytes:
         descr = np.lib.format.dtype_to_descr(self.dtype)
@@ -118,7 +146,12 @@ class JsonlWriter:
     """One ``{"id": ..., "vector": [...]}`` object per line (float32 values, exact when parsed back)."""
 
     def __init__(self, work: Path | None, stream: IO[str] | None, state: dict[str, Any] | None) -> None:
-        self.file = None if work is None else _Appender(work, None if state is None else state["bytes"])
+        self.rows, size = 0, None
+        if state is not None and work is not None:
+            self.rows, size = saved_count(state, "rows"), saved_count(state, "bytes")
+            if _file_size(work) >= size and _count_lines(work, size) != self.rows:
+                raise CheckpointError(f"the first {size} bytes of {work.name} are not {self.rows} whole lines")
+        self.file = None if work is None else _Appender(work, size)
         self.stream = stream
 
     def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
@@ -129,6 +162,7 @@ class JsonlWriter:
             pairs = zip(ids, rows, strict=True)
             lines = [json.dumps({"id": key, "vector": row}, ensure_ascii=False) for key, row in pairs]
         text = "\n".join(lines) + "\n" if lines else ""
+        self.rows += len(lines)
         if self.file is not None:
             self.file.fh.write(text.encode("utf-8"))
         elif self.stream is not None:
@@ -139,7 +173,7 @@ class JsonlWriter:
             if self.stream is not None:
                 self.stream.flush()
             return {}
-        return {"bytes": self.file.size()}
+        return {"rows": self.rows, "bytes": self.file.size()}
 
     def finish(self, output: Path) -> None:
         if self.file is not None:
@@ -153,7 +187,7 @@ class VectorFileWriter:
 
     def __init__(self, work: Path, dim: int, dtype: str, fingerprint: bytes, state: dict[str, Any] | None) -> None:
         self.dim, self.dtype, self.fingerprint = dim, dtype, fingerprint
-        self.rows = 0 if state is None else int(state["rows"])
+        self.rows = 0 if state is None else saved_count(state, "rows")
         self.row_bytes = dim * (1 if dtype == "int8" else 2)
         head = pack_header(dtype, dim, 0, fingerprint)
         self.file = _Appender(work, None if state is None else HEADER_SIZE + self.rows * self.row_bytes, head)
@@ -200,9 +234,13 @@ class ParquetWriter:
         require_pyarrow()
         self.work, self.dim, self.dtype, self.metadata = work, dim, dtype, metadata
         self.parts_dir = work.with_name(work.name + ".parts")
-        self.parts = 0 if state is None else int(state["parts"])
+        self.parts, self.rows = 0, 0
         if state is None and self.parts_dir.exists():
             shutil.rmtree(self.parts_dir)
+        if state is not None:
+            self.parts, self.rows = saved_count(state, "parts"), saved_count(state, "rows")
+            if self._saved_rows() != self.rows:
+                raise CheckpointError(f"its {self.parts} parts ({self.parts_dir.name}) do not hold {self.rows} rows")
         self.parts_dir.mkdir(exist_ok=True)
         for stale in self.parts_dir.iterdir():  # parts written after the last checkpoint
             if not stale.name.endswith(".parquet") or int(stale.stem.split("-")[1]) >= self.parts:
@@ -212,10 +250,20 @@ class ParquetWriter:
     def _part(self, index: int) -> Path:
         return self.parts_dir / f"part-{index:06d}.parquet"
 
+    def _saved_rows(self) -> int | None:
+        """Rows in parts ``0 .. parts - 1`` (their footers), ``None`` if one is missing or unreadable."""
+        import pyarrow.parquet as pq
+
+        try:
+            return sum(pq.read_metadata(self._part(index)).num_rows for index in range(self.parts))
+        except (OSError, ValueError, TypeError):  # missing, or not Parquet (pyarrow's errors are ValueErrors)
+            return None
+
     def write(self, ids: list[str] | None, vectors: np.ndarray) -> None:
         from m2v_edge.corpus.arrow import vectors_table
 
         self.pending.append(vectors_table(vectors, self.dtype, ids, self.metadata))
+        self.rows += len(vectors)
 
     def checkpoint(self) -> dict[str, Any]:
         import pyarrow as pa
@@ -230,7 +278,7 @@ class ParquetWriter:
             os.replace(tmp, part)
             self.parts += 1
             self.pending = []
-        return {"parts": self.parts}
+        return {"parts": self.parts, "rows": self.rows}
 
     def finish(self, output: Path) -> None:
         import pyarrow.parquet as pq
@@ -246,3 +294,14 @@ class ParquetWriter:
                 out.write_table(pq.read_table(self._part(index)))
         shutil.rmtree(self.parts_dir)
         os.replace(self.work, output)
+
+
+def _count_lines(path: Path, size: int) -> int:
+    """Newlines in the first ``size`` bytes of ``path``, or -1 if they do not end with one (read in blocks)."""
+    lines, left = 0, size
+    last = b"\n"
+    with open(path, "rb") as fh:
+        while left > 0:
+            block = fh.read(min(left, 1 << 20))
+            lines, left, last = lines + block.count(b"\n"), left - len(block), block[-1:]
+    return lines if last == b"\n" else -1

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from m2v_edge.demo import DEFAULT_HOST, DEFAULT_PORT
-from m2v_edge.demo.backend import MAX_MATRIX_TEXTS, DemoBackend, DemoInputError
+from m2v_edge.demo.backend import MAX_MATRIX_TEXTS, DemoBackend, DemoInputError, Limits
 from m2v_edge.demo.presets import MATRIX_PRESET, PRESET_SOURCE, SEARCH_PRESETS, Preset
 
 if TYPE_CHECKING:
@@ -304,13 +304,25 @@ def build_app(backend: DemoBackend) -> gr.Blocks:
 
 
 def launch(
-    app: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True, quiet: bool = False
+    app: gr.Blocks,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    block: bool = True,
+    quiet: bool = False,
+    max_request_bytes: int | None = None,
 ) -> str:
-    """Serve ``app`` on ``host:port``: no share link, server-side rendering off.
+    """Serve ``app`` on ``host:port``: no share link, server-side rendering off, request bodies bounded.
 
     :param block: wait until interrupted; ``False`` returns once the server runs (call ``app.close()``).
+    :param max_request_bytes: larger request bodies get 413 before they are read (default:
+        :attr:`Limits.request_bytes` of the default limits).
     :return: the local URL.
     """
+    from starlette.middleware import Middleware
+
+    from m2v_edge.demo.bodylimit import BodyLimit
+
+    limit = Limits().request_bytes if max_request_bytes is None else max_request_bytes
     _, url, _ = app.launch(
         server_name=host,
         server_port=port,
@@ -320,5 +332,6 @@ def launch(
         quiet=quiet,
         show_error=True,  # gradio's own payload checks (e.g. a missing value) reach the client as a message
         max_file_size=0,  # no file inputs: uploads to /gradio_api/upload are refused (413) instead of stored
+        app_kwargs={"middleware": [Middleware(BodyLimit, max_bytes=limit)]},  # before FastAPI parses a body
     )
     return str(url)

@@ -27,10 +27,16 @@ class DemoInputError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Input limits: documents per request and characters per text."""
+    """Input limits: documents per request, characters per text, and bytes per HTTP request body.
+
+    ``max_request_bytes`` (checked by the server before any parsing, :mod:`m2v_edge.demo.bodylimit`) defaults to
+    what the largest request within the other two limits takes as ASCII JSON: ``max_chars x (max_documents + 1)``
+    plus 2 bytes per document and 64 KiB (10.1 MB with the defaults).
+    """
 
     max_documents: int = DEFAULT_MAX_DOCUMENTS
     max_chars: int = DEFAULT_MAX_CHARS
+    max_request_bytes: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse non-positive limits."""
@@ -38,6 +44,15 @@ class Limits:
             raise ValueError(
                 f"--max-documents and --max-chars must be positive, got {self.max_documents} and {self.max_chars}"
             )
+        if self.max_request_bytes is not None and self.max_request_bytes < 1:
+            raise ValueError(f"--max-request-bytes must be positive, got {self.max_request_bytes}")
+
+    @property
+    def request_bytes(self) -> int:
+        """The largest HTTP request body the server reads."""
+        if self.max_request_bytes is not None:
+            return self.max_request_bytes
+        return self.max_chars * (self.max_documents + 1) + 2 * self.max_documents + (64 << 10)
 
 
 @dataclass(frozen=True)

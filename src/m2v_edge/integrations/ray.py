@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from m2v_edge.corpus.arrow import SCALE_COLUMN, VECTOR_COLUMN, vector_columns
+from m2v_edge.corpus.vectorfile import require_finite
 
 
 class EncodeBatches:
@@ -35,27 +36,45 @@ class EncodeBatches:
 
         :param model: an exported folder, readable on every node (a shared path or baked into the image).
         :param text_column: the column holding the texts.
-        :param vector_column: the column to add.
+        :param vector_column: the column to add (not the text column, nor ``scale`` with ``int8``).
         :param dtype: ``float32``, or ``int8`` (adds a float32 ``scale`` column).
+        :raises ValueError: for another dtype or a vector column name that clashes.
         :param batch_size: texts per ``encode`` call.
         """
         from m2v_edge.runtime.model import StaticOnnxModel
 
         if dtype not in ("float32", "int8"):
             raise ValueError(f"dtype {dtype!r} is not supported; choose float32 or int8")
+        added = [vector_column] + ([SCALE_COLUMN] if dtype == "int8" else [])
+        if text_column in added or len(set(added)) < len(added):
+            raise ValueError(
+                f"vector_column={vector_column!r} clashes with {text_column!r} or {SCALE_COLUMN!r} (int8 adds it); "
+                "pass another vector_column"
+            )
         self.model = StaticOnnxModel.from_pretrained(model, threads=1)
         self.text_column, self.vector_column = text_column, vector_column
         self.dtype, self.batch_size = dtype, batch_size
 
     def __call__(self, batch: Any) -> Any:
-        """Encode one ``pyarrow.Table`` batch; returns it with the vector column(s) appended."""
+        """Encode one ``pyarrow.Table`` batch; returns it with the vector column(s) appended.
+
+        :raises ValueError: if the text column is missing or not strings, or a column to add already exists.
+        """
         if self.text_column not in batch.column_names:
             raise ValueError(f"no column {self.text_column!r} (has {batch.column_names}); pass text_column=")
+        added = [self.vector_column] + ([SCALE_COLUMN] if self.dtype == "int8" else [])
+        clash = [name for name in added if name in batch.column_names]
+        if clash:
+            raise ValueError(
+                f"the batch already has a column {clash[0]!r}, which EncodeBatches adds; rename it "
+                "(Dataset.rename_columns) or pass another vector_column"
+            )
         texts = batch.column(self.text_column).to_pylist()
         bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
         if bad is not None:
             raise ValueError(f"row {bad} of {self.text_column!r} is {texts[bad]!r}, expected a string")
         vectors = self.model.encode(texts, batch_size=self.batch_size).reshape(len(texts), self.model.dim)
+        require_finite(vectors, "the model's vectors", "the export is corrupt: export it again")
         columns = vector_columns(vectors, self.dtype)
         batch = batch.append_column(self.vector_column, columns[VECTOR_COLUMN])
         if SCALE_COLUMN in columns:
