@@ -4,10 +4,12 @@
  * installed. An int8-only app builds with zero warnings, ships no wasm and no ONNX Runtime code, emits m2v-edge's
  * tokenizer Worker, and ranks the seed card's example (tutorial first) in headless Chromium on the pooling kernel;
  * the vite and esbuild apps also in a module Worker, with loading progress and the Cache API (the second load
- * does not download the model). And the Node script on the kernel, onnxruntime-web and onnxruntime-node.
+ * does not download the model). An app on `m2v-edge/ort` (vite) ships onnxruntime-web's plain wasm, which runs the
+ * graph. And the Node script on the kernel, onnxruntime-web and onnxruntime-node.
  * M2V_EDGE_SKIP_NEXT=1 leaves out the Next.js app (its install and build take about a minute per variant).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -17,6 +19,7 @@ import { launchChromium, openPage } from "./chromium.js";
 import { fixture } from "./helpers.js";
 import { human, installExample, pack, sh, sizes } from "./pack.js";
 
+const sha = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const TUTORIAL = "Neural network training tutorial and guide";
 const MODEL = fixture("potion-int8");
 /** Each browser app: what its build writes (and is served from), how it reports its warnings. */
@@ -32,6 +35,9 @@ const VARIANTS = NAMES.flatMap((name) => [
   { name, as: name, ort: false },
   { name, as: `${name}-ort`, ort: true },
 ]);
+/** The app whose exports need ONNX Runtime: `m2v-edge/ort`, onnxruntime-web's wasm emitted by vite. */
+const ORT_APP = { name: "vite-ort-app", as: "vite-ort-app" }; // onnxruntime-web is in its package.json
+BUNDLERS["vite-ort-app"] = { out: "dist", served: "dist" };
 const apps = {};
 let browser;
 
@@ -46,14 +52,14 @@ before(async () => {
   await pack();
   const started = Date.now();
   // Installed a few at a time (offline where web/'s npm ci filled the cache), then built one after the other.
-  const all = [...VARIANTS, { name: "node-app", as: "node-app", ort: false }];
+  const all = [...VARIANTS, { name: "node-app", as: "node-app", ort: false }, ORT_APP];
   for (let i = 0; i < all.length; i += 4) {
     const batch = all.slice(i, i + 4);
     const dirs = await Promise.all(batch.map((v) => installExample(v.name, { as: v.as, add: v.ort ? ["onnxruntime-web"] : [] })));
     batch.forEach((v, j) => (apps[v.as] = { ...v, dir: dirs[j] }));
   }
   const installed = Date.now();
-  for (const { as } of VARIANTS) {
+  for (const { as } of [...VARIANTS, ORT_APP]) {
     const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: "skip", NEXT_TELEMETRY_DISABLED: "1" };
     const { stdout, stderr } = await sh("npm", ["run", "--silent", "build"], { cwd: apps[as].dir, env });
     Object.assign(apps[as], { log: `${stdout}${stderr}`, stderr });
@@ -139,6 +145,23 @@ for (const { name, as } of VARIANTS) {
     }
   });
 }
+
+test("vite-ort-app: m2v-edge/ort bundles onnxruntime-web's plain wasm, which runs the graph in Chromium", async () => {
+  const { dir, log } = apps["vite-ort-app"];
+  assert.equal(warningCount(log), 0, log);
+  const wasm = sizes(join(dir, "dist")).filter((f) => f.file.endsWith(".wasm"));
+  assert.equal(wasm.length, 1, `one wasm file: ${wasm.map((f) => f.file)}`);
+  const ortDist = join(dir, "node_modules", "onnxruntime-web", "dist");
+  assert.equal(sha(join(dir, "dist", wasm[0].file)), sha(join(ortDist, "ort-wasm-simd-threaded.wasm")), "the plain (non-JSEP) wasm");
+  const { server } = await serve("vite-ort-app");
+  try {
+    const got = await result(`${server.url}app/index.html`);
+    assert.equal(got.info.backend, "onnxruntime-web");
+    assert.equal(got.hits[0].document, TUTORIAL);
+  } finally {
+    await server.close();
+  }
+});
 
 test("node-app: the tarball in Node ranks the tutorial first on the kernel, onnxruntime-web and onnxruntime-node", async (t) => {
   const out = {};
