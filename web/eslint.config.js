@@ -3,13 +3,14 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/", ".fixtures/", "test-results/", "types/", "examples/*/node_modules/", "examples/*/dist/"] },
+  { ignores: ["node_modules/", ".fixtures/", "test-results/", "types/", "examples/*/node_modules/", "examples/*/dist/", "examples/*/out/", "examples/*/.next/"] },
   js.configs.recommended,
   {
-    files: ["**/*.js", "**/*.mjs"],
+    files: ["**/*.js", "**/*.mjs", "**/*.jsx"],
     languageOptions: {
       ecmaVersion: "latest",
       sourceType: "module",
+      parserOptions: { ecmaFeatures: { jsx: true } }, // the Next.js example's components
       globals: { ...globals.browser, ...globals.node },
     },
   },

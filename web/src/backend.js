@@ -6,20 +6,21 @@
 
 import { isNode } from "./env.js";
 
-const platform = { defaultOrt: null, readPath: null };
+const platform = { defaultOrt: null, readPath: null, noDefaultOrt: "m2v-edge/core has no default" };
 let wasmSetup = null;
 
 /**
  * Set by the entry points (`index.js` for Node, `browser.js`): how to get the default ORT module, how to read
  * a folder path.
  *
- * @param {{defaultOrt?: (() => Promise<object>) | null, readPath?: ((path: string, kind: string) => Promise<any>) | null}} options
+ * @param {{defaultOrt?: (() => Promise<object>) | null, readPath?: ((path: string, kind: string) => Promise<any>) | null, noDefaultOrt?: string}} options
+ *   `noDefaultOrt`: what the "no ONNX Runtime backend" error says when `defaultOrt` is null.
  */
 export function setPlatform(options) {
   Object.assign(platform, options);
 }
 
-/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null}} */
+/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null, noDefaultOrt: string}} */
 export function getPlatform() {
   return platform;
 }
@@ -80,7 +81,7 @@ export async function resolveBackend(options) {
     if (platform.defaultOrt === null) {
       throw new TypeError(
         "no ONNX Runtime backend: pass { ort } (onnxruntime-react-native, onnxruntime-node or onnxruntime-web); " +
-          "m2v-edge/core has no default",
+          platform.noDefaultOrt,
       );
     }
     ort = await platform.defaultOrt();

@@ -12,7 +12,9 @@ import { readPath } from "./files-node.js";
 
 async function defaultOrt() {
   try {
-    return await import("onnxruntime-web");
+    // Left to Node at run time, not resolved by a bundler building for Node (a Next.js server, webpack
+    // target "node"): onnxruntime-web is an optional peer dependency, often not installed.
+    return await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ /* @vite-ignore */ "onnxruntime-web");
   } catch (err) {
     throw new Error(
       `onnxruntime-web is not installed (${err.message}); \`npm install onnxruntime-web\`, or pass { ort } ` +

@@ -67,7 +67,9 @@ export class TokenizerPool {
   static async create(count, tokenizerJson, config) {
     const workers = [];
     for (let i = 0; i < count; i++) {
-      // Written out in full so that bundlers (Vite, webpack 5) find the worker and bundle its imports.
+      // Written out in full so that bundlers (vite, webpack 5, Next.js) find the worker and bundle its imports;
+      // esbuild and rollup leave the URL as is: they bundle "m2v-edge/tokenize-worker.js" as an entry of that
+      // name next to this chunk (docs/web.md, "Bundlers"; web/examples).
       workers.push(new Worker(new URL("./tokenize-worker.js", import.meta.url), { type: "module", name: `m2v-edge-tokenizer-${i}` }));
     }
     const pool = new TokenizerPool(workers);

@@ -40,24 +40,35 @@ export function pack() {
 }
 
 /**
- * Copy examples/NAME into a temp folder and install the packed tarball into it, with each of the app's other
- * dependencies at the version web/ has installed (so the npm cache has it); returns the app folder.
+ * Copy examples/NAME into a temp folder (`as`, default NAME; the files it links from examples/common/ copied as
+ * files) and install the packed tarball into it, with each of the app's other dependencies and `add` (e.g.
+ * ["onnxruntime-web"]) at the version web/ has installed (so the npm cache has it); returns the app folder.
  */
-export async function installExample(name) {
+export async function installExample(name, { as = name, add = [] } = {}) {
   const { tarball } = await pack();
-  const app = join(work, name);
-  cpSync(join(WEB, "examples", name), app, { recursive: true, filter: (src) => !/node_modules|[\\/]dist$/.test(src) });
+  const app = join(work, as);
+  cpSync(join(WEB, "examples", name), app, {
+    recursive: true,
+    dereference: true,
+    filter: (src) => !/node_modules|[\\/](dist|out|\.next)$/.test(src),
+  });
   const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf-8"));
-  const pinned = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })
+  const pinned = [...Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }), ...add]
     .filter((dep) => dep !== "m2v-edge")
-    .map((dep) => {
-      const installed = join(WEB, "node_modules", dep, "package.json");
-      if (!existsSync(installed)) throw new Error(`examples/${name} needs ${dep}, which is not a devDependency of web/`);
-      return `${dep}@${JSON.parse(readFileSync(installed, "utf-8")).version}`;
-    });
+    .map((dep) => `${dep}@${installedVersion(dep, name)}`);
   const args = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", tarball, ...pinned];
   await sh("npm", args, { cwd: app });
   return app;
+}
+
+/** The version of `dep` in web/node_modules, else (the Next.js example's next, react, react-dom) the app's range. */
+function installedVersion(dep, name) {
+  const installed = join(WEB, "node_modules", dep, "package.json");
+  if (existsSync(installed)) return JSON.parse(readFileSync(installed, "utf-8")).version;
+  const manifest = JSON.parse(readFileSync(join(WEB, "examples", name, "package.json"), "utf-8"));
+  const range = manifest.dependencies?.[dep] ?? manifest.devDependencies?.[dep];
+  if (range === undefined) throw new Error(`examples/${name} needs ${dep}, which is not a devDependency of web/`);
+  return range;
 }
 
 /** Every file under `dir` with its raw and gzipped size (bytes), largest first. */

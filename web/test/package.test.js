@@ -17,7 +17,7 @@ const manifest = JSON.parse(readFileSync(join(WEB, "package.json"), "utf-8"));
 test("npm pack holds the entry points, types, LICENSE and README, and nothing else", async (t) => {
   const { files, size, unpackedSize } = await pack();
   t.diagnostic(`published tarball: ${human(size)} (${human(unpackedSize)} unpacked, ${files.length} files)`);
-  for (const file of ["LICENSE", "README.md", "package.json", "bin/m2v-edge.mjs", "src/browser.js", "src/index.js", "src/core.js", "types/index.d.ts", "types/core.d.ts"]) {
+  for (const file of ["LICENSE", "README.md", "package.json", "bin/m2v-edge.mjs", "src/browser.js", "src/browser-kernel.js", "src/index.js", "src/core.js", "types/index.d.ts", "types/core.d.ts"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
   const stray = files.filter((f) => !/^(LICENSE|README\.md|package\.json|bin\/[\w-]+\.mjs|src\/[\w-]+\.js|types\/[\w-]+\.d\.ts)$/.test(f));

@@ -48,7 +48,8 @@ model = StaticOnnxModel.from_pretrained("path/to/this/folder")
 vectors = model.encode(["How do I train a neural network?"])
 ```
 
-Browser and Node, with the `m2v-edge` npm package (onnxruntime-web):
+Browser and Node, with the `m2v-edge` npm package (int8 exports run on its own kernel; other dtypes need
+`onnxruntime-web`, with `import {{ StaticOnnxModel }} from "m2v-edge/ort"` in a browser bundle):
 
 ```js
 import {{ StaticOnnxModel }} from "m2v-edge";
@@ -66,6 +67,10 @@ const model = await AutoModel.from_pretrained("path/to/this/folder");
 const inputs = tokenizer(["How do I train a neural network?"], {{ padding: true, truncation: true }});
 const {{ embeddings }} = await model(inputs);
 ```
+
+It logs `Unknown model class "m2v-edge-static-embedding"` once (harmless), and `{{ padding: true, truncation:
+true }}` is needed. `pipeline("feature-extraction", ...)` does not work on this folder yet: the graph outputs the
+pooled `embeddings`, not the per-token `last_hidden_state` the pipeline pools.
 
 Android (onnxruntime-android; iOS and React Native are alike): tokenize with `tokenizer.json`
 (no special tokens), then

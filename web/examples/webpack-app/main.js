@@ -1,0 +1,3 @@
+import { showExample } from "./page.js";
+
+showExample();
