@@ -210,8 +210,8 @@ class ExportFiles:
     def model_name(self) -> str:
         """The graph's path relative to ``root`` (POSIX separators)."""
         name = self.model_file or self._configured_model_file() or LEGACY_MODEL_FILE
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or not name.endswith(".onnx"):
+        check_folder_path(name, MODEL_FILE_KEY, self.config)
+        if not name.endswith(".onnx"):
             raise ValueError(f"{self.config}: model_file {name!r} must be a relative .onnx path inside the folder")
         return name
 
@@ -337,3 +337,75 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
 def write_config(path: Path, config: dict[str, Any]) -> None:
     """Write ``config.json`` with stable key order."""
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --- Integrity (issue 24): checksums of the folder's files and the one rule set for paths config.json gives. ---
+# config.json's CHECKSUMS_KEY maps every other file the exporter wrote (POSIX path relative to the folder) to its
+# sha256 (lowercase hex); runtimes hash the files they read and refuse a mismatch. Exports without it load with a
+# one-time notice. CHECKED_GRAPH_KEYS: config.json and the config embedded in the graph (METADATA_KEY) must agree.
+CHECKSUMS_KEY = "files"
+CHECKED_GRAPH_KEYS = (
+    "dim",
+    "vocab_size",
+    "table_rows",
+    "normalize",
+    "unk_token_id",
+    "median_token_length",
+    "source.sha256",
+)
+INTEGRITY_MESSAGES = {
+    "checksum": "{file}: sha256 {got} differs from config.json's {expected} (the file was changed, corrupted or "
+    "copied from another model); " + REMEDY_REEXPORT + " or copy the whole folder again",
+    "unlisted": "{file}: not listed in config.json's files (a file copied into the folder?); " + REMEDY_REEXPORT,
+    "bad_list": "{where}: files must map relative paths to sha256 hex strings, got {got}; " + REMEDY_REEXPORT,
+    "graph_config": "{file}: the graph was exported for {key} {got}, config.json says {expected} (another model's "
+    "graph?); " + REMEDY_REEXPORT,
+    "no_checksums": "{where}: no checksums in config.json (exported before m2v-edge recorded them), so changed or "
+    "mixed files cannot be detected; re-export the model to get them",
+}
+# A path in config.json (model_file, the files list) must be a plain relative path inside the folder after every
+# decoding: percent-escapes are decoded up to FOLDER_PATH_DECODES times (what a URL resolver may do), then each
+# rule's regex (the same in Python's re and JavaScript's RegExp) must not match. Python: check_folder_path;
+# JS: checkFolderPath (web/src/config.js).
+FOLDER_PATH_DECODES = 8
+FOLDER_PATH_RULES = (
+    ("%(?![0-9A-Fa-f]{2})", "has a malformed percent-escape"),
+    ("[\\\\?#\\x00-\\x1f\\x7f]", "holds a backslash, ?, # or a control character"),
+    ("^/|^[A-Za-z][A-Za-z0-9+.-]*:", "is absolute or a URL"),
+    ("(^|/)[.]{0,2}(/|$)", "has an empty, . or .. segment"),
+)
+FOLDER_PATH_MESSAGE = "{where}: {key} {path} {why}; it must be a plain relative path inside the folder (" + (
+    REMEDY_REEXPORT + ")"
+)
+
+
+def check_folder_path(path: str, key: str, where: Path | str) -> str:
+    """Refuse a path from config.json that is not a plain relative path inside the folder (FOLDER_PATH_RULES).
+
+    :return: ``path`` unchanged.
+    :raises ValueError: naming ``where``, the key and the rule broken.
+    """
+    import re
+    from urllib.parse import unquote
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(FOLDER_PATH_MESSAGE.format(where=where, key=key, path=json.dumps(path), why=why))
+
+    seen = [path]
+    for _ in range(FOLDER_PATH_DECODES):
+        if re.search(FOLDER_PATH_RULES[0][0], seen[-1]):
+            raise refuse(FOLDER_PATH_RULES[0][1])
+        try:
+            decoded = unquote(seen[-1], errors="strict")
+        except UnicodeDecodeError:
+            raise refuse(FOLDER_PATH_RULES[0][1]) from None
+        if decoded == seen[-1]:
+            break
+        seen.append(decoded)
+    else:
+        raise refuse("is percent-encoded too many times")
+    for text in seen:
+        for pattern, why in FOLDER_PATH_RULES[1:]:
+            if re.search(pattern, text):
+                raise refuse(why)
+    return path
