@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 # 2: the graph drops the unknown token itself; Hugging Face layout (``model_file``, ``onnx/``). 1 still loads.
 FORMAT_VERSION = 2
@@ -339,20 +341,11 @@ def write_config(path: Path, config: dict[str, Any]) -> None:
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-# --- Integrity (issue 24): checksums of the folder's files and the one rule set for paths config.json gives. ---
-# config.json's CHECKSUMS_KEY maps every other file the exporter wrote (POSIX path relative to the folder) to its
-# sha256 (lowercase hex); runtimes hash the files they read and refuse a mismatch. Exports without it load with a
-# one-time notice. CHECKED_GRAPH_KEYS: config.json and the config embedded in the graph (METADATA_KEY) must agree.
+# --- Integrity (docs/format.md, "Checksums" and "Paths"). config.json's CHECKSUMS_KEY: every other file's sha256
+# by relative path; CHECKED_GRAPH_KEYS: what config.json and the config embedded in the graph must agree on.
 CHECKSUMS_KEY = "files"
-CHECKED_GRAPH_KEYS = (
-    "dim",
-    "vocab_size",
-    "table_rows",
-    "normalize",
-    "unk_token_id",
-    "median_token_length",
-    "source.sha256",
-)
+CHECKED_GRAPH_KEYS = ("dim", "vocab_size", "table_rows", "normalize", "unk_token_id", "median_token_length",
+                      "source.sha256")  # fmt: skip
 INTEGRITY_MESSAGES = {
     "checksum": "{file}: sha256 {got} differs from config.json's {expected} (the file was changed, corrupted or "
     "copied from another model); " + REMEDY_REEXPORT + " or copy the whole folder again",
@@ -363,10 +356,8 @@ INTEGRITY_MESSAGES = {
     "no_checksums": "{where}: no checksums in config.json (exported before m2v-edge recorded them), so changed or "
     "mixed files cannot be detected; re-export the model to get them",
 }
-# A path in config.json (model_file, the files list) must be a plain relative path inside the folder after every
-# decoding: percent-escapes are decoded up to FOLDER_PATH_DECODES times (what a URL resolver may do), then each
-# rule's regex (the same in Python's re and JavaScript's RegExp) must not match. Python: check_folder_path;
-# JS: checkFolderPath (web/src/config.js).
+# A path config.json gives: percent-decoded up to FOLDER_PATH_DECODES times, no stage may match a rule's regex
+# (the same in Python's re and JavaScript's RegExp). Python: check_folder_path; JS: checkFolderPath (config.js).
 FOLDER_PATH_DECODES = 8
 FOLDER_PATH_RULES = (
     ("%(?![0-9A-Fa-f]{2})", "has a malformed percent-escape"),
@@ -380,13 +371,7 @@ FOLDER_PATH_MESSAGE = "{where}: {key} {path} {why}; it must be a plain relative 
 
 
 def check_folder_path(path: str, key: str, where: Path | str) -> str:
-    """Refuse a path from config.json that is not a plain relative path inside the folder (FOLDER_PATH_RULES).
-
-    :return: ``path`` unchanged.
-    :raises ValueError: naming ``where``, the key and the rule broken.
-    """
-    import re
-    from urllib.parse import unquote
+    """``path`` unchanged if a plain relative path inside the folder (FOLDER_PATH_RULES), else a ValueError."""
 
     def refuse(why: str) -> ValueError:
         return ValueError(FOLDER_PATH_MESSAGE.format(where=where, key=key, path=json.dumps(path), why=why))
