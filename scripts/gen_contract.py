@@ -88,6 +88,16 @@ def render() -> str:
         ("MESSAGES", fmt.MESSAGES, "Messages with {placeholders}, the same in every runtime"),
         ("CONFIG_RULES", fmt.CONFIG_RULES, "config.json key -> rule"),
         ("CONFIG_RULE_TEXT", fmt.CONFIG_RULE_TEXT, "What each rule asks for, in messages"),
+        ("CHECKSUMS_KEY", fmt.CHECKSUMS_KEY, "config.json key: relative path -> sha256 hex of every other file"),
+        ("CHECKED_GRAPH_KEYS", list(fmt.CHECKED_GRAPH_KEYS), "Keys config.json and the graph's config must agree on"),
+        ("INTEGRITY_MESSAGES", fmt.INTEGRITY_MESSAGES, "Checksum and consistency messages, with {placeholders}"),
+        ("FOLDER_PATH_DECODES", fmt.FOLDER_PATH_DECODES, "Percent-decodings applied before the path rules"),
+        (
+            "FOLDER_PATH_RULES",
+            [list(r) for r in fmt.FOLDER_PATH_RULES],
+            "[regex, why]: a config path matching one is refused",
+        ),
+        ("FOLDER_PATH_MESSAGE", fmt.FOLDER_PATH_MESSAGE, "The refusal of a config path, with {placeholders}"),
     ]
     lines = [
         "/**",

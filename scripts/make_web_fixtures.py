@@ -76,6 +76,8 @@ def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
     target = stamp.get("target", "default")
     layout = "hf" if "model_file" in stamp else "flat"
     dtype = stamp.get("dtype", "int8")
+    if (folder / STAMP).is_file():  # our own fixture: its stamp file is not the export's, so --force would refuse it
+        (folder / STAMP).unlink()
     report = export_model(source, folder, dtype=dtype, force=True, show_progress_bar=True, target=target, layout=layout)
     (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""

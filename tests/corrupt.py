@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from m2v_edge.contract import ExportFiles
+from m2v_edge.contract import CHECKSUMS_KEY, ExportFiles
+from m2v_edge.validate import file_sha256
 
 # Texts short enough that any valid max_length >= 16 leaves their tokens alone.
 PROBES = ["hello world", "The quick brown fox", "", "neural network training", "café naïve 🚀"]
@@ -37,14 +38,27 @@ def set_key(key: str, value: Any) -> Callable[[Path], None]:
     return lambda folder: edit_config(folder, lambda c: c.__setitem__(key, value))
 
 
+def rehash(folder: Path) -> None:
+    """Record the files' current sha256 in config.json: a consistent folder, so the deeper checks are reached."""
+    edit_config(folder, lambda c: c.__setitem__(CHECKSUMS_KEY, {n: file_sha256(folder / n) for n in c[CHECKSUMS_KEY]}))
+
+
 def edit_graph(folder: Path, change: Callable[[Any], None]) -> None:
-    """Load model.onnx with onnx, apply ``change(model)``, save it back."""
+    """Load model.onnx with onnx, apply ``change(model)``, save it back (checksums updated)."""
     import onnx
 
     graph = ExportFiles(folder).model
     model = onnx.load(str(graph))
     change(model)
     onnx.save_model(model, str(graph))
+    rehash(folder)
+
+
+def flip_byte(folder: Path, name: str, where: float) -> None:
+    """Invert the byte at fraction ``where`` of the file ``name`` (checksums left as they were)."""
+    data = bytearray((folder / name).read_bytes())
+    data[min(int(where * len(data)), len(data) - 1)] ^= 0xFF
+    (folder / name).write_bytes(bytes(data))
 
 
 def poison_tokens(folder: Path, ids: list[int]) -> None:
@@ -89,6 +103,11 @@ def _add_token(folder: Path) -> None:
          "normalized": False, "special": False}
     )  # fmt: skip
     file.write_text(json.dumps(data), encoding="utf-8")
+    rehash(folder)
+
+
+# The graph's embedded config disagrees with config.json (checked before the probe run).
+_GRAPH_CONFIG = "the graph was exported for "
 
 
 def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None], str | None]]:
@@ -100,7 +119,7 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "format_version_null": (set_key("format_version", None), "format_version must be a positive integer"),
         "format_version_string": (set_key("format_version", "1"), "format_version must be a positive integer"),
         "format_version_newer": (set_key("format_version", 99), "newer than this m2v-edge reads"),
-        "dim_wrong": (set_key("dim", config["dim"] * 2), "dim is"),
+        "dim_wrong": (set_key("dim", config["dim"] * 2), f"dim is|{_GRAPH_CONFIG}dim"),
         "dim_string": (set_key("dim", "16"), "dim must be a positive integer"),
         "max_length_negative": (set_key("max_length", -1), "max_length must be a positive integer or null"),
         "median_token_length_zero": (set_key("median_token_length", 0), "median_token_length must be a positive"),
@@ -108,17 +127,48 @@ def catalogue(config: dict[str, Any]) -> dict[str, tuple[Callable[[Path], None],
         "dtype_list": (set_key("dtype", []), "dtype must be one of"),
         "pad_out_of_range": (set_key("pad_token_id", vocab + 10), "pad_token_id must be an integer in"),
         "unk_out_of_range": (set_key("unk_token_id", -3), "unk_token_id must be null or an integer in"),
-        "vocab_size_too_big": (set_key("vocab_size", vocab + 1000), "the graph fails on ids"),
-        "vocab_size_too_small": (set_key("vocab_size", 5), "tokenizer.json can produce ids up to"),
+        "vocab_size_too_big": (
+            set_key("vocab_size", vocab + 1000),
+            f"the graph fails on ids|{_GRAPH_CONFIG}vocab_size",
+        ),
+        "vocab_size_too_small": (
+            set_key("vocab_size", 5),
+            f"tokenizer.json can produce ids up to|{_GRAPH_CONFIG}vocab_size",
+        ),
         "tokenizer_more_tokens": (_add_token, "tokenizer.json can produce ids up to"),
         "output_renamed": (lambda f: edit_graph(f, _rename_output), "no 'embeddings' output|no \"embeddings\" output"),
         "inputs_int32": (lambda f: edit_graph(f, _int32_inputs), "int64|cannot load it"),
-        "model_truncated": (lambda f: _truncate(ExportFiles(f).model, 300), "cannot load it"),
+        "model_truncated": (_truncate_graph, "cannot load it"),
+        "model_byte_flipped": (lambda f: flip_byte(f, ExportFiles(f).model_name, 0.5), "differs from config.json"),
+        "tokenizer_edited": (_edit_token, "tokenizer.json: sha256 .* differs from config.json"),
+        "checksums_not_hex": (set_key(CHECKSUMS_KEY, {"tokenizer.json": "zz"}), "files must map relative paths"),
+        "checksums_escape": (_escape_checksums, "plain relative path inside the folder"),
+        "checksums_miss_graph": (_unlist_graph, "not listed in config.json's files"),
         "harmless_dtype_label": (set_key("dtype", "float32"), None),
         "harmless_max_length_bigger": (set_key("max_length", 4096), None),
         "harmless_extra_key": (set_key("comment", "hello"), None),
     }
 
 
-def _truncate(file: Path, size: int) -> None:
-    file.write_bytes(file.read_bytes()[:size])
+def _truncate_graph(folder: Path) -> None:
+    """The graph cut to 300 bytes, checksums updated: onnxruntime's own refusal is reached."""
+    graph = ExportFiles(folder).model
+    graph.write_bytes(graph.read_bytes()[:300])
+    rehash(folder)
+
+
+def _edit_token(folder: Path) -> None:
+    """An edited token string in tokenizer.json: same ids, other text -> other vectors, caught by the checksum."""
+    file = folder / "tokenizer.json"
+    text = file.read_text(encoding="utf-8")
+    assert '"quick"' in text
+    file.write_text(text.replace('"quick"', '"qu1ck"', 1), encoding="utf-8")
+
+
+def _unlist_graph(folder: Path) -> None:
+    name = ExportFiles(folder).model_name
+    edit_config(folder, lambda c: c[CHECKSUMS_KEY].__delitem__(name))
+
+
+def _escape_checksums(folder: Path) -> None:
+    edit_config(folder, lambda c: c[CHECKSUMS_KEY].__setitem__("%2e%2e/other/tokenizer.json", "0" * 64))

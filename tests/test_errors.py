@@ -15,6 +15,7 @@ from m2v_edge import StaticOnnxModel, export_model
 from m2v_edge.cli import main
 from m2v_edge.contract import ExportFiles
 from m2v_edge.export import selfcheck
+from tests.corrupt import rehash
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -121,6 +122,9 @@ def test_runtime_errors(tmp_path, potion_int8):
         StaticOnnxModel.from_pretrained(tmp_path / "missing")
     broken = _copy(potion_int8, tmp_path / "broken")
     ExportFiles(broken).model.write_bytes(b"not an onnx file")
+    with pytest.raises(ValueError, match="sha256 .* differs from config.json"):
+        StaticOnnxModel.from_pretrained(broken)
+    rehash(broken)  # consistent checksums: onnxruntime's own refusal
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         StaticOnnxModel.from_pretrained(broken)
     (broken / "config.json").write_text(json.dumps({"format_version": 99}), encoding="utf-8")

@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from safetensors.numpy import load_file, save_file
 
 from m2v_edge import StaticOnnxModel, export_model
-from m2v_edge.contract import METADATA_KEY, OPSET, ExportFiles, read_config
+from m2v_edge.contract import CHECKSUMS_KEY, METADATA_KEY, OPSET, ExportFiles, read_config
 from tests.checks import assert_parity, cosines
 from tests.conftest import POTION
 from tests.texts import parity_texts
@@ -45,6 +45,8 @@ def test_size_budget(potion_int8, potion_source):
 
 def test_config_mirrored_in_metadata(potion_int8):
     config = read_config(potion_int8)
+    checksums = config.pop(CHECKSUMS_KEY)  # of the files, the graph included: written after it, not in it
+    assert ExportFiles(potion_int8).model_name in checksums
     props = {p.key: p.value for p in onnx.load(str(ExportFiles(potion_int8).model)).metadata_props}
     assert json.loads(props[METADATA_KEY]) == config
     for key, value in config.items():

@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 # 2: the graph drops the unknown token itself; Hugging Face layout (``model_file``, ``onnx/``). 1 still loads.
 FORMAT_VERSION = 2
@@ -210,8 +212,8 @@ class ExportFiles:
     def model_name(self) -> str:
         """The graph's path relative to ``root`` (POSIX separators)."""
         name = self.model_file or self._configured_model_file() or LEGACY_MODEL_FILE
-        parts = Path(name).parts
-        if Path(name).is_absolute() or ".." in parts or not name.endswith(".onnx"):
+        check_folder_path(name, MODEL_FILE_KEY, self.config)
+        if not name.endswith(".onnx"):
             raise ValueError(f"{self.config}: model_file {name!r} must be a relative .onnx path inside the folder")
         return name
 
@@ -337,3 +339,58 @@ def check_config(config: object, file: Path | str) -> dict[str, Any]:
 def write_config(path: Path, config: dict[str, Any]) -> None:
     """Write ``config.json`` with stable key order."""
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --- Integrity (docs/format.md, "Checksums" and "Paths"). config.json's CHECKSUMS_KEY: every other file's sha256
+# by relative path; CHECKED_GRAPH_KEYS: what config.json and the config embedded in the graph must agree on.
+CHECKSUMS_KEY = "files"
+CHECKED_GRAPH_KEYS = ("dim", "vocab_size", "table_rows", "normalize", "unk_token_id", "median_token_length",
+                      "source.sha256")  # fmt: skip
+INTEGRITY_MESSAGES = {
+    "checksum": "{file}: sha256 {got} differs from config.json's {expected} (the file was changed, corrupted or "
+    "copied from another model); " + REMEDY_REEXPORT + " or copy the whole folder again",
+    "unlisted": "{file}: not listed in config.json's files (a file copied into the folder?); " + REMEDY_REEXPORT,
+    "bad_list": "{where}: files must map relative paths to sha256 hex strings, got {got}; " + REMEDY_REEXPORT,
+    "graph_config": "{file}: the graph was exported for {key} {got}, config.json says {expected} (another model's "
+    "graph?); " + REMEDY_REEXPORT,
+    "no_checksums": "{where}: no checksums in config.json (exported before m2v-edge recorded them), so changed or "
+    "mixed files cannot be detected; re-export the model to get them",
+}
+# A path config.json gives: percent-decoded up to FOLDER_PATH_DECODES times, no stage may match a rule's regex
+# (the same in Python's re and JavaScript's RegExp). Python: check_folder_path; JS: checkFolderPath (config.js).
+FOLDER_PATH_DECODES = 8
+FOLDER_PATH_RULES = (
+    ("%(?![0-9A-Fa-f]{2})", "has a malformed percent-escape"),
+    ("[\\\\?#\\x00-\\x1f\\x7f]", "holds a backslash, ?, # or a control character"),
+    ("^/|^[A-Za-z][A-Za-z0-9+.-]*:", "is absolute or a URL"),
+    ("(^|/)[.]{0,2}(/|$)", "has an empty, . or .. segment"),
+)
+FOLDER_PATH_MESSAGE = "{where}: {key} {path} {why}; it must be a plain relative path inside the folder (" + (
+    REMEDY_REEXPORT + ")"
+)
+
+
+def check_folder_path(path: str, key: str, where: Path | str) -> str:
+    """``path`` unchanged if a plain relative path inside the folder (FOLDER_PATH_RULES), else a ValueError."""
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(FOLDER_PATH_MESSAGE.format(where=where, key=key, path=json.dumps(path), why=why))
+
+    seen = [path]
+    for _ in range(FOLDER_PATH_DECODES):
+        if re.search(FOLDER_PATH_RULES[0][0], seen[-1]):
+            raise refuse(FOLDER_PATH_RULES[0][1])
+        try:
+            decoded = unquote(seen[-1], errors="strict")
+        except UnicodeDecodeError:
+            raise refuse(FOLDER_PATH_RULES[0][1]) from None
+        if decoded == seen[-1]:
+            break
+        seen.append(decoded)
+    else:
+        raise refuse("is percent-encoded too many times")
+    for text in seen:
+        for pattern, why in FOLDER_PATH_RULES[1:]:
+            if re.search(pattern, text):
+                raise refuse(why)
+    return path

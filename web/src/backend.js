@@ -6,7 +6,18 @@
 
 import { isNode } from "./env.js";
 
-const platform = { defaultOrt: null, readPath: null, noDefaultOrt: "m2v-edge/core has no default" };
+const platform = { defaultOrt: null, readPath: null, sha256: null, noDefaultOrt: "m2v-edge/core has no default" };
+/** ORT's log severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal (Python sets the same). */
+const ORT_FATAL = 4;
+/**
+ * Options for every `session.run` (a fresh object: onnxruntime-web adds to it): onnxruntime-web logs a failing
+ * run at its default (warning) severity otherwise; its errors reach us as exceptions, one-line messages here.
+ *
+ * @returns {{logSeverityLevel: number}}
+ */
+export function runOptions() {
+  return { logSeverityLevel: ORT_FATAL };
+}
 let wasmSetup = null;
 
 /**
@@ -20,7 +31,7 @@ export function setPlatform(options) {
   Object.assign(platform, options);
 }
 
-/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null, noDefaultOrt: string}} */
+/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null, sha256: ((bytes: Uint8Array) => Promise<string>) | null, noDefaultOrt: string}} */
 export function getPlatform() {
   return platform;
 }
@@ -95,8 +106,8 @@ export async function resolveBackend(options) {
     if (setup.wasmPaths !== undefined) ort.env.wasm.wasmPaths = setup.wasmPaths;
     ort.env.wasm.numThreads = setup.threads;
     ort.env.wasm.proxy = false;
-    ort.env.logLevel = "error";
-    const sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all", ...options.sessionOptions };
+    ort.env.logLevel = "fatal"; // ORT's own [E:onnxruntime:...] lines never reach users: its errors reach us as exceptions
+    const sessionOptions = { executionProviders: ["wasm"], graphOptimizationLevel: "all", logSeverityLevel: ORT_FATAL, ...options.sessionOptions };
     return { ort, name, threads: setup.threads, wasmPaths: setup.wasmPaths, sessionOptions };
   }
   // Native ORT (Node, React Native): one intra-op thread by default, as the Python runtime (measured fastest
@@ -107,6 +118,7 @@ export async function resolveBackend(options) {
     graphOptimizationLevel: "all",
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
+    logSeverityLevel: ORT_FATAL,
     ...options.sessionOptions,
   };
   return { ort, name, threads, sessionOptions };

@@ -2,8 +2,17 @@
  * The exported folder's config.json (docs/format.md): read and checked like Python's `read_config`.
  */
 
-import { FILES as EXPORT_FILES, FORMAT_VERSION, MODEL_FILE_KEY, REMEDY_REEXPORT, REQUIRED_KEYS } from "./contract.js";
-import { checkFormatVersion, message, validateConfig } from "./validate.js";
+import {
+  FILES as EXPORT_FILES,
+  FOLDER_PATH_DECODES,
+  FOLDER_PATH_MESSAGE,
+  FOLDER_PATH_RULES,
+  FORMAT_VERSION,
+  MODEL_FILE_KEY,
+  REMEDY_REEXPORT,
+  REQUIRED_KEYS,
+} from "./contract.js";
+import { checkFormatVersion, fill, message, validateConfig } from "./validate.js";
 
 export { FORMAT_VERSION };
 
@@ -42,6 +51,17 @@ export function folderFiles(config, options = {}, where = FILES.config) {
 }
 
 /**
+ * The error for a file that is not JSON: one line (V8's message may quote the bad text across lines).
+ *
+ * @param {string} where the file.
+ * @param {Error} err JSON.parse's error.
+ * @returns {Error}
+ */
+export function notJson(where, err) {
+  return new Error(`${where}: not valid JSON (${err.message.replace(/\s*\n\s*/g, " ")}); re-export the model`, { cause: err });
+}
+
+/**
  * Parse and validate config.json.
  *
  * @param {string | object} raw the file's text or an already parsed object.
@@ -54,7 +74,7 @@ export function parseConfig(raw, where) {
     try {
       config = JSON.parse(raw);
     } catch (err) {
-      throw new Error(`${where}: not valid JSON (${err.message}); re-export the model`, { cause: err });
+      throw notJson(where, err);
     }
   }
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
@@ -88,10 +108,11 @@ export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EX
 }
 
 /**
- * The one check of a path config.json gives (`model_file`): a plain relative path inside the folder, whatever
- * decodes it. Percent-escapes are decoded until nothing changes (`%2e%2e` is `..` to a URL resolver, `%252e` after
- * two decodings); then no `..`, `.` or empty segment, no backslash, no absolute path, no scheme (`https:`, `C:`),
- * no `//host`, no `?`/`#` (a URL would cut there) and no control characters.
+ * The one check of a path config.json gives (`model_file`, the `files` list): a plain relative path inside the
+ * folder, whatever decodes it. The rules are contract.js `FOLDER_PATH_RULES` (Python: `check_folder_path`): a
+ * malformed percent-escape is refused, escapes are decoded up to `FOLDER_PATH_DECODES` times (`%2e%2e` is `..` to
+ * a URL resolver, `%252e` after two decodings), and no stage may hold a backslash, `?`, `#` or a control character,
+ * be absolute or a URL (`https:`, `C:`, `//host`), or have an empty, `.` or `..` segment.
  *
  * @param {string} path
  * @param {string} key the config key, for the message.
@@ -99,24 +120,24 @@ export function modelFilePath(config, modelFile = EXPORT_FILES.model, where = EX
  * @returns {string} the path, unchanged.
  */
 export function checkFolderPath(path, key, where) {
-  const refuse = (why) => {
-    throw new Error(`${where}: ${key} ${JSON.stringify(path)} ${why}; it must be a plain relative path inside the folder (${REMEDY_REEXPORT})`);
-  };
-  let decoded = path;
-  for (let i = 0; i < 8; i++) {
+  const refuse = (why) => new Error(fill(FOLDER_PATH_MESSAGE, { where, key, path: JSON.stringify(path), why }));
+  const [malformed, ...rules] = FOLDER_PATH_RULES.map(([pattern, why]) => [new RegExp(pattern), why]);
+  const seen = [path];
+  for (let i = 0; ; i++) {
+    if (i === FOLDER_PATH_DECODES) throw refuse("is percent-encoded too many times");
+    const text = seen[seen.length - 1];
+    if (malformed[0].test(text)) throw refuse(malformed[1]);
     let next;
     try {
-      next = decodeURIComponent(decoded);
+      next = decodeURIComponent(text);
     } catch {
-      refuse("has a malformed percent-escape");
+      throw refuse(malformed[1]);
     }
-    if (next === decoded) break;
-    decoded = next;
+    if (next === text) break;
+    seen.push(next);
   }
-  if (decoded !== path && /%[0-9a-f]{2}/i.test(decoded)) refuse("is percent-encoded too many times");
-  const control = [...decoded].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-  if (/[\\?#]/.test(decoded) || control) refuse("holds a backslash, ?, # or a control character");
-  if (decoded.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(decoded)) refuse("is absolute or a URL");
-  if (decoded.split("/").some((part) => part === "" || part === "." || part === "..")) refuse("has an empty, . or .. segment");
+  for (const text of seen) {
+    for (const [pattern, why] of rules) if (pattern.test(text)) throw refuse(why);
+  }
   return path;
 }

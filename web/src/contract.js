@@ -61,3 +61,15 @@ export const MESSAGES = Object.freeze({"not_object": "{where}: expected a JSON o
 export const CONFIG_RULES = Object.freeze({"dim": "positive_int", "vocab_size": "positive_int", "median_token_length": "positive_int", "max_length": "positive_int_or_null", "normalize": "bool", "dtype": "dtype", "pad_token_id": "token_id", "unk_token_id": "token_id_or_null", "output": "output"});
 /** What each rule asks for, in messages. */
 export const CONFIG_RULE_TEXT = Object.freeze({"positive_int": "a positive integer", "positive_int_or_null": "a positive integer or null", "bool": "true or false", "dtype": "one of {dtypes}", "token_id": "an integer in 0..{last}", "token_id_or_null": "null or an integer in 0..{last}", "output": "{output}"});
+/** config.json key: relative path -> sha256 hex of every other file. */
+export const CHECKSUMS_KEY = "files";
+/** Keys config.json and the graph's config must agree on. */
+export const CHECKED_GRAPH_KEYS = Object.freeze(["dim", "vocab_size", "table_rows", "normalize", "unk_token_id", "median_token_length", "source.sha256"]);
+/** Checksum and consistency messages, with {placeholders}. */
+export const INTEGRITY_MESSAGES = Object.freeze({"checksum": "{file}: sha256 {got} differs from config.json's {expected} (the file was changed, corrupted or copied from another model); re-export the model with `m2v-edge export` or copy the whole folder again", "unlisted": "{file}: not listed in config.json's files (a file copied into the folder?); re-export the model with `m2v-edge export`", "bad_list": "{where}: files must map relative paths to sha256 hex strings, got {got}; re-export the model with `m2v-edge export`", "graph_config": "{file}: the graph was exported for {key} {got}, config.json says {expected} (another model's graph?); re-export the model with `m2v-edge export`", "no_checksums": "{where}: no checksums in config.json (exported before m2v-edge recorded them), so changed or mixed files cannot be detected; re-export the model to get them"});
+/** Percent-decodings applied before the path rules. */
+export const FOLDER_PATH_DECODES = 8;
+/** [regex, why]: a config path matching one is refused. */
+export const FOLDER_PATH_RULES = Object.freeze([["%(?![0-9A-Fa-f]{2})", "has a malformed percent-escape"], ["[\\\\?#\\x00-\\x1f\\x7f]", "holds a backslash, ?, # or a control character"], ["^/|^[A-Za-z][A-Za-z0-9+.-]*:", "is absolute or a URL"], ["(^|/)[.]{0,2}(/|$)", "has an empty, . or .. segment"]]);
+/** The refusal of a config path, with {placeholders}. */
+export const FOLDER_PATH_MESSAGE = "{where}: {key} {path} {why}; it must be a plain relative path inside the folder (re-export the model with `m2v-edge export`)";

@@ -1,9 +1,20 @@
 /** Node only: read a file of an exported folder given as a path or `file:` URL (the Node entry registers it). */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { FILES } from "./contract.js";
+
+/**
+ * The sha256 of `bytes` as lowercase hex (node:crypto; the browser build uses WebCrypto).
+ *
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function sha256(bytes) {
+  return createHash("sha256").update(bytes).digest("hex");
+}
 
 /**
  * @param {string | URL} folder

@@ -8,7 +8,7 @@
  *   const [a, b] = await model.encode(["hello", "world"]);
  */
 import { setPlatform } from "./backend.js";
-import { readPath } from "./files-node.js";
+import { readPath, sha256 } from "./files-node.js";
 
 async function defaultOrt() {
   try {
@@ -24,6 +24,6 @@ async function defaultOrt() {
   }
 }
 
-setPlatform({ defaultOrt, readPath });
+setPlatform({ defaultOrt, readPath, sha256 });
 
 export * from "./core.js";

@@ -66,7 +66,9 @@ export class KernelSession {
     if (spec === null) return { session: null, reason };
     const { instance } = await WebAssembly.instantiate(decode(POOL_WASM));
     try {
-      return { session: new KernelSession(instance.exports, spec), reason: null };
+      const session = new KernelSession(instance.exports, spec);
+      session.metadata = graph.metadata; // the exporter's config, checked against config.json (checksum.js)
+      return { session, reason: null };
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       const mb = Math.ceil((spec.rows * spec.dim) / 1e6);

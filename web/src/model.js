@@ -3,8 +3,9 @@
  * pooling kernel (src/kernel.js) by default, others on ONNX Runtime (onnxruntime-web's WASM by default; any
  * module with the onnxruntime-common API through `{ ort }`).
  */
-import { checkThreads, createSession, reason, resolveBackend } from "./backend.js";
-import { parseConfig } from "./config.js";
+import { checkThreads, createSession, reason, resolveBackend, runOptions } from "./backend.js";
+import { checkGraphConfig, verifyFiles } from "./checksum.js";
+import { modelFilePath, parseConfig } from "./config.js";
 import { ATTENTION_MASK, FILES, INPUT_IDS, MAX_GRAPH_ROWS, OUTPUT, PAD_MIN_STEP, PAD_STEP_BITS } from "./contract.js";
 import { KernelSession, KernelTensor } from "./kernel.js";
 import { CorruptOnnx } from "./onnx-proto.js";
@@ -137,6 +138,11 @@ export class StaticOnnxModel {
     let backend = wantsOrt ? await resolveBackend(options) : null;
     const files = await readSource(source, options);
     const config = parseConfig(files.config, files.where.config);
+    const graphName = typeof source === "object" && !(source instanceof URL) ? modelFilePath(config, files.modelFile) : files.modelFile;
+    await verifyFiles(config, files.where.config, [
+      { name: graphName, where: files.where.model, bytes: files.model },
+      { name: FILES.tokenizer, where: files.where.tokenizer, bytes: files.tokenizerText ?? null },
+    ]);
     let tokenizer;
     try {
       tokenizer = new TextTokenizer(files.tokenizer, config);
@@ -171,6 +177,7 @@ export class StaticOnnxModel {
     }
     const [made, pool] = await Promise.all([session ?? createSession(backend, files.model, files.where.model), pooled]);
     session = made;
+    checkGraphConfig(config, session.metadata, files.where.model);
     await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     const info = {
@@ -307,7 +314,7 @@ export class StaticOnnxModel {
     if (names.includes(ATTENTION_MASK)) {
       feeds[ATTENTION_MASK] = new this.ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
-    const results = await this.session.run(feeds);
+    const results = await this.session.run(feeds, runOptions());
     const name = this.config.output ?? OUTPUT;
     const tensor = results[name] ?? results[this.session.outputNames[0]];
     checkFinite(tensor.data, this.info?.modelFile ?? FILES.model);

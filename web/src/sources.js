@@ -3,7 +3,7 @@
  * path (Node, through the entry point's reader), a custom `loadFile` (React Native: files from the app
  * bundle), or the files themselves (ArrayBuffer / Uint8Array / string / parsed object).
  */
-import { FILES, MODEL_FILES, checkModelFile, folderFiles, parseConfig } from "./config.js";
+import { FILES, MODEL_FILES, checkModelFile, folderFiles, notJson, parseConfig } from "./config.js";
 import { FILES as EXPORT_FILES } from "./contract.js";
 import { getPlatform } from "./backend.js";
 import { cachedFetcher } from "./cache.js";
@@ -34,7 +34,7 @@ function asJson(value, name) {
   try {
     return JSON.parse(asText(value, name));
   } catch (err) {
-    throw new Error(`${name}: not valid JSON (${err.message}); re-export the model`, { cause: err });
+    throw notJson(name, err);
   }
 }
 
@@ -142,7 +142,9 @@ function readerFor(source, options) {
  * @param {string | URL | {model: ArrayBuffer|Uint8Array, tokenizer: any, config: any}} source
  * @param {{fetch?: typeof fetch, modelFile?: string, loadFile?: Function, cache?: boolean | string,
  *   progress?: Function}} [options]
- * @returns {Promise<{model: Uint8Array, modelFile: string, fromCache: boolean, tokenizer: object, config: object|string, where: object}>}
+ * @returns {Promise<{model: Uint8Array, modelFile: string, fromCache: boolean, tokenizer: object,
+ *   tokenizerText: string | Uint8Array | null, config: object|string, where: object}>} `tokenizerText`: as read
+ *   (null when given parsed), for its checksum.
  */
 export async function readSource(source, options = {}) {
   checkModelFile(options.modelFile);
@@ -158,10 +160,12 @@ export async function readSource(source, options = {}) {
     const model = asBytes(source.model, "source.model");
     const detected = isOrtFormat(model) ? MODEL_FILES[1] : MODEL_FILES[0];
     options.progress?.({ file: detected, loaded: model.byteLength, total: model.byteLength });
+    const rawTokenizer = typeof source.tokenizer === "string" || source.tokenizer instanceof ArrayBuffer || ArrayBuffer.isView(source.tokenizer);
     return {
       model,
       modelFile: detected,
       tokenizer: asJson(source.tokenizer, FILES.tokenizer),
+      tokenizerText: rawTokenizer ? source.tokenizer : null,
       config: asJson(source.config, FILES.config),
       where: { ...FILES, model: detected },
     };
@@ -184,6 +188,7 @@ export async function readSource(source, options = {}) {
     modelFile: names.model,
     fromCache: model.cached === true,
     tokenizer: asJson(tokenizer.value, tokenizer.where),
+    tokenizerText: tokenizer.value,
     config: config.value,
     where: { model: model.where, tokenizer: tokenizer.where, config: config.where },
   };

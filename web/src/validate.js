@@ -15,6 +15,7 @@ import {
   OUTPUT,
   REMEDY_REEXPORT,
 } from "./contract.js";
+import { runOptions } from "./backend.js";
 
 const show = (value) => (value === undefined ? "undefined" : JSON.stringify(value));
 const isPositiveInt = (value) => Number.isInteger(value) && value >= 1;
@@ -30,7 +31,8 @@ export function message(key, values) {
   return fill(MESSAGES[key], values);
 }
 
-const fill = (template, values) =>
+/** A template's `{placeholders}` filled: strings as they are, anything else as JSON. */
+export const fill = (template, values) =>
   template.replace(/\{(\w+)\}/g, (_, name) => (typeof values[name] === "string" ? values[name] : show(values[name])));
 
 /** Whether `value` follows a contract.js `CONFIG_RULES` rule (ids against `vocab_size`), as Python's `_follows`. */
@@ -119,7 +121,7 @@ export async function validateExport({ config, tokenizerJson, session, ort, wher
   if (inputs.includes(ATTENTION_MASK)) feeds[ATTENTION_MASK] = new ort.Tensor("int64", BigInt64Array.from([1n, 1n]), [1, 2]);
   let output;
   try {
-    output = (await session.run(feeds))[OUTPUT];
+    output = (await session.run(feeds, runOptions()))[OUTPUT];
   } catch (err) {
     const why = (String(err?.message ?? err).split("\n")[0] || "unknown error").slice(0, 200);
     throw new Error(message("graph_fails", { where, last: vocab - 1, why }), { cause: err });

@@ -11,20 +11,27 @@ import { after, before, test } from "node:test";
 
 import { startServer } from "../demo/server.mjs";
 import { launchChromium, openPage } from "./chromium.js";
-import { FIXTURES, ROOT, WEB, fixture, pngSize, screenshotDir } from "./helpers.js";
+import { FIXTURES, ROOT, WEB, fixture, pngSize, rehash, screenshotDir } from "./helpers.js";
 
 let server;
 let browser;
 let broken;
+let tampered;
 
 before(async () => {
   broken = mkdtempSync(join(tmpdir(), "m2v-edge-broken-"));
   const potion = fixture("potion-int8");
   for (const name of ["tokenizer.json", "config.json"]) copyFileSync(join(potion, name), join(broken, name));
   writeFileSync(join(broken, "model.onnx"), readFileSync(join(potion, "model.onnx")).subarray(0, 4096));
+  rehash(broken); // consistent checksums: onnxruntime-web's refusal is the one tested
+  tampered = mkdtempSync(join(tmpdir(), "m2v-edge-tampered-"));
+  for (const name of ["tokenizer.json", "config.json"]) copyFileSync(join(potion, name), join(tampered, name));
+  const graph = readFileSync(join(potion, "model.onnx"));
+  graph[graph.length >> 1] ^= 0x5a; // inside the table: a silently different vector without the checksum
+  writeFileSync(join(tampered, "model.onnx"), graph);
   server = await startServer({
     modelDir: potion,
-    mounts: { "/test/": join(WEB, "test"), "/fixtures/": FIXTURES, "/data/": join(ROOT, "tests", "data"), "/broken/": broken },
+    mounts: { "/test/": join(WEB, "test"), "/fixtures/": FIXTURES, "/data/": join(ROOT, "tests", "data"), "/broken/": broken, "/tampered/": tampered },
   });
   browser = await launchChromium();
 });
@@ -32,7 +39,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
-  if (broken) rmSync(broken, { recursive: true, force: true });
+  for (const folder of [broken, tampered]) if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
 // Each fixture on the default engine (the pooling kernel); the Qwen-sized and potion ones also on onnxruntime-web
@@ -129,6 +136,10 @@ test("Chromium: errors are rejected promises with clear messages", async () => {
   assert.equal(got.empty, "[]", shown);
   assert.match(got.missingFolder, /\/fixtures\/no-such-model\/config\.json: HTTP 404; serve the exported folder's config\.json there/, shown);
   assert.match(got.corruptModel, /\/broken\/model\.onnx: onnxruntime-web cannot load it .*re-export the model/, shown);
+  // WebCrypto checks the checksums on both engines.
+  for (const key of ["tamperedKernel", "tamperedOrt"]) {
+    assert.match(got[key], /\/tampered\/model\.onnx: sha256 [0-9a-f]{16} differs from config\.json's [0-9a-f]{16}/, shown);
+  }
   await page.close();
   const fresh = await openPage(browser.context, `${server.url}test/browser/harness.html`);
   const wrongWasm = await fresh.evaluate(() => window.wrongWasm());

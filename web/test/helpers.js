@@ -1,5 +1,6 @@
 /** Shared test helpers: the fixtures written by scripts/make_web_fixtures.py. */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,4 +80,26 @@ export function tempDirs(prefix) {
     made.push(folder);
     return folder;
   };
+}
+
+/**
+ * Record the files' current sha256 in config.json's `files` (as Python's tests.corrupt.rehash): a tampered folder
+ * made consistent, so a test reaches the check behind the checksums. A config that is not an object with `files`,
+ * and files that are gone, are left as they are.
+ *
+ * @param {string} folder
+ */
+export function rehash(folder) {
+  const path = join(folder, "config.json");
+  let config;
+  try {
+    config = JSON.parse(readFileSync(path, "utf-8"));
+  } catch {
+    return;
+  }
+  if (config?.files === null || typeof config?.files !== "object") return;
+  for (const name of Object.keys(config.files)) {
+    if (existsSync(join(folder, name))) config.files[name] = createHash("sha256").update(readFileSync(join(folder, name))).digest("hex");
+  }
+  writeFileSync(path, JSON.stringify(config));
 }

@@ -13,6 +13,7 @@ import numpy as np
 from m2v_edge._version import __version__
 from m2v_edge.contract import (
     ATTENTION_MASK,
+    CHECKSUMS_KEY,
     FORMAT_VERSION,
     INPUT_IDS,
     OPSET,
@@ -44,6 +45,7 @@ from m2v_edge.extras import require
 from m2v_edge.runtime.tokenize import TextTokenizer
 from m2v_edge.sizes import format_size
 from m2v_edge.source.folder import SourceModel, load_source
+from m2v_edge.validate import file_sha256
 
 
 @dataclass
@@ -124,6 +126,21 @@ def clean_tokenizer_json(tokenizer_json: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+# Larger table values overflow the float32 sums and norms of the graph (and of isotropy fitting) to inf.
+MAX_TABLE_VALUE = 1e15
+
+
+def _check_magnitude(src: SourceModel) -> None:
+    """Refuse a source table with values near or beyond float32's range, before any arithmetic warns on them."""
+    with np.errstate(all="ignore"):
+        largest = float(np.abs(src.embeddings).max(initial=0))
+    if not largest <= MAX_TABLE_VALUE:
+        raise ValueError(
+            f"the source table has values up to {largest:.3g}, too close to float32's range (above "
+            f"{MAX_TABLE_VALUE:.0e} the graph's sums and norms overflow to inf); nothing was written. Rescale it"
+        )
+
+
 def _check_finite(stored: StoredTable, token_scale: np.ndarray | None) -> None:
     """Refuse a table that would hold NaN or inf once stored (e.g. float64 values beyond float32's range)."""
     for name, values in (("table", stored.values), ("row scales", stored.scales), ("token weights", token_scale)):
@@ -132,6 +149,14 @@ def _check_finite(stored: StoredTable, token_scale: np.ndarray | None) -> None:
                 f"the stored {name} would contain NaN or inf (values beyond the storage type's range); "
                 "nothing was written. Rescale the source table"
             )
+
+
+def record_checksums(files: ExportFiles, config: dict[str, Any]) -> None:
+    """Write config.json with ``files``: the sha256 of every other file of the folder (hashed once each)."""
+    known = config.get(CHECKSUMS_KEY, {})
+    names = [name for name in files.sizes() if name not in (MARKER, files.config.name)]
+    config[CHECKSUMS_KEY] = {name: known.get(name) or file_sha256(files.root / name) for name in names}
+    write_config(files.config, config)
 
 
 def export_model(
@@ -200,8 +225,7 @@ def export_model(
     if plan is not None:
         src = prune_source(src, plan)
         config.update(dim=src.dim, table_rows=int(src.embeddings.shape[0]), pruning=plan.describe())
-    if src.embeddings.dtype == np.float64 and np.abs(src.embeddings).max(initial=0) > np.finfo(np.float32).max:
-        raise ValueError("the source table has values beyond float32's range (they would be stored as inf); rescale it")
+    _check_magnitude(src)
     table_src, bias, iso_result = prepare(src, iso_request, isotropy_corpus, config, show_progress_bar, tokenizer)
     stored = store_table(table_src.embeddings, kind, show_progress_bar)
     token_scale, row_map = _fold_tables(src, stored)
@@ -228,10 +252,10 @@ def export_model(
         onnx.save_model(model, str(files.model))
         del model
         files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
-        write_config(files.config, config)
         tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
         write_config(files.tokenizer_config, tok_config)
         write_config(files.special_tokens_map, special)
+        record_checksums(files, config)
         check = self_check(src, staging, None if iso_result is None else iso_result.chosen, tokenizer)
         report.min_cosine, report.mean_cosine = check.min_cosine, check.mean_cosine
         report.max_abs_diff = check.max_abs_diff
@@ -242,8 +266,10 @@ def export_model(
             )
         if mobile:
             write_ort(staging)
+            record_checksums(files, config)
             report.ort_max_abs_diff = check_ort(staging, list(PROBE_TEXTS))
         write_card(files.card, config, check, iso_result, source_dir=src.path)
+        record_checksums(files, config)
         report.files = {name: size for name, size in files.sizes().items() if name != MARKER}
         publish(staging, out, force)
     except BaseException:

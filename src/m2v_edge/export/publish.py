@@ -2,9 +2,10 @@
 
 The rules (docs/format.md, "Safety"):
 
-- ``OUTPUT`` may be replaced (``--force``) only when it is an m2v-edge export (its ``config.json`` says so),
-  an empty folder, or a symlink (the link is replaced; what it points to is left alone). Anything else is
-  refused. ``OUTPUT`` equal to, inside, or a parent of the source folder is refused.
+- ``OUTPUT`` may be replaced (``--force``) only when it is an m2v-edge export (its ``config.json`` says so)
+  holding only the files it wrote (config.json's ``files`` list; the known names for older exports), an empty
+  folder, or a symlink (the link is replaced; what it points to is left alone). Anything else is refused, naming
+  the foreign files. ``OUTPUT`` equal to, inside, or a parent of the source folder is refused.
 - The export is written to a staging folder ``.NAME.partial-XXXXXXXX`` beside ``OUTPUT`` (with a marker file
   naming our pid) and moved into place with an atomic primitive that cannot replace: Linux
   ``renameat2(RENAME_NOREPLACE)``; elsewhere ``mkdir(OUTPUT)`` (atomic, exclusive) then ``rename`` onto that
@@ -50,27 +51,74 @@ def output_path(output: str | Path) -> Path:
     return out
 
 
-def is_replaceable(path: Path) -> str | None:
-    """Why ``path`` may be replaced by ``--force`` (``None`` if it may not)."""
+# The files an export wrote before config.json listed them (``files``): anything else in the folder is foreign.
+_LEGACY_FILES = (
+    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "README.md", "model.onnx",
+    "model.ort", "required_operators.config", "required_operators_and_types.config",
+)  # fmt: skip
+
+
+def _own_files(config: dict[str, object]) -> set[str]:
+    """The paths an export with this config.json wrote: its ``files`` list, else the legacy names."""
+    listed = config.get("files")
+    if isinstance(listed, dict):
+        return {str(name) for name in listed} | {"config.json"}
+    own = set(_LEGACY_FILES)
+    model = config.get("model_file")
+    if isinstance(model, str) and model.endswith(".onnx"):
+        folder = model.rpartition("/")[0]
+        own |= {model, model[: -len(".onnx")] + ".ort"} | {f"{folder}/{name}" for name in _LEGACY_FILES[-2:]}
+    return own
+
+
+def foreign_files(path: Path, config: dict[str, object]) -> list[str]:
+    """Files and folders under the export ``path`` that it did not write (POSIX paths), sorted."""
+    own = _own_files(config)
+    foreign = []
+    for folder, dirs, names in os.walk(path):
+        rel = Path(folder).relative_to(path)
+        for name in dirs + names:
+            item = (rel / name).as_posix()
+            is_dir = name in dirs and not (Path(folder) / name).is_symlink()
+            if (item not in own) if not is_dir else not any(f.startswith(item + "/") for f in own):
+                foreign.append(item + ("/" if is_dir else ""))
+        dirs[:] = [d for d in dirs if (rel / d).as_posix() + "/" not in foreign]
+    return sorted(foreign)
+
+
+def replace_refusal(path: Path) -> str | None:
+    """Why ``--force`` may not replace ``path``; ``None`` if it may.
+
+    It may when ``path`` is an earlier export holding only its own files, an empty folder, or a symlink to one of
+    those or to nothing.
+    """
     if path.is_symlink():
         target = path.resolve()
-        if not target.exists() or is_replaceable(target) is not None:
-            return "a symlink (the link is replaced, its target kept)"
-        return None
+        return None if not target.exists() else replace_refusal(target)
     if not path.is_dir():
-        return None
+        return "is a file; choose a folder path for the export"
     try:
         entries = os.listdir(path)
-    except OSError:
-        return None
+    except OSError as err:
+        return f"cannot be listed ({err.strerror}); choose another folder"
     if not entries:
-        return "an empty folder"
+        return None
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    if isinstance(config, dict) and config.get("model_type") == MODEL_TYPE and "format_version" in config:
-        return "an m2v-edge export"
+        config = None
+    if not (isinstance(config, dict) and config.get("model_type") == MODEL_TYPE and "format_version" in config):
+        return (
+            "not an m2v-edge export (no m2v-edge config.json) and not empty; --force replaces only earlier "
+            "exports: choose another folder"
+        )
+    foreign = foreign_files(path, config)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        return (
+            f"holds files the earlier export did not write ({shown}); --force replaces only an export's own "
+            "files: move them out or choose another folder"
+        )
     return None
 
 
@@ -83,14 +131,9 @@ def check_output(output: Path, force: bool) -> None:
         return
     if not force:
         raise OutputError(f"{output}: already exists; pass --force (force=True) to replace an earlier export")
-    if output.is_symlink() or output.is_dir():
-        if is_replaceable(output) is None:
-            raise OutputError(
-                f"{output}: not an m2v-edge export (no m2v-edge config.json) and not empty; --force replaces only "
-                "earlier exports: choose another folder"
-            )
-        return
-    raise OutputError(f"{output}: is a file; choose a folder path for the export")
+    why = replace_refusal(output)
+    if why is not None:
+        raise OutputError(f"{output}: {why}")
 
 
 def check_not_source(output: Path, source: Path) -> None:
@@ -106,6 +149,9 @@ def check_not_source(output: Path, source: Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` may be a running process (``True`` when unsure: the staging folder is then kept)."""
+    if not 0 < pid < 2**31:  # not a pid the system can have (0 and negatives would signal process groups)
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -128,7 +174,7 @@ def clean_stale(output: Path) -> list[Path]:
         try:
             owner = json.loads(marker.read_text(encoding="utf-8"))
             pid, host = int(owner["pid"]), str(owner["host"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, OverflowError):
             continue
         if host == socket.gethostname() and not _pid_alive(pid):
             shutil.rmtree(entry, ignore_errors=True)
@@ -215,14 +261,14 @@ def publish(staging: Path, output: Path, force: bool) -> None:
         move_noreplace(staging, output)
         return
     if _renameat2(staging, output, _RENAME_EXCHANGE):
-        if is_replaceable(staging) is None:  # something else was put there since the check: give it back
+        if replace_refusal(staging) is not None:  # something else was put there since the check: give it back
             _renameat2(staging, output, _RENAME_EXCHANGE)
             raise OutputError(f"{output}: changed while exporting and is no longer an earlier export; not replaced")
         _discard(staging)
         return
     old = output.with_name(f".{output.name}.old-{secrets.token_hex(4)}")
     os.rename(output, old)  # a fresh random name: nothing there to replace
-    if is_replaceable(old) is None:
+    if replace_refusal(old) is not None:
         move_noreplace(old, output)
         raise OutputError(f"{output}: changed while exporting and is no longer an earlier export; not replaced")
     try:

@@ -60,7 +60,12 @@ def self_check(
 
     texts = list(PROBE_TEXTS)
     expected = ReferenceModel(source, isotropy, tokenizer).encode(texts)
-    got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
+    try:
+        got = StaticOnnxModel.from_pretrained(folder, threads=1).encode(texts)
+    except ValueError as err:  # name the export, not the hidden staging folder the user never sees
+        raise ValueError(
+            f"self-check failed: {str(err).replace(str(folder), 'the new export')}; nothing was written"
+        ) from None
     bad = np.flatnonzero(~np.isfinite(got).all(axis=1))
     if bad.size:
         raise ValueError(

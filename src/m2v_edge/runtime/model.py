@@ -16,7 +16,7 @@ from m2v_edge.runtime.schedule import Scheduler
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
 from m2v_edge.runtime.tokenize import MODEL_DEFAULT, MaxLength, TextTokenizer, check_texts
-from m2v_edge.validate import check_export
+from m2v_edge.validate import check_export, check_graph_config, verify_files
 
 # A Model2Vec source folder's table (model2vec / sentence-transformers layouts): named in the "not an export" error.
 _SOURCE_TABLES = ("model.safetensors", "0_StaticEmbedding/model.safetensors")
@@ -163,7 +163,11 @@ class StaticOnnxModel(compat.StaticModelMembers):
         # onnxruntime's tensors); the tokenizer loaded after it fits in the freed copy, so the peak RSS is
         # the larger of the two, not their sum (Qwen-sized: peak RSS growth 302 MB instead of 443 MB).
         model_file = files.ort_model if use_ort_format else files.model
+        if not model_file.is_file():
+            raise FileNotFoundError(f"{model_file}: no such model file; export the model with `m2v-edge export`")
+        verify_files(files.root, config, [model_file.relative_to(files.root).as_posix(), files.tokenizer.name])
         session = OrtSession(model_file, threads=threads, providers=tuple(providers) if providers else None)
+        check_graph_config(config, session.metadata, model_file)
         try:
             tokenizer_json = files.tokenizer.read_text(encoding="utf-8")
             tokenizer = TextTokenizer(

@@ -11,6 +11,7 @@ from m2v_edge.contract import OUTPUT
 from m2v_edge.errors import one_line
 
 DEFAULT_PROVIDERS = ("CPUExecutionProvider",)
+_ORT_FATAL = 4  # onnxruntime's log severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
 
 class OrtSession:
@@ -44,9 +45,12 @@ class OrtSession:
             raise ValueError(f"execution provider(s) {missing} not available here; available: {available}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        # Fatal only, before any session: onnxruntime's own [E:onnxruntime:...] lines never reach users; its errors
+        # come back as exceptions, which become our one-line messages.
+        ort.set_default_logger_severity(_ORT_FATAL)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options.log_severity_level = _ORT_FATAL
         # Idle intra-op threads sleep instead of spinning: spinning steals the cores that tokenization
         # (tokenizers' own thread pool) needs between graph calls; measured faster on a busy 2-core machine.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

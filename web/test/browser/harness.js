@@ -88,6 +88,8 @@ window.errors = async () => {
     empty: JSON.stringify(await model.encode([])),
     missingFolder: await message(() => StaticOnnxModel.load("/fixtures/no-such-model/")),
     corruptModel: await message(() => StaticOnnxModel.load("/broken/")),
+    tamperedKernel: await message(() => StaticOnnxModel.load("/tampered/", { engine: "kernel" })),
+    tamperedOrt: await message(() => StaticOnnxModel.load("/tampered/", { engine: "onnxruntime", wasmPaths: "/ort/" })),
   };
 };
 
