@@ -1,8 +1,13 @@
 """The demo and the isotropy fix (no gradio needed): the can't-discriminate notice, like-with-like Compare, and
-the ranking without and with the fix, on a tiny model made anisotropic (every row shifted along one direction)."""
+the ranking without and with the fix, on potion-base-8M made anisotropic (every row shifted along one direction).
+
+Potion, not a tiny trained model: a tiny model's vocabulary (so its STS-B dev score, so ``auto``'s choice)
+changes from process to process, which made these tests pass alone and fail in a full run.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +22,7 @@ from m2v_edge.eval.anisotropy import CONE
 from m2v_edge.runtime.reference import ReferenceModel
 from m2v_edge.runtime.similarity import cosine_matrix
 from m2v_edge.source.folder import load_source
-from tests.fixtures import make_tiny_model
+from tests.conftest import POTION
 
 QUERY = "How do I train a neural network?"
 DOCS = "Neural network training tutorial and guide\nNeural networks in biology\nMachine learning frameworks"
@@ -25,8 +30,9 @@ DOCS = "Neural network training tutorial and guide\nNeural networks in biology\n
 
 @pytest.fixture(scope="module")
 def cone_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny WordPiece model whose rows all share one large component: unrelated texts score ~0.99."""
-    folder = make_tiny_model("wordpiece", tmp_path_factory.mktemp("cone") / "src", dim=32)
+    """potion-base-8M with one large component added to every row: unrelated texts score ~0.99."""
+    folder = tmp_path_factory.mktemp("cone") / "src"
+    shutil.copytree(POTION, folder)
     tensors = load_file(str(folder / "model.safetensors"))
     table = tensors["embeddings"].astype(np.float32)
     shared = np.random.default_rng(7).normal(size=table.shape[1]).astype(np.float32)
