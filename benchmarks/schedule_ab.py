@@ -9,7 +9,11 @@ Variants (each a worker process, interleaved in a shuffled order every round):
 Each round takes a fresh slice of STS-B train sentences (or ~500-character passages built from them), so no
 tokenizer or page cache has seen them. ``--busy-core`` repeats everything with a spinning process beside it.
 
-Usage: python benchmarks/schedule_ab.py EXPORT [EXPORT ...] [--before ../before/src] [--rounds 7] [--busy-core]
+Rows marked [CPU] divide by the process's CPU seconds (all its threads) instead of wall time: the work done,
+which the VM's host contention (rates drifting 3x within a run here) does not move.
+
+Usage: python benchmarks/schedule_ab.py EXPORT [EXPORT ...] [--before ../before/src] [--rounds 16]
+       [--busy-core] [--no-probe]
 """
 
 from __future__ import annotations
@@ -25,16 +29,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN = ROOT.parent / "shared" / "data" / "stsb" / "sts-train.csv"
+STSB = ROOT.parent / "shared" / "data" / "stsb"
 # (kind, batch size, texts per timed repeat): sized so every repeat of every workload gets texts of its own.
-WORKLOADS = (("sentences", 1024, 512), ("sentences", 32, 512), ("passages", 1024, 64), ("passages", 32, 64))
+WORKLOADS = (("sentences", 1024, 256), ("sentences", 32, 256), ("passages", 1024, 32), ("passages", 32, 32))
 
 
 def train_texts() -> dict[str, list[str]]:
     sentences: list[str] = []
-    for line in TRAIN.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        sentences += [s.strip() for s in fields[5:7] if s.strip()]
+    for split in ("train", "dev", "test"):  # all of STS-B: as many unseen slices as it has
+        for line in (STSB / f"sts-{split}.csv").read_text(encoding="utf-8").splitlines():
+            fields = line.split("\t")
+            sentences += [s.strip() for s in fields[5:7] if s.strip()]
     passages, current = [], ""
     for sentence in sentences:
         current = f"{current} {sentence}" if current else sentence
@@ -44,12 +49,12 @@ def train_texts() -> dict[str, list[str]]:
     return {"sentences": sentences, "passages": passages}
 
 
-def worker(variant: str, model_path: str) -> None:
+def worker(variant: str, model_path: str, fast: bool) -> None:
     """Answer 'kind batch start stop' lines with the seconds one encode of those texts took."""
     from m2v_edge.runtime.model import StaticOnnxModel
 
     kwargs = {} if variant == "before" else {"pipeline": variant != "serial"}
-    model = StaticOnnxModel.from_pretrained(model_path, threads=1, fast_tokenizer=False, **kwargs)
+    model = StaticOnnxModel.from_pretrained(model_path, threads=1, fast_tokenizer=None if fast else False, **kwargs)
     if variant == "probe":
         model.scheduler.__class__ = _probed(type(model.scheduler))
     texts = train_texts()
@@ -57,9 +62,9 @@ def worker(variant: str, model_path: str) -> None:
     for line in sys.stdin:
         kind, batch, start, stop = line.split()
         chunk = texts[kind][int(start) : int(stop)]
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         model.encode(chunk, batch_size=int(batch))
-        print(time.perf_counter() - began, flush=True)
+        print(time.perf_counter() - began, time.process_time() - cpu, flush=True)
 
 
 def _probed(base: type) -> type:
@@ -85,15 +90,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="*")
     parser.add_argument("--before", help="src folder of the code to compare with")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=16)
+    parser.add_argument(
+        "--fast-tokenizer", action="store_true", help="the [fast] extra's tokenizer ops where they apply (auto)"
+    )
+    parser.add_argument("--no-probe", action="store_true", help="leave out the load-probe variant")
     parser.add_argument("--busy-core", action="store_true")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        worker(*args.worker, fast=args.fast_tokenizer)
         return 0
     texts = train_texts()
-    variants = {"pipeline": str(ROOT / "src"), "serial": str(ROOT / "src"), "probe": str(ROOT / "src")}
+    variants = {"pipeline": str(ROOT / "src"), "serial": str(ROOT / "src")}
+    if not args.no_probe:
+        variants["probe"] = str(ROOT / "src")
     if args.before:
         variants = {"before": str(Path(args.before).resolve()), **variants}
     results: dict[str, dict[str, list[float]]] = {}
@@ -104,7 +115,9 @@ def main() -> int:
                 procs = {}
                 for name, src in variants.items():
                     env = {**os.environ, "PYTHONPATH": src}
-                    cmd = [sys.executable, __file__, "--worker", name, model]
+                    cmd = [sys.executable, __file__, "--worker", name, model] + [
+                        "--fast-tokenizer"
+                    ] * args.fast_tokenizer
                     procs[name] = subprocess.Popen(
                         cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
                     )
@@ -123,28 +136,42 @@ def main() -> int:
                             assert proc.stdin is not None and proc.stdout is not None
                             proc.stdin.write(f"{kind} {batch} {start} {start + size}\n")
                             proc.stdin.flush()
-                            seconds = float(proc.stdout.readline())
+                            seconds, cpu = map(float, proc.stdout.readline().split())
                             if round_:
                                 key = f"{Path(model).name} {kind} b{batch}{' busy' if busy else ''}"
                                 results.setdefault(key, {}).setdefault(name, []).append(size / seconds)
+                                results.setdefault(f"{key} [CPU]", {}).setdefault(name, []).append(size / cpu)
                 for proc in procs.values():
                     proc.kill()
         finally:
             if spinner is not None:
                 spinner.kill()
     names = list(variants)
+    base = "before" if "before" in variants else "serial"
+    others = [n for n in names if n != base]
+    print(f"Texts/s: median of {args.rounds} rounds. Ratios: median (quartiles) of the per-round ratios, each")
+    print(f"variant against `{base}` on the same fresh slice in the same round (pairing cancels the VM's drift).\n")
     print(
         "| workload | "
         + " | ".join(f"{n} texts/s" for n in names)
         + " | "
-        + " | ".join(f"{n} / serial" for n in names if n != "serial")
+        + " | ".join(f"{n} / {base}" for n in others)
         + " |"
     )
-    print("|---" * (2 * len(names)) + "|")
+    print("|---" * (len(names) + len(others) + 1) + "|")
     for key, rates in results.items():
-        med = {n: statistics.median(rates[n]) for n in names}
-        ratios = " | ".join(f"{med[n] / med['serial']:.2f}x" for n in names if n != "serial")
-        print(f"| {key} | " + " | ".join(f"{med[n]:,.0f}" for n in names) + f" | {ratios} |")
+        cells = []
+        for n in others:
+            paired = sorted(a / b for a, b in zip(rates[n], rates[base], strict=True))
+            q1, q2, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+            cells.append(f"{q2:.2f}x ({q1:.2f}-{q3:.2f})")
+        print(
+            f"| {key} | "
+            + " | ".join(f"{statistics.median(rates[n]):,.0f}" for n in names)
+            + " | "
+            + " | ".join(cells)
+            + " |"
+        )
     print(json.dumps(results), file=sys.stderr)
     return 0
 

@@ -11,7 +11,6 @@ import numpy as np
 from m2v_edge.contract import ATTENTION_MASK, INPUT_IDS, MAX_GRAPH_ROWS, ExportFiles, read_config
 from m2v_edge.errors import one_line
 from m2v_edge.runtime import compat
-from m2v_edge.runtime.cores import usable_cores
 from m2v_edge.runtime.schedule import Scheduler
 from m2v_edge.runtime.session import OrtSession
 from m2v_edge.runtime.similarity import Hit, check_top_k, cosine_matrix, rank
@@ -42,13 +41,13 @@ class StaticOnnxModel(compat.StaticModelMembers):
         config: dict[str, Any],
         tokenizer: TextTokenizer,
         session: OrtSession,
-        pipeline: bool | None = None,
+        pipeline: bool = False,
     ):
         self.files = files
         self.config = config
         self.tokenizer = tokenizer
         self.session = session
-        self.scheduler = Scheduler(usable_cores() >= 2 if pipeline is None else pipeline)
+        self.scheduler = Scheduler(pipeline)
         self._normalize = bool(config["normalize"])
         self._dims: int | None = None
 
@@ -69,7 +68,7 @@ class StaticOnnxModel(compat.StaticModelMembers):
         providers: Sequence[str] | None = None,
         use_ort_format: bool = False,
         fast_tokenizer: bool | None = None,
-        pipeline: bool | None = None,
+        pipeline: bool = False,
     ) -> StaticOnnxModel:
         """Load an exported folder; a Model2Vec folder or Hub id is exported once into the cache first.
 
@@ -98,7 +97,8 @@ class StaticOnnxModel(compat.StaticModelMembers):
             with ``FAST_MIN_TEXTS`` texts so loading and short runs stay fast; ``True``: now, or an error;
             ``False``: never. ``tokenizer.fast_reason`` says which path is used and why.
         :param pipeline: tokenize ahead and share graph calls on one helper thread (see
-            :mod:`m2v_edge.runtime.schedule`); ``None``: when this process may run on two cores or more. A
+            :mod:`m2v_edge.runtime.schedule`). Off by default: measured slower than a serial loop on 2 cores
+            (0.78-0.88x on sentences; ``tokenizers`` already batches on every core; docs/bench.md, issue 23). A
             setting, never a guess from the machine's load; vectors are bit-identical either way.
         :raises FileNotFoundError: if the folder or one of its files is missing.
         :raises ValueError: if a file is corrupt or from a newer format, or an option cannot be honoured.
@@ -154,7 +154,7 @@ class StaticOnnxModel(compat.StaticModelMembers):
         providers: Sequence[str] | None,
         use_ort_format: bool,
         fast_tokenizer: bool | None,
-        pipeline: bool | None,
+        pipeline: bool,
     ) -> StaticOnnxModel:
         config = read_config(files.config)
         if not files.tokenizer.is_file():
@@ -243,8 +243,8 @@ class StaticOnnxModel(compat.StaticModelMembers):
         :param show_progress_bar: show a tqdm bar over batches.
         :param normalize: L2-normalize the vectors (default: the ``normalize`` property; ``False`` is refused on an
             export whose graph normalizes, see there).
-        :param use_multiprocessing: accepted and unused, as is ``multiprocessing_threshold``: ``pipeline`` (see
-            ``from_pretrained``) already keeps two cores busy, and a text's vector never depends on it.
+        :param use_multiprocessing: accepted and unused, as is ``multiprocessing_threshold``: ``tokenizers``
+            already tokenizes a batch on every core, and a text's vector never depends on it.
         :param kwargs: any other keyword (``convert_to_numpy``, ...) is accepted and ignored, as model2vec does.
         :raises ValueError: if an item is not a string, or ``batch_size``/``max_length`` is not a positive integer.
         """

@@ -3,8 +3,8 @@
 Scheduling never changes a number. Every text runs at the width its own token count gives
 (:mod:`m2v_edge.runtime.batching`), and a row's vector does not depend on the other rows of its call, on the
 thread that runs it or on the order of calls; so a text gets the same bits in whichever part, batch or lane
-it lands. Nothing here reads the machine's load: ``pipeline`` is a setting (default: on when this process may
-run on two cores or more), and docs/bench.md holds the A/B that retired the load probe.
+it lands. Nothing here reads the machine's load: ``pipeline`` is a setting (default: off, measured slower than
+the serial loop on 2 cores), and docs/bench.md holds the A/Bs that retired the load probe and chose the default.
 
 With ``pipeline``:
 
