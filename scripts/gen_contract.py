@@ -79,6 +79,7 @@ def render() -> str:
         ("NORM_EPSILON", fmt.NORM_EPSILON, "Added to each L2 norm before dividing (a float32 in the graph)"),
         ("COSINE_NORM_FLOOR", fmt.COSINE_NORM_FLOOR, "Cosine divides each vector by max(norm, this): zero scores 0"),
         ("VECTOR_FILE", _vector_file(), "The .m2vec vector file: header layout (byte offsets), dtype codes"),
+        ("SQLITE_VEC", fmt.SQLITE_VEC, "sqlite-vec stores: table layout and SQL ({table}, {dim} filled in)"),
         ("POOLING_SPEC_KEY", fmt.POOLING_SPEC_KEY, "metadata_props key of the graph's declared pooling spec"),
         ("POOLING_SPEC_VERSION", fmt.POOLING_SPEC_VERSION, "Newest pooling spec version"),
         ("POOLING_FLAGS", list(fmt.POOLING_FLAGS), "The pooling spec's flags"),

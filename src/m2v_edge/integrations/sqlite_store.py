@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import SQLITE_VEC as SQL
 from m2v_edge.extras import require
 from m2v_edge.integrations.stores import Corpus, StoreHit, check_top_k, int8_queries, read_corpus
 
-DEFAULT_TABLE = "m2v_docs"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The table layout and SQL live in m2v_edge.contract (shared with the npm package's m2v-edge/sqlite-vec).
+DEFAULT_TABLE = SQL["table"]
+_NAME = re.compile(SQL["name"])
 
 
 def connect(path: str | Path = ":memory:") -> Any:
@@ -55,8 +57,8 @@ class SqliteVecStore:
         if not _NAME.match(table):
             raise ValueError(f"table {table!r}: use letters, digits and underscores")
         self.connection, self.table = connection, table
-        found = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchall()
-        match = re.search(r"int8\[(\d+)\]", found[0][0]) if found else None
+        found = connection.execute(SQL["schema"], (table,)).fetchall()
+        match = re.search(SQL["dim"], found[0][0]) if found else None
         if match is None:
             raise ValueError(f"no sqlite-vec table {table!r} of int8 rows here; create it with index_corpus")
         self.dim = int(match.group(1))
@@ -75,10 +77,7 @@ class SqliteVecStore:
         """The ``top_k`` nearest rows by cosine to a query vector (or to each of ``[n, dim]``), best first."""
         k = check_top_k(top_k)
         rows, single = int8_queries(queries, self.dim)
-        sql = (
-            f"SELECT v.rowid, v.distance, i.id FROM {self.table} v LEFT JOIN {self.table}_ids i ON i.rowid = v.rowid "
-            f"WHERE v.embedding MATCH vec_int8(?) AND k = ? ORDER BY v.distance"
-        )
+        sql = SQL["search"].format(table=self.table)
         out = [
             [
                 StoreHit(int(r) - 1, d, float(1.0 - dist))
@@ -103,15 +102,13 @@ def index_corpus(
     conn = connect(db) if isinstance(db, (str, Path)) else db
     if not _NAME.match(table):
         raise ValueError(f"table {table!r}: use letters, digits and underscores")
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name IN (?, ?)", (table, f"{table}_ids")).fetchall():
+    if conn.execute(SQL["exists"], (table, f"{table}_ids")).fetchall():
         raise ValueError(f"table {table!r} exists in {db}; pick another table name or database")
     with conn:
-        conn.execute(f"CREATE VIRTUAL TABLE {table} USING vec0(embedding int8[{data.dim}] distance_metric=cosine)")
-        conn.execute(f"CREATE TABLE {table}_ids (rowid INTEGER PRIMARY KEY, id TEXT)")
-        conn.executemany(
-            f"INSERT INTO {table}(rowid, embedding) VALUES (?, vec_int8(?))",
-            ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors)),
-        )
+        conn.execute(SQL["create"].format(table=table, dim=data.dim))
+        conn.execute(SQL["create_ids"].format(table=table))
+        rows = ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors))
+        conn.executemany(SQL["insert"].format(table=table), rows)
         if data.ids is not None:
-            conn.executemany(f"INSERT INTO {table}_ids VALUES (?, ?)", enumerate(data.ids, start=1))
+            conn.executemany(SQL["insert_id"].format(table=table), enumerate(data.ids, start=1))
     return SqliteVecStore(conn, table)
