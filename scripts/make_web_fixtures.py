@@ -18,7 +18,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
   ``qwen-m2v-default/``: the same model's default export (``export_model`` with no options: int8, hf layout,
   ``auto``), for the seed card's example in the npm package; both skipped when ../shared is absent;
 - ``stsb/``: 2,000 distinct STS-B test sentences written by the streaming encode (``docs.m2vec``, int8 + scale, with
-  potion-int8) and ``texts.json`` (those documents and 100 distinct STS-B dev queries not among them), for the
+  potion-int8), Python's sqlite-vec store of it (``docs.db``, ids ``doc-<row>``; needs ``m2v-edge[sqlite]``) and
+  ``texts.json`` (those documents and 100 distinct STS-B dev queries not among them), for the
   sqlite-vec WebAssembly store's recall test (``web/test/sqlite-vec.test.js``); skipped when ../shared is absent;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
@@ -204,9 +205,24 @@ def make_stsb(out: Path, potion: Path) -> Path | None:
     target = folder / "docs.m2vec"
     target.unlink(missing_ok=True)  # ours: rewritten on every run
     encode_corpus(StaticOnnxModel.from_pretrained(potion), InputSpec(str(source)), str(target))
+    _python_store(target, folder / "docs.db")
     texts = {"model": potion.name, "docs": docs, "queries": queries[:STSB_QUERIES]}
     (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     return target
+
+
+def _python_store(corpus: Path, db: Path) -> None:
+    """Python's sqlite-vec store of the corpus, ids ``doc-<row>``, that the browser test opens (skipped without it)."""
+    from m2v_edge.extras import MissingExtraError
+    from m2v_edge.integrations import sqlite_store
+
+    db.unlink(missing_ok=True)  # ours: rewritten on every run
+    try:
+        store = sqlite_store.index_corpus(corpus, db, ids=[f"doc-{i}" for i in range(STSB_DOCS)])
+    except MissingExtraError as err:
+        print(f"stsb: no docs.db ({err})", file=sys.stderr)
+        return
+    store.connection.close()
 
 
 def golden(folder: Path, texts: list[str]) -> dict[str, Any]:

@@ -36,12 +36,22 @@ function checkTable(table) {
 }
 
 /**
- * An `oo1.DB` with sqlite-vec: the one given, or a new in-memory database of the module given.
+ * An `oo1.DB` with sqlite-vec: the one given, or a new in-memory database of the module given, empty or holding
+ * the bytes of a database file (e.g. `docs.db` written by Python's `sqlite_store.index_corpus`, fetched).
  * @param {any} sqlite the sqlite3 module (`await sqlite3InitModule()`) or an `oo1.DB` of it
+ * @param {ArrayBuffer | Uint8Array} [file] a SQLite database file's bytes (with the module only)
  * @returns {any}
  */
-export function openDatabase(sqlite) {
+export function openDatabase(sqlite, file) {
   const db = sqlite?.oo1?.DB ? new sqlite.oo1.DB(":memory:") : sqlite;
+  if (file !== undefined) {
+    if (!sqlite?.oo1?.DB) throw new TypeError("openDatabase(sqlite, file): pass the sqlite3 module with the file's bytes, not a database");
+    const bytes = file instanceof Uint8Array ? file : new Uint8Array(file);
+    const at = sqlite.wasm.allocFromTypedArray(bytes);
+    const { sqlite3_deserialize, SQLITE_DESERIALIZE_FREEONCLOSE, SQLITE_DESERIALIZE_RESIZEABLE } = sqlite.capi;
+    const flags = SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE;
+    db.checkRc(sqlite3_deserialize(db.pointer, "main", at, bytes.byteLength, bytes.byteLength, flags));
+  }
   if (typeof db?.selectValue !== "function" || typeof db?.prepare !== "function") {
     throw new TypeError(
       "expected the sqlite3 WebAssembly module or an oo1.DB of it: `import sqlite3InitModule from " +

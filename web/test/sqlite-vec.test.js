@@ -153,6 +153,27 @@ test("Chromium: ids, reopening, float16 files, and bad input named with its reme
   await page.close();
 });
 
+test("Chromium: the database Python's sqlite_store wrote (docs.db) opens here and answers as the table built here", async () => {
+  const page = await openPage(browser.context, `${server.url}test/browser/sqlite-vec.html`);
+  const result = await page.evaluate(async (queries) => {
+    const { indexCorpus, openDatabase, SqliteVecStore } = await import("m2v-edge/sqlite-vec");
+    const { default: init } = await import("sqlite-vec-wasm-demo");
+    const sqlite3 = await init();
+    const bytes = async (url) => (await fetch(url)).arrayBuffer();
+    const python = new SqliteVecStore(openDatabase(sqlite3, await bytes("/docs.db")));
+    const here = await indexCorpus(sqlite3, await bytes("/docs.m2vec"));
+    const [a, b] = [python, here].map((store) => store.search(queries, 10));
+    return { dim: python.dim, python: a, here: b, version: python.db.selectValue("SELECT vec_version()") };
+  }, data.queries);
+  assert.equal(result.dim, 256);
+  result.python.forEach((hits, n) => {
+    assert.deepEqual(hits.map((h) => h.index), result.here[n].map((h) => h.index), `query ${n}`);
+    hits.forEach((h, r) => assert.ok(Math.abs(h.score - result.here[n][r].score) < 1e-6 && h.id === `doc-${h.index}`));
+  });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
 test("Node: queries are quantized as Python quantized the rows; the WebAssembly build is browser-only", async () => {
   // The .m2vec rows are Python's quantize_rows of Python's vectors; ours of the same texts' vectors (equal to 1e-5).
   const file = await VectorFile.fromBuffer(readFileSync(join(STSB, "docs.m2vec")));
