@@ -63,25 +63,6 @@ NORM_EPSILON = 1e-32
 # Cosine (search, rank): each vector is divided by max(norm, this), so a zero vector scores 0.
 COSINE_NORM_FLOOR = 1e-12
 
-# sqlite-vec stores (Python's m2v_edge.integrations.sqlite_store, the npm package's m2v-edge/sqlite-vec): one table
-# layout and one SQL for both. {table} matches "name" (checked first), {dim} is the vector width; corpus row i is
-# rowid i + 1; <table>_ids holds the ids; "dim" finds the width in the table's CREATE statement.
-SQLITE_VEC = {
-    "table": "m2v_docs",
-    "name": r"^[A-Za-z_][A-Za-z0-9_]*$",
-    "create": "CREATE VIRTUAL TABLE {table} USING vec0(embedding int8[{dim}] distance_metric=cosine)",
-    "create_ids": "CREATE TABLE {table}_ids (rowid INTEGER PRIMARY KEY, id TEXT)",
-    "insert": "INSERT INTO {table}(rowid, embedding) VALUES (?, vec_int8(?))",
-    "insert_id": "INSERT INTO {table}_ids VALUES (?, ?)",
-    "exists": "SELECT 1 FROM sqlite_master WHERE name IN (?, ?)",
-    "schema": "SELECT sql FROM sqlite_master WHERE name = ?",
-    "dim": r"int8\[(\d+)\]",
-    "search": (
-        "SELECT v.rowid, v.distance, i.id FROM {table} v LEFT JOIN {table}_ids i ON i.rowid = v.rowid "
-        "WHERE v.embedding MATCH vec_int8(?) AND k = ? ORDER BY v.distance"
-    ),
-}
-
 # The `.m2vec` vector file (docs/scale.md): a 64-byte little-endian header, rows, then (int8) 4-aligned scales.
 VECTOR_MAGIC = b"M2VEVEC\0"
 VECTOR_VERSION = 1

@@ -2,7 +2,7 @@
  * `m2v-edge/sqlite-vec`: an encoded corpus (the `.m2vec` file `m2v-edge encode` writes: int8 rows + a scale each)
  * into a sqlite-vec `vec0` table of `int8[dim]` rows with `distance_metric=cosine`, in one call, and its search.
  * The same table layout and SQL as Python's `m2v_edge.integrations.sqlite_store` (both read `SQLITE_VEC` in
- * contract.js, generated from contract.py), so a database written by one is searched by the other.
+ * contract.js, generated from sqlite_store.py by scripts/gen_contract.py), so a database written by one is searched by the other.
  *
  * SQLite itself is injected: pass the module of a WebAssembly SQLite with sqlite-vec compiled in (the official
  * build is the npm package `sqlite-vec-wasm-demo`, an optional peer dependency) or an `oo1.DB` opened from it.
