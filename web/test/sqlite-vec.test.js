@@ -5,7 +5,7 @@
  * Fixtures: web/.fixtures/stsb/ (scripts/make_web_fixtures.py): 2,000 STS-B test sentences, 100 dev queries.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
@@ -35,6 +35,11 @@ let browser;
 
 before(async () => {
   fixture("potion-int8");
+  for (const name of ["texts.json", "docs.m2vec", "docs.db"]) {
+    if (!existsSync(join(STSB, name))) {
+      throw new Error(`${join(STSB, name)}: fixture missing; run scripts/make_web_fixtures.py (needs ../shared and m2v-edge[sqlite])`);
+    }
+  }
   const texts = JSON.parse(readFileSync(join(STSB, "texts.json"), "utf8"));
   const model = await StaticOnnxModel.load(fixture(texts.model));
   const docs = (await model.encode(texts.docs)).map((v) => v.slice());
