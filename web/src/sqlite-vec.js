@@ -120,13 +120,14 @@ export class SqliteVecStore {
       const row = q instanceof Int8Array ? q : quantizeRow(q);
       return this.db
         .selectArrays(sql, [row, topK])
-        .map(([rowid, distance, id]) => ({ index: Number(rowid) - 1, id: id ?? null, score: 1 - distance }));
+        .map(([rowid, distance, id]) => ({ index: Number(rowid) - 1, id: id ?? null, score: distance === null ? 0 : 1 - distance }));
     });
   }
 }
 
 /**
- * Write an encoded corpus into a new sqlite-vec table and return the store (row `i` is rowid `i + 1`).
+ * Write an encoded corpus into a new sqlite-vec table and return the store (row `i` is rowid `i + 1`). Zero rows
+ * (empty texts) are not stored: they have no direction, and sqlite-vec would rank them first (a NULL distance).
  * @param {any} sqlite the sqlite3 WebAssembly module with sqlite-vec (a new in-memory database) or an `oo1.DB`
  * @param {VectorFile | ArrayBuffer | ArrayBufferView} corpus a `.m2vec` file's bytes or a parsed VectorFile
  *   (float16 files are quantized to int8 here)
@@ -148,19 +149,23 @@ export async function indexCorpus(sqlite, corpus, options = {}) {
   db.transaction(() => {
     db.exec(fill(SQL.create, table, file.dim));
     db.exec(fill(SQL.create_ids, table));
-    insertAll(db, fill(SQL.insert, table), file.count, (i) =>
-      file.dtype === "int8" ? file.rows.subarray(i * file.dim, (i + 1) * file.dim) : quantizeRow(file.vector(i)),
-    );
+    insertAll(db, fill(SQL.insert, table), file.count, (i) => {
+      const row = file.dtype === "int8" ? file.rows.subarray(i * file.dim, (i + 1) * file.dim) : quantizeRow(file.vector(i));
+      return row.some((x) => x !== 0) ? row : null;
+    });
     if (ids !== null) insertAll(db, fill(SQL.insert_id, table), ids.length, (i) => String(ids[i]));
   });
   return new SqliteVecStore(db, table);
 }
 
-/** Bind `[i + 1, value(i)]` for each row to one prepared statement. */
+/** Bind `[i + 1, value(i)]` for each row to one prepared statement (a null value: no row). */
 function insertAll(db, sql, count, value) {
   const statement = db.prepare(sql);
   try {
-    for (let i = 0; i < count; i++) statement.bind([i + 1, value(i)]).stepReset();
+    for (let i = 0; i < count; i++) {
+      const v = value(i);
+      if (v !== null) statement.bind([i + 1, v]).stepReset();
+    }
   } finally {
     statement.finalize();
   }

@@ -121,11 +121,18 @@ test("Chromium: ids, reopening, float16 files, and bad input named with its reme
       }
     };
     const halves = await indexCorpus(db, float16, { table: "halves" });
+    // An empty text's zero row (here row 0, scale 0) is not stored: sqlite-vec's NULL distance would rank it first.
+    const withZero = new Uint8Array(docs.slice(0));
+    withZero.fill(0, 64, 64 + file.dim);
+    const zeroed = await indexCorpus(db, withZero, { table: "zeroed" });
+    const zeroHits = zeroed.search([seven], 2000)[0];
     const golden = await vector.fromBuffer(int8);
     return {
       hit: store.search([seven], 3)[0][0],
       reopened: new SqliteVecStore(db, "with_ids").search([seven], 3)[0][0],
       float16Top: halves.search([golden.vector(3)], 1)[0][0].index,
+      zeroRow: { first: zeroHits[0].index, count: zeroHits.length, hasZero: zeroHits.some((h) => h.index === 0) },
+      zeroQuery: zeroed.search([new Float32Array(file.dim)], 3)[0].map((h) => h.score),
       exists: await error(() => indexCorpus(db, docs, { table: "with_ids" })),
       dims: await error(() => store.search([[1, 2]], 3)),
       single: await error(() => store.search(seven, 3)),
@@ -143,6 +150,8 @@ test("Chromium: ids, reopening, float16 files, and bad input named with its reme
   assert.ok(Math.abs(result.hit.score - 1) < 1e-3);
   assert.deepEqual(result.reopened, result.hit);
   assert.equal(result.float16Top, 3);
+  assert.deepEqual(result.zeroRow, { first: 7, count: 1999, hasZero: false });
+  assert.deepEqual(result.zeroQuery, [0, 0, 0]);
   assert.match(result.exists, /table "with_ids" exists in this database; pick another table name or database/);
   assert.match(result.dims, /query 0 has 2 dims, the store 256; use the same model/);
   assert.match(result.single, /array of query vectors/);

@@ -96,7 +96,7 @@ class SqliteVecStore:
         sql = SQLITE_VEC["search"].format(table=self.table)
         out = [
             [
-                StoreHit(int(r) - 1, d, float(1.0 - dist))
+                StoreHit(int(r) - 1, d, 0.0 if dist is None else float(1.0 - dist))  # None: a zero query
                 for r, dist, d in self.connection.execute(sql, (q.tobytes(), k))
             ]
             for q in rows
@@ -108,6 +108,8 @@ def index_corpus(
     corpus: Corpus, db: str | Path | Any = ":memory:", table: str = DEFAULT_TABLE, ids: list[str] | None = None
 ) -> SqliteVecStore:
     """Write an encoded corpus into a new sqlite-vec table and return the store (row ``i`` is rowid ``i + 1``).
+
+    Zero rows (empty texts) are not stored: they have no direction, and sqlite-vec would rank them first.
 
     :param corpus: see :func:`m2v_edge.integrations.stores.read_corpus` (``.m2vec``, int8 Parquet, ...).
     :param db: a database path, or an open connection with sqlite-vec loaded (:func:`connect`).
@@ -123,7 +125,8 @@ def index_corpus(
     with conn:
         conn.execute(SQLITE_VEC["create"].format(table=table, dim=data.dim))
         conn.execute(SQLITE_VEC["create_ids"].format(table=table))
-        rows = ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors))
+        # A zero row (an empty text) is left out: sqlite-vec gives it a NULL distance, which ranks first.
+        rows = ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors) if row.any())
         conn.executemany(SQLITE_VEC["insert"].format(table=table), rows)
         if data.ids is not None:
             conn.executemany(SQLITE_VEC["insert_id"].format(table=table), enumerate(data.ids, start=1))
