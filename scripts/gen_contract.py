@@ -1,7 +1,8 @@
 """Generate ``web/src/contract.js`` from ``m2v_edge.contract``: the exported folder's contract for JavaScript.
 
 One source of truth for both languages: config keys, file names, graph input/output names, format version,
-opset. ``tests/test_contract.py`` fails when the committed file differs from what this script writes.
+opset; and the sqlite-vec stores' table layout and SQL (``m2v_edge.integrations.sqlite_store.SQLITE_VEC``).
+``tests/test_contract.py`` fails when the committed file differs from what this script writes.
 
 Usage: ``.venv/bin/python scripts/gen_contract.py [--check]`` (``--check``: exit 1 if the file is stale).
 """
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from m2v_edge import contract as fmt
+from m2v_edge.integrations.sqlite_store import SQLITE_VEC
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "web" / "src" / "contract.js"
@@ -79,6 +81,7 @@ def render() -> str:
         ("NORM_EPSILON", fmt.NORM_EPSILON, "Added to each L2 norm before dividing (a float32 in the graph)"),
         ("COSINE_NORM_FLOOR", fmt.COSINE_NORM_FLOOR, "Cosine divides each vector by max(norm, this): zero scores 0"),
         ("VECTOR_FILE", _vector_file(), "The .m2vec vector file: header layout (byte offsets), dtype codes"),
+        ("SQLITE_VEC", SQLITE_VEC, "sqlite-vec stores (sqlite_store.py): table layout, SQL with {table} and {dim}"),
         ("POOLING_SPEC_KEY", fmt.POOLING_SPEC_KEY, "metadata_props key of the graph's declared pooling spec"),
         ("POOLING_SPEC_VERSION", fmt.POOLING_SPEC_VERSION, "Newest pooling spec version"),
         ("POOLING_FLAGS", list(fmt.POOLING_FLAGS), "The pooling spec's flags"),

@@ -17,6 +17,10 @@ Creates, under ``web/.fixtures/`` (gitignored):
   ``isotropy="auto"`` spelled out, flat layout (the map folded into the table: runtimes need no change), and
   ``qwen-m2v-default/``: the same model's default export (``export_model`` with no options: int8, hf layout,
   ``auto``), for the seed card's example in the npm package; both skipped when ../shared is absent;
+- ``stsb/``: 2,000 distinct STS-B test sentences written by the streaming encode (``docs.m2vec``, int8 + scale, with
+  potion-int8), Python's sqlite-vec store of it (``docs.db``, ids ``doc-<row>``; needs ``m2v-edge[sqlite]``) and
+  ``texts.json`` (those documents and 100 distinct STS-B dev queries not among them), for the
+  sqlite-vec WebAssembly store's recall test (``web/test/sqlite-vec.test.js``); skipped when ../shared is absent;
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -53,6 +57,8 @@ STAMP = "m2v_edge_fixture.json"
 V1_EXPORT = ROOT / "tests" / "data" / "v1-wordpiece" / "export"
 V1_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"
 QWEN_M2V = ROOT.parent / "shared" / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
+STSB = ROOT.parent / "shared" / "data" / "stsb"
+STSB_DOCS, STSB_QUERIES = 2000, 100
 
 
 def _sha256_bytes(data: bytes) -> str:
@@ -180,6 +186,45 @@ def make_unigram(out: Path, force: bool) -> Path:
     return folder
 
 
+def make_stsb(out: Path, potion: Path) -> Path | None:
+    """STS-B documents through the streaming encode into ``stsb/docs.m2vec``, and the texts in ``texts.json``."""
+    from m2v_edge import StaticOnnxModel
+    from m2v_edge.corpus.readers import InputSpec
+    from m2v_edge.corpus.stream import encode_corpus
+    from m2v_edge.source.datasets import load_stsb
+
+    if not STSB.is_dir():
+        return None
+    docs = list(dict.fromkeys(t for p in load_stsb(STSB / "sts-test.csv") for t in (p.text1, p.text2)))[:STSB_DOCS]
+    seen = set(docs)
+    queries = [t for t in dict.fromkeys(p.text1 for p in load_stsb(STSB / "sts-dev.csv")) if t not in seen]
+    folder = out / "stsb"
+    folder.mkdir(exist_ok=True)
+    source = folder / "docs.jsonl"
+    source.write_text("".join(json.dumps({"text": t}) + "\n" for t in docs), encoding="utf-8")
+    target = folder / "docs.m2vec"
+    target.unlink(missing_ok=True)  # ours: rewritten on every run
+    encode_corpus(StaticOnnxModel.from_pretrained(potion), InputSpec(str(source)), str(target))
+    _python_store(target, folder / "docs.db")
+    texts = {"model": potion.name, "docs": docs, "queries": queries[:STSB_QUERIES]}
+    (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    return target
+
+
+def _python_store(corpus: Path, db: Path) -> None:
+    """Python's sqlite-vec store of the corpus, ids ``doc-<row>``, that the browser test opens (skipped without it)."""
+    from m2v_edge.extras import MissingExtraError
+    from m2v_edge.integrations import sqlite_store
+
+    db.unlink(missing_ok=True)  # ours: rewritten on every run
+    try:
+        store = sqlite_store.index_corpus(corpus, db, ids=[f"doc-{i}" for i in range(STSB_DOCS)])
+    except MissingExtraError as err:
+        print(f"stsb: no docs.db ({err})", file=sys.stderr)
+        return
+    store.connection.close()
+
+
 def golden(folder: Path, texts: list[str]) -> dict[str, Any]:
     """Python token ids and vectors of ``texts`` for the exported ``folder``."""
     from m2v_edge import StaticOnnxModel
@@ -206,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     texts = json.loads(TRICKY.read_text(encoding="utf-8"))
-    folders = [make_potion(out, args.force), make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
+    potion = make_potion(out, args.force)
+    if make_stsb(out, potion) is not None:
+        print(f"stsb: {STSB_DOCS} documents encoded into {out / 'stsb' / 'docs.m2vec'}")
+    folders = [potion, make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
     for name, options in (("qwen-m2v-iso-int8", {"isotropy": "auto", "layout": "flat"}), ("qwen-m2v-default", {})):

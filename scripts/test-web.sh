@@ -7,7 +7,8 @@
 #      configurations of the JS-vs-Python differential test (make_token_fixtures.py);
 #   4. the Node tests (token parity, the tokenizer differential test, Node + headless Chromium vectors for model.onnx and model.ort, errors, CLI,
 #      transformers.js 4.x on Hugging Face-layout exports, demo page screenshot into artifacts/, the
-#      onnxruntime-node backend, the React Native path on a stand-in backend, `npm pack` contents, and the example
+#      onnxruntime-node backend, the React Native path on a stand-in backend, m2v-edge/sqlite-vec on sqlite-vec's
+#      WebAssembly build in Chromium (STS-B recall@10 vs float32), `npm pack` contents, and the example
 #      apps in web/examples/ (vite, esbuild, webpack, rollup, Next.js; each with and without onnxruntime-web) built
 #      from the packed tarball; M2V_EDGE_SKIP_NEXT=1 leaves out the Next.js app) and tests/test_web_golden.py (the golden files' provenance).
 # Usage: scripts/test-web.sh            (PYTHON=/path/to/python to use another interpreter than .venv/bin/python)

@@ -106,3 +106,14 @@ def test_bad_input_names_the_remedy(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "usearch" else real(name, *a))
     with pytest.raises(MissingExtraError, match=r"m2v-edge\[usearch\]"):
         usearch_store.index_corpus(np.ones((3, 4), np.float32))
+
+
+def test_sqlite_vec_zero_rows_and_zero_queries():
+    """An empty text's zero row is not stored (its NULL distance would rank it first); a zero query scores 0."""
+    pytest.importorskip("sqlite_vec")
+    vectors = np.random.default_rng(0).normal(size=(6, 8)).astype(np.float32)
+    vectors[2] = 0
+    store = sqlite_store.index_corpus(vectors)
+    hits = store.search(vectors[0], top_k=6)
+    assert [h.row for h in hits][:1] == [0] and 2 not in {h.row for h in hits} and len(hits) == 5
+    assert [h.score for h in store.search(np.zeros(8, np.float32), top_k=3)] == [0.0, 0.0, 0.0]

@@ -43,6 +43,8 @@ export const NORM_EPSILON = 1e-32;
 export const COSINE_NORM_FLOOR = 1e-12;
 /** The .m2vec vector file: header layout (byte offsets), dtype codes. */
 export const VECTOR_FILE = Object.freeze({"magic": "M2VEVEC\u0000", "version": 1, "headerSize": 64, "offsets": {"magic": 0, "version": 8, "dtype": 10, "dim": 12, "count": 16, "fingerprint": 24}, "fingerprintBytes": 32, "dtypeCodes": {"int8": 1, "float16": 2}, "scaleAlign": 4});
+/** sqlite-vec stores (sqlite_store.py): table layout, SQL with {table} and {dim}. */
+export const SQLITE_VEC = Object.freeze({"table": "m2v_docs", "name": "^[A-Za-z_][A-Za-z0-9_]*$", "create": "CREATE VIRTUAL TABLE {table} USING vec0(embedding int8[{dim}] distance_metric=cosine)", "create_ids": "CREATE TABLE {table}_ids (rowid INTEGER PRIMARY KEY, id TEXT)", "insert": "INSERT INTO {table}(rowid, embedding) VALUES (?, vec_int8(?))", "insert_id": "INSERT INTO {table}_ids VALUES (?, ?)", "exists": "SELECT 1 FROM sqlite_master WHERE name IN (?, ?)", "schema": "SELECT sql FROM sqlite_master WHERE name = ?", "dim": "int8\\[(\\d+)\\]", "search": "SELECT v.rowid, v.distance, i.id FROM {table} v LEFT JOIN {table}_ids i ON i.rowid = v.rowid WHERE v.embedding MATCH vec_int8(?) AND k = ? ORDER BY v.distance"});
 /** metadata_props key of the graph's declared pooling spec. */
 export const POOLING_SPEC_KEY = "m2v_edge_pooling";
 /** Newest pooling spec version. */

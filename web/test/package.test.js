@@ -17,7 +17,7 @@ const manifest = JSON.parse(readFileSync(join(WEB, "package.json"), "utf-8"));
 test("npm pack holds the entry points, types, LICENSE and README, and nothing else", async (t) => {
   const { files, size, unpackedSize } = await pack();
   t.diagnostic(`published tarball: ${human(size)} (${human(unpackedSize)} unpacked, ${files.length} files)`);
-  for (const file of ["LICENSE", "README.md", "package.json", "bin/m2v-edge.mjs", "src/browser.js", "src/browser-kernel.js", "src/index.js", "src/core.js", "types/index.d.ts", "types/core.d.ts"]) {
+  for (const file of ["LICENSE", "README.md", "package.json", "bin/m2v-edge.mjs", "src/browser.js", "src/browser-kernel.js", "src/index.js", "src/core.js", "types/index.d.ts", "types/core.d.ts", "src/sqlite-vec.js", "types/sqlite-vec.d.ts"]) {
     assert.ok(files.includes(file), `${file} is in the tarball`);
   }
   const stray = files.filter((f) => !/^(LICENSE|README\.md|package\.json|bin\/[\w-]+\.mjs|src\/[\w-]+\.js|types\/[\w-]+\.d\.ts)$/.test(f));
@@ -37,6 +37,9 @@ test("package.json: ORT is a peer dependency, repository and files are set", () 
   assert.deepEqual(Object.keys(manifest.dependencies), ["@huggingface/tokenizers"]);
   assert.ok(manifest.peerDependencies["onnxruntime-web"] && manifest.peerDependencies["onnxruntime-node"]);
   assert.equal(manifest.peerDependenciesMeta["onnxruntime-node"].optional, true);
+  // sqlite-vec's WebAssembly SQLite: an optional peer of `m2v-edge/sqlite-vec` only, pinned to the build that starts.
+  assert.equal(manifest.peerDependenciesMeta["sqlite-vec-wasm-demo"].optional, true);
+  assert.equal(manifest.peerDependencies["sqlite-vec-wasm-demo"], manifest.devDependencies["sqlite-vec-wasm-demo"]);
   assert.match(manifest.repository.url, /^git\+https:\/\/github\.com\/[\w-]+\/[\w-]+\.git$/);
   assert.equal(manifest.repository.directory, "web");
   const exp = manifest.exports["."];

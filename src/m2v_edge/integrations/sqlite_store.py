@@ -21,8 +21,26 @@ import numpy as np
 from m2v_edge.extras import require
 from m2v_edge.integrations.stores import Corpus, StoreHit, check_top_k, int8_queries, read_corpus
 
-DEFAULT_TABLE = "m2v_docs"
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# One table layout and one SQL for this module and the npm package's m2v-edge/sqlite-vec (scripts/gen_contract.py
+# writes it into web/src/contract.js). {table} matches "name" (checked first), {dim} is the vector width; corpus
+# row i is rowid i + 1; <table>_ids holds the ids; "dim" finds the width in the table's CREATE statement.
+SQLITE_VEC = {
+    "table": "m2v_docs",
+    "name": r"^[A-Za-z_][A-Za-z0-9_]*$",
+    "create": "CREATE VIRTUAL TABLE {table} USING vec0(embedding int8[{dim}] distance_metric=cosine)",
+    "create_ids": "CREATE TABLE {table}_ids (rowid INTEGER PRIMARY KEY, id TEXT)",
+    "insert": "INSERT INTO {table}(rowid, embedding) VALUES (?, vec_int8(?))",
+    "insert_id": "INSERT INTO {table}_ids VALUES (?, ?)",
+    "exists": "SELECT 1 FROM sqlite_master WHERE name IN (?, ?)",
+    "schema": "SELECT sql FROM sqlite_master WHERE name = ?",
+    "dim": r"int8\[(\d+)\]",
+    "search": (
+        "SELECT v.rowid, v.distance, i.id FROM {table} v LEFT JOIN {table}_ids i ON i.rowid = v.rowid "
+        "WHERE v.embedding MATCH vec_int8(?) AND k = ? ORDER BY v.distance"
+    ),
+}
+DEFAULT_TABLE = SQLITE_VEC["table"]
+_NAME = re.compile(SQLITE_VEC["name"])
 
 
 def connect(path: str | Path = ":memory:") -> Any:
@@ -55,8 +73,8 @@ class SqliteVecStore:
         if not _NAME.match(table):
             raise ValueError(f"table {table!r}: use letters, digits and underscores")
         self.connection, self.table = connection, table
-        found = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchall()
-        match = re.search(r"int8\[(\d+)\]", found[0][0]) if found else None
+        found = connection.execute(SQLITE_VEC["schema"], (table,)).fetchall()
+        match = re.search(SQLITE_VEC["dim"], found[0][0]) if found else None
         if match is None:
             raise ValueError(f"no sqlite-vec table {table!r} of int8 rows here; create it with index_corpus")
         self.dim = int(match.group(1))
@@ -75,13 +93,10 @@ class SqliteVecStore:
         """The ``top_k`` nearest rows by cosine to a query vector (or to each of ``[n, dim]``), best first."""
         k = check_top_k(top_k)
         rows, single = int8_queries(queries, self.dim)
-        sql = (
-            f"SELECT v.rowid, v.distance, i.id FROM {self.table} v LEFT JOIN {self.table}_ids i ON i.rowid = v.rowid "
-            f"WHERE v.embedding MATCH vec_int8(?) AND k = ? ORDER BY v.distance"
-        )
+        sql = SQLITE_VEC["search"].format(table=self.table)
         out = [
             [
-                StoreHit(int(r) - 1, d, float(1.0 - dist))
+                StoreHit(int(r) - 1, d, 0.0 if dist is None else float(1.0 - dist))  # None: a zero query
                 for r, dist, d in self.connection.execute(sql, (q.tobytes(), k))
             ]
             for q in rows
@@ -94,6 +109,8 @@ def index_corpus(
 ) -> SqliteVecStore:
     """Write an encoded corpus into a new sqlite-vec table and return the store (row ``i`` is rowid ``i + 1``).
 
+    Zero rows (empty texts) are not stored: they have no direction, and sqlite-vec would rank them first.
+
     :param corpus: see :func:`m2v_edge.integrations.stores.read_corpus` (``.m2vec``, int8 Parquet, ...).
     :param db: a database path, or an open connection with sqlite-vec loaded (:func:`connect`).
     :param table: the ``vec0`` table to create (``<table>_ids`` holds the ids).
@@ -103,15 +120,14 @@ def index_corpus(
     conn = connect(db) if isinstance(db, (str, Path)) else db
     if not _NAME.match(table):
         raise ValueError(f"table {table!r}: use letters, digits and underscores")
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name IN (?, ?)", (table, f"{table}_ids")).fetchall():
+    if conn.execute(SQLITE_VEC["exists"], (table, f"{table}_ids")).fetchall():
         raise ValueError(f"table {table!r} exists in {db}; pick another table name or database")
     with conn:
-        conn.execute(f"CREATE VIRTUAL TABLE {table} USING vec0(embedding int8[{data.dim}] distance_metric=cosine)")
-        conn.execute(f"CREATE TABLE {table}_ids (rowid INTEGER PRIMARY KEY, id TEXT)")
-        conn.executemany(
-            f"INSERT INTO {table}(rowid, embedding) VALUES (?, vec_int8(?))",
-            ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors)),
-        )
+        conn.execute(SQLITE_VEC["create"].format(table=table, dim=data.dim))
+        conn.execute(SQLITE_VEC["create_ids"].format(table=table))
+        # A zero row (an empty text) is left out: sqlite-vec gives it a NULL distance, which ranks first.
+        rows = ((i + 1, row.tobytes()) for i, row in enumerate(data.vectors) if row.any())
+        conn.executemany(SQLITE_VEC["insert"].format(table=table), rows)
         if data.ids is not None:
-            conn.executemany(f"INSERT INTO {table}_ids VALUES (?, ?)", enumerate(data.ids, start=1))
+            conn.executemany(SQLITE_VEC["insert_id"].format(table=table), enumerate(data.ids, start=1))
     return SqliteVecStore(conn, table)
