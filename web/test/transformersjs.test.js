@@ -1,21 +1,24 @@
 /**
  * Interop: transformers.js (@huggingface/transformers 4.x, offline) loads a Hugging Face-layout export with no
  * options and gives m2v-edge's vectors, unknown tokens included; our runtime reads that layout and the format-1
- * one (tests/data/v1-wordpiece/export).
+ * one (tests/data/v1-wordpiece/export). A `pipeline_output` export (`m2v-edge export --pipeline-output`) also
+ * serves `pipeline("feature-extraction", dir, {pooling: "mean", normalize: true})`.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import { AutoModel, AutoTokenizer, env } from "@huggingface/transformers";
+import { AutoModel, AutoTokenizer, env, pipeline } from "@huggingface/transformers";
 
 import { modelFilePath } from "../src/config.js";
 import { StaticOnnxModel } from "../src/index.js";
 import { FIXTURES, ROOT, label, maxAbsDiff, trickyTexts } from "./helpers.js";
 
-const TOLERANCE = 1e-5;
-const HF_MODELS = ["potion-hf", "wordpiece-hf", "wordpiece-fp16-hf"];
+const TOLERANCE = 1e-5; // m2v-edge's JS runtime (kernel arithmetic) vs Python
+const TJS_TOLERANCE = 1e-6; // transformers.js (onnxruntime-web on the same graph) vs Python
+const PIPELINE_MODELS = ["potion-pipeline-hf", "wordpiece-pipeline-hf"];
+const HF_MODELS = ["potion-hf", "wordpiece-hf", "wordpiece-fp16-hf", ...PIPELINE_MODELS];
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -65,7 +68,7 @@ for (const name of HF_MODELS) {
       const vector = embeddings.data.subarray(row * gold.dim, (row + 1) * gold.dim);
       const diff = maxAbsDiff(vector, gold.vectors[i]);
       worst = Math.max(worst, diff);
-      if (!(diff <= TOLERANCE)) bad.push(`${label(text, i)}: max abs diff ${diff}`);
+      if (!(diff <= TJS_TOLERANCE)) bad.push(`${label(text, i)}: max abs diff ${diff}`);
     });
     assert.deepEqual(bad, [], bad.join("\n"));
     await model.dispose();
@@ -86,6 +89,70 @@ for (const name of HF_MODELS) {
     await model.dispose();
   });
 }
+
+/** Each text's row of a [texts, dim] tensor. */
+const rowsOf = (tensor, dim) => Array.from({ length: tensor.dims[0] }, (_, r) => tensor.data.subarray(r * dim, (r + 1) * dim));
+
+/** The warnings transformers.js logs while `body` runs. */
+async function warningsOf(body) {
+  const seen = [];
+  const warn = console.warn;
+  console.warn = (...args) => seen.push(args.join(" "));
+  try {
+    await body();
+  } finally {
+    console.warn = warn;
+  }
+  return seen;
+}
+
+for (const name of PIPELINE_MODELS) {
+  test(`transformers.js's feature-extraction pipeline gives our vectors on a pipeline_output export (${name})`, async (t) => {
+    const folder = hfFixture(name);
+    const config = readConfig(folder);
+    assert.equal(config.pipeline_output, true);
+    const gold = golden(name);
+    const cases = uncut(trickyTexts(), config);
+    const texts = cases.map(([text]) => text);
+    let extractor;
+    const warnings = await warningsOf(async () => {
+      extractor = await pipeline("feature-extraction", name);
+    });
+    // config.json's architectures silences "Architecture(s) not found"; only a known model_type would silence this:
+    assert.deepEqual(warnings, ['Unknown model class "m2v-edge-static-embedding", attempting to construct from base class.']);
+    const normalized = rowsOf(await extractor(texts, { pooling: "mean", normalize: true }), gold.dim);
+    const raw = rowsOf(await extractor(texts, { pooling: "mean" }), gold.dim);
+    const bad = [];
+    let [worst, zero] = [0, 0];
+    cases.forEach(([text, i], row) => {
+      const want = gold.vectors[i];
+      const norm = Math.hypot(...want);
+      if (norm === 0) {
+        // no token but the appended unknown one: mean pooling gives 0; transformers.js's normalize divides 0 by 0
+        zero += 1;
+        if (raw[row].some((x) => x !== 0)) bad.push(`${label(text, i)}: {pooling: "mean"} is not the zero vector`);
+        if (!normalized[row].every(Number.isNaN)) bad.push(`${label(text, i)}: normalize: true no longer gives NaN (update docs/web.md)`);
+        return;
+      }
+      const scaled = config.normalize ? want : want.map((x) => x / norm);
+      const diff = Math.max(maxAbsDiff(normalized[row], scaled), maxAbsDiff(raw[row], want));
+      worst = Math.max(worst, diff);
+      if (!(diff <= TJS_TOLERANCE)) bad.push(`${label(text, i)}: max abs diff ${diff}`);
+    });
+    assert.deepEqual(bad, [], bad.join("\n"));
+    assert.ok(zero >= 3, `the corpus must hold zero-token texts (found ${zero})`);
+    const empty = rowsOf(await extractor(["", " ", "\n"], { pooling: "mean" }), gold.dim);
+    assert.ok(empty.every((row) => row.every((x) => x === 0)), "empty and blank texts give the zero vector");
+    await extractor.dispose();
+    t.diagnostic(`${name}: ${texts.length} texts (${zero} with no token), pipeline vs Python max abs diff ${worst.toExponential(2)}`);
+  });
+}
+
+test("the default export has no last_hidden_state: the pipeline fails as documented (docs/web.md)", async () => {
+  const extractor = await pipeline("feature-extraction", "wordpiece-hf");
+  await assert.rejects(extractor(["hello"], { pooling: "mean" }), /Cannot read properties of undefined/);
+  await extractor.dispose();
+});
 
 test("m2v-edge's JS runtime still reads a format-1 export (model.onnx at the top, unknown tokens kept)", async () => {
   const folder = join(ROOT, "tests", "data", "v1-wordpiece", "export");
