@@ -55,6 +55,8 @@ def test_graph_declares_and_holds_the_hidden_output(potion_pipeline: Path) -> No
     assert got == [(op, inputs, output) for op, inputs, output, _ in pooling_nodes(spec)]
     config = json.loads(ExportFiles(potion_pipeline).config.read_text(encoding="utf-8"))
     assert config["pipeline_output"] is True and config["architectures"] == ["PreTrainedModel"]
+    card = ExportFiles(potion_pipeline).card.read_text(encoding="utf-8")
+    assert 'pipeline("feature-extraction", "path/to/this/folder")' in card and "gives NaN" in card
 
 
 def test_embeddings_are_the_default_exports_bits_and_the_pipeline_pools_to_them(
@@ -100,6 +102,9 @@ def test_cli_flag_and_default_off(tmp_path: Path, potion_int8: Path, potion_sour
     assert json.loads(ExportFiles(potion_int8).config.read_text(encoding="utf-8"))["pipeline_output"] is False
     assert [o.name for o in onnx.load(str(ExportFiles(potion_int8).model)).graph.output] == [OUTPUT]
     assert json.loads(ExportFiles(potion_int8).tokenizer.read_text(encoding="utf-8"))["post_processor"] is None
+    assert "Re-export with `m2v-edge export\n--pipeline-output`" in ExportFiles(potion_int8).card.read_text(
+        encoding="utf-8"
+    )
     out = tmp_path / "cli"
     assert main(["export", str(potion_source), "-o", str(out), "-q", "--pipeline-output"]) == 0
     assert json.loads(ExportFiles(out).config.read_text(encoding="utf-8"))["pipeline_output"] is True
