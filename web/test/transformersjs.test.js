@@ -11,9 +11,11 @@ import { test } from "node:test";
 
 import { AutoModel, AutoTokenizer, env, pipeline } from "@huggingface/transformers";
 
+import { startServer } from "../demo/server.mjs";
 import { modelFilePath } from "../src/config.js";
 import { StaticOnnxModel } from "../src/index.js";
-import { FIXTURES, ROOT, label, maxAbsDiff, trickyTexts } from "./helpers.js";
+import { launchChromium, openPage } from "./chromium.js";
+import { FIXTURES, ROOT, WEB, label, maxAbsDiff, trickyTexts } from "./helpers.js";
 
 const TOLERANCE = 1e-5; // m2v-edge's JS runtime (kernel arithmetic) vs Python
 const TJS_TOLERANCE = 1e-6; // transformers.js (onnxruntime-web on the same graph) vs Python
@@ -147,6 +149,62 @@ for (const name of PIPELINE_MODELS) {
     t.diagnostic(`${name}: ${texts.length} texts (${zero} with no token), pipeline vs Python max abs diff ${worst.toExponential(2)}`);
   });
 }
+
+/** Python's vectors for the pipeline's options: `normalize` rescales to unit norm; a zero-token text is 0 / NaN. */
+function pipelineWants(gold, cases, config) {
+  return cases.map(([, i]) => {
+    const want = gold.vectors[i];
+    const norm = Math.hypot(...want);
+    return { raw: want, normalized: norm === 0 ? null : config.normalize ? want : want.map((x) => x / norm) };
+  });
+}
+
+test("transformers.js's pipeline and AutoModel in Chromium (WASM, offline) give Python's vectors (wordpiece-pipeline-hf)", async (t) => {
+  const name = "wordpiece-pipeline-hf";
+  const folder = hfFixture(name);
+  const config = readConfig(folder);
+  const cases = uncut(trickyTexts(), config);
+  const texts = cases.map(([text]) => text);
+  const tjs = join(WEB, "node_modules", "@huggingface", "transformers");
+  const mounts = { "/tjs/": join(tjs, "dist"), "/tjs-ort/": join(tjs, "node_modules", "onnxruntime-web", "dist") };
+  const server = await startServer({ modelDir: folder, isolated: false, mounts });
+  const browser = await launchChromium();
+  try {
+    const page = await openPage(browser.context, `${server.url}model/config.json`);
+    const got = await page.evaluate(async (inputs) => {
+      const { AutoModel, AutoTokenizer, env, pipeline } = await import("/tjs/transformers.min.js");
+      Object.assign(env, { allowRemoteModels: false, allowLocalModels: true, localModelPath: "/", useBrowserCache: false });
+      env.backends.onnx.wasm.wasmPaths = "/tjs-ort/";
+      const extractor = await pipeline("feature-extraction", "model", { device: "wasm" });
+      const rows = (tensor) => Array.from({ length: tensor.dims[0] }, (_, r) => Array.from(tensor.data.subarray(r * tensor.dims[1], (r + 1) * tensor.dims[1])));
+      const normalized = rows(await extractor(inputs, { pooling: "mean", normalize: true }));
+      const raw = rows(await extractor(inputs, { pooling: "mean" }));
+      const tokenizer = await AutoTokenizer.from_pretrained("model");
+      const model = await AutoModel.from_pretrained("model", { device: "wasm" });
+      const auto = rows((await model(tokenizer(inputs, { padding: true, truncation: true }))).embeddings);
+      return { normalized, raw, auto };
+    }, texts);
+    assert.deepEqual(page.problems, []);
+    const gold = golden(name);
+    const bad = [];
+    let worst = 0;
+    pipelineWants(gold, cases, config).forEach((want, row) => {
+      const where = label(texts[row], cases[row][1]);
+      const diffs = [maxAbsDiff(got.raw[row], want.raw), maxAbsDiff(got.auto[row], want.raw)];
+      if (want.normalized === null) {
+        // page.evaluate carries NaN over as NaN
+        if (!got.normalized[row].every(Number.isNaN)) bad.push(`${where}: normalize: true no longer gives NaN`);
+      } else diffs.push(maxAbsDiff(got.normalized[row], want.normalized));
+      worst = Math.max(worst, ...diffs);
+      if (!diffs.every((d) => d <= TJS_TOLERANCE)) bad.push(`${where}: max abs diff ${Math.max(...diffs)}`);
+    });
+    assert.deepEqual(bad, [], bad.join("\n"));
+    t.diagnostic(`Chromium ${name}: ${texts.length} texts, pipeline and AutoModel vs Python max abs diff ${worst.toExponential(2)}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
 
 test("the default export has no last_hidden_state: the pipeline fails as documented (docs/web.md)", async () => {
   const extractor = await pipeline("feature-extraction", "wordpiece-hf");
