@@ -1,7 +1,8 @@
 """Write the graph variants the JavaScript pooling kernel is checked against (``web/test/kernel.test.js``).
 
 Every option of ``m2v_edge.export.graph.build_graph`` (vocabulary keep mask, unknown-token id, row map, model2vec
-weights, isotropy shift, normalize), on small seeded int8 tables, plus graphs the kernel must refuse (a float32
+weights, isotropy shift, normalize, the pipeline's ``last_hidden_state`` output; a pooling spec declared before its
+``hidden`` flag existed), on small seeded int8 tables, plus graphs the kernel must refuse (a float32
 table, a changed epsilon). For each: ``<name>.onnx`` and, in ``cases.json``, id/mask batches (padding, unknown
 ids, empty rows) with the outputs of Python's onnxruntime on them.
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from m2v_edge.contract import OUTPUT, POOLING_SPEC_KEY
 from m2v_edge.export.graph import build_graph
 from m2v_edge.export.quantize import StoredTable, quantize_int8
 
@@ -33,6 +35,8 @@ VARIANTS: dict[str, tuple[int, dict[str, bool], bool]] = {
     "keep-bias-raw": (16, {"normalize": False, "keep": True, "bias": True}, True),
     "unk-rowmap-bias-dim20": (20, {"normalize": True, "unk": True, "row_map": True, "bias": True}, True),
     "no-scale-raw": (24, {"normalize": False, "no_scale": True}, True),
+    "unk-hidden": (16, {"normalize": True, "unk": True, "hidden": True}, True),
+    "keep-spec-before-hidden": (16, {"normalize": True, "keep": True, "old_spec": True}, True),
     "float32-table": (16, {"normalize": True, "float": True}, False),
     "other-epsilon": (16, {"normalize": True, "epsilon": True}, False),
 }
@@ -60,7 +64,11 @@ def variant(dim: int, opts: dict[str, bool], rng: np.random.Generator) -> Any:
         token_keep=keep,
         unk_token_id=UNK if opts.get("unk") else None,
         bias=rng.normal(size=dim).astype(np.float32) if opts.get("bias") else None,
+        pipeline_output=opts.get("hidden", False),
     )
+    if opts.get("old_spec"):  # as exports before the ``hidden`` flag declared it
+        prop = next(p for p in model.metadata_props if p.key == POOLING_SPEC_KEY)
+        prop.value = json.dumps({k: v for k, v in json.loads(prop.value).items() if k != "hidden"}, sort_keys=True)
     if opts.get("epsilon"):
         tiny = next(init for init in model.graph.initializer if init.name == "tiny")
         tiny.raw_data = np.array(1e-12, dtype=np.float32).tobytes()
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for feed in batches(rng):
             ids, mask = np.array(feed["ids"], dtype=np.int64), np.array(feed["mask"], dtype=np.int64)
-            (vectors,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            (vectors,) = session.run([OUTPUT], {"input_ids": ids, "attention_mask": mask})
             runs.append({**feed, "vectors": vectors.astype(float).tolist()})
         cases.append(
             {"name": name, "file": path.name, "dim": dim, "vocab": VOCAB, "supported": supported, "runs": runs}

@@ -11,7 +11,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
 - ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
   ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
   (``onnx/model_quantized.onnx``), for transformers.js; ``wordpiece-fp16-hf/`` the latter in float16
-  (``onnx/model_fp16.onnx``);
+  (``onnx/model_fp16.onnx``); ``potion-pipeline-hf/`` and ``wordpiece-pipeline-hf/`` the int8 two exported with
+  ``pipeline_output=True`` (the ``last_hidden_state`` output transformers.js's feature-extraction pipeline pools);
 - golden files also for ``tests/data/v1-wordpiece/export`` (a format-1 export, read in place);
 - ``qwen-m2v-iso-int8/``: the real Qwen-family Model2Vec model in ``../shared/models/`` exported to int8 with
   ``isotropy="auto"`` spelled out, flat layout (the map folded into the table: runtimes need no change), and
@@ -84,7 +85,10 @@ def _export(source: Path, folder: Path, stamp: dict[str, Any]) -> None:
     dtype = stamp.get("dtype", "int8")
     if (folder / STAMP).is_file():  # our own fixture: its stamp file is not the export's, so --force would refuse it
         (folder / STAMP).unlink()
-    report = export_model(source, folder, dtype=dtype, force=True, show_progress_bar=True, target=target, layout=layout)
+    report = export_model(
+        source, folder, dtype=dtype, force=True, show_progress_bar=True, target=target, layout=layout,
+        pipeline_output=stamp.get("pipeline_output", False),
+    )  # fmt: skip
     (folder / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
     ort = f", model.ort {(folder / 'model.ort').stat().st_size / 1e6:.1f} MB" if target == "mobile" else ""
     print(
@@ -115,6 +119,8 @@ def make_hf(out: Path, force: bool) -> list[Path]:
         ("potion-hf", POTION, "int8", "onnx/model_quantized.onnx"),
         ("wordpiece-hf", V1_SOURCE, "int8", "onnx/model_quantized.onnx"),
         ("wordpiece-fp16-hf", V1_SOURCE, "float16", "onnx/model_fp16.onnx"),
+        ("potion-pipeline-hf", POTION, "int8", "onnx/model_quantized.onnx"),
+        ("wordpiece-pipeline-hf", V1_SOURCE, "int8", "onnx/model_quantized.onnx"),
     )
     for name, source, dtype, model_file in models:
         folder = out / name
@@ -125,6 +131,8 @@ def make_hf(out: Path, force: bool) -> list[Path]:
             "dtype": dtype,
             "model_file": model_file,
         }
+        if "pipeline" in name:
+            stamp["pipeline_output"] = True
         if force or not _stamp_ok(folder, stamp):
             _export(source, folder, stamp)
         folders.append(folder)

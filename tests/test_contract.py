@@ -124,7 +124,10 @@ def test_exported_graph_declares_its_pooling_spec_and_holds_exactly_its_nodes(po
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_js_expands_the_node_table_as_python_does() -> None:
-    combos = [dict(zip(POOLING_FLAGS, bits, strict=True)) for bits in itertools.product([False, True], repeat=7)]
+    combos = [
+        dict(zip(POOLING_FLAGS, bits, strict=True))
+        for bits in itertools.product([False, True], repeat=len(POOLING_FLAGS))
+    ]
     script = (
         f'import {{ poolingNodes }} from "{(WEB_SRC / "graph-spec.js").as_uri()}";\n'
         "const combos = JSON.parse(process.argv[1]);\n"

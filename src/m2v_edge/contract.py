@@ -22,17 +22,8 @@ ATTENTION_MASK = "attention_mask"
 OUTPUT = "embeddings"
 METADATA_KEY = "m2v_edge_config"
 
-REQUIRED_KEYS = (
-    "format_version",
-    "dim",
-    "vocab_size",
-    "dtype",
-    "normalize",
-    "max_length",
-    "median_token_length",
-    "unk_token_id",
-    "pad_token_id",
-)
+REQUIRED_KEYS = ("format_version", "dim", "vocab_size", "dtype", "normalize", "max_length", "median_token_length",
+                 "unk_token_id", "pad_token_id")  # fmt: skip
 
 
 class DType(str, Enum):
@@ -76,7 +67,9 @@ VECTOR_SCALE_ALIGN = 4
 # checked by the JS pooling kernel against the nodes: each flag switches nodes of POOLING_NODES on.
 POOLING_SPEC_KEY = "m2v_edge_pooling"
 POOLING_SPEC_VERSION = 1
-POOLING_FLAGS = ("token_keep", "unk", "token_scale", "row_map", "cast", "bias", "normalize")
+# "hidden" (optional: a spec without it has it false) adds HIDDEN_NODES, the second output HIDDEN_OUTPUT.
+POOLING_FLAGS = ("token_keep", "unk", "token_scale", "row_map", "cast", "bias", "normalize", "hidden")
+POOLING_OPTIONAL_FLAGS = ("hidden",)
 _FLOAT = 1  # onnx.TensorProto.FLOAT
 # (op, inputs, output, attributes, flag or None). "$slot" reads a slot's latest value; output "slot=name" sets it.
 # The last node's output is renamed to OUTPUT. Slot defaults: POOLING_SLOT_DEFAULTS.
@@ -107,6 +100,13 @@ POOLING_NODES: tuple[tuple[str, tuple[str, ...], str, dict[str, Any], str | None
     ("Div", ("$mean", "norm_safe"), "mean=normalized", {}, "normalize"),
 )
 POOLING_SLOT_DEFAULTS = {"weight": "$mask", "rows": INPUT_IDS}
+# transformers.js's pipeline("feature-extraction") mean-pools this [batch, tokens, dim] output: OUTPUT × mask.
+HIDDEN_OUTPUT = "last_hidden_state"
+HIDDEN_NODES: tuple[tuple[str, tuple[str, ...], str, dict[str, Any]], ...] = (
+    ("Unsqueeze", (OUTPUT, "axis1"), "embeddings3", {}),
+    ("Unsqueeze", ("mask_f", "axis2"), "mask3", {}),
+    ("Mul", ("embeddings3", "mask3"), HIDDEN_OUTPUT, {}),
+)
 
 
 def pooling_nodes(flags: dict[str, bool]) -> list[tuple[str, list[str], str, dict[str, Any]]]:
@@ -130,9 +130,8 @@ def pooling_nodes(flags: dict[str, bool]) -> list[tuple[str, list[str], str, dic
         out.append((op, [resolve(i) for i in inputs], name, attrs))
         if slot:
             slots[slot] = name
-    last_op, last_inputs, _, last_attrs = out[-1]
-    out[-1] = (last_op, last_inputs, OUTPUT, last_attrs)
-    return out
+    out[-1] = (*out[-1][:2], OUTPUT, out[-1][3])
+    return out + [(op, list(ins), name, attrs) for op, ins, name, attrs in HIDDEN_NODES if flags.get("hidden")]
 
 
 # Remedies and messages every runtime prints ({placeholders} filled in by Python's str.format and JS's message()).
@@ -163,6 +162,7 @@ CONFIG_RULES = {
     "pad_token_id": "token_id",
     "unk_token_id": "token_id_or_null",
     "output": "output",
+    "pipeline_output": "bool",
 }
 CONFIG_RULE_TEXT = {
     "positive_int": "a positive integer",

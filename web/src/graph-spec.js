@@ -8,11 +8,14 @@
  */
 import {
   ATTENTION_MASK,
+  HIDDEN_NODES,
+  HIDDEN_OUTPUT,
   INPUT_IDS,
   NORM_EPSILON,
   OUTPUT,
   POOLING_FLAGS,
   POOLING_NODES,
+  POOLING_OPTIONAL_FLAGS,
   POOLING_SLOT_DEFAULTS,
   POOLING_SPEC_KEY,
   POOLING_SPEC_VERSION,
@@ -70,6 +73,7 @@ export function poolingNodes(flags) {
     if (slot) slots[slot] = name;
   }
   out[out.length - 1].output = OUTPUT;
+  if (flags.hidden) out.push(...HIDDEN_NODES.map(([op, inputs, output, attrs]) => ({ op, inputs: [...inputs], output, attrs })));
   return out;
 }
 
@@ -79,7 +83,7 @@ function specOf(graph) {
   const has = (name) => graph.initializers.has(name);
   if (text === undefined) {
     const flags = { token_keep: has("token_keep"), unk: !has("token_keep") && has("unk_token_id"), token_scale: has("token_scale") };
-    Object.assign(flags, { row_map: has("row_map"), cast: graph.initializers.get("table")?.dataType !== ONNX_TYPES.FLOAT, bias: has("isotropy_bias"), normalize: has("tiny") });
+    Object.assign(flags, { row_map: has("row_map"), cast: graph.initializers.get("table")?.dataType !== ONNX_TYPES.FLOAT, bias: has("isotropy_bias"), normalize: has("tiny"), hidden: false });
     return { flags, declared: false };
   }
   let spec;
@@ -89,6 +93,7 @@ function specOf(graph) {
     fail(`its ${POOLING_SPEC_KEY} metadata is not JSON`);
   }
   if (spec?.version !== POOLING_SPEC_VERSION) fail(`its pooling spec version ${JSON.stringify(spec?.version)} is not ${POOLING_SPEC_VERSION}`);
+  for (const flag of POOLING_OPTIONAL_FLAGS) spec[flag] ??= false; // declared before the flag existed
   const keys = Object.keys(spec).filter((key) => key !== "version");
   if (keys.sort().join() !== [...POOLING_FLAGS].sort().join() || keys.some((key) => typeof spec[key] !== "boolean")) {
     fail(`its pooling spec does not hold exactly the flags ${JSON.stringify(POOLING_FLAGS)}`);
@@ -149,8 +154,9 @@ function readSpec(graph) {
   if (names.join() !== [ATTENTION_MASK, INPUT_IDS].sort().join() || graph.inputs.some((i) => i.elemType !== ONNX_TYPES.INT64)) {
     fail("its inputs are not int64 input_ids and attention_mask");
   }
-  if (graph.outputs.length !== 1 || graph.outputs[0].name !== OUTPUT) fail(`its output is not "${OUTPUT}" alone`);
   const { flags, declared } = specOf(graph);
+  const outputs = flags.hidden ? [OUTPUT, HIDDEN_OUTPUT] : [OUTPUT];
+  if (graph.outputs.map((o) => o.name).join() !== outputs.join()) fail(`its outputs are not ${JSON.stringify(outputs)}`);
   const source = declared ? "its declared pooling spec" : "the pooling its initializers imply (no declared spec)";
   const tableType = graph.initializers.get("table")?.dataType;
   if (tableType !== undefined && tableType !== ONNX_TYPES.INT8) fail(`its table is ${typeName(tableType)} (the kernel reads int8 tables)`);
@@ -167,6 +173,7 @@ function readSpec(graph) {
   const [rows, dim] = graph.initializers.get("table").dims;
   if (constant(graph, "axis1", ONNX_TYPES.INT64, [1])[0] !== 1n) fail("its axis1 is not [1]");
   if (constant(graph, "one", ONNX_TYPES.FLOAT, [])[0] !== 1) fail("its one is not 1");
+  if (flags.hidden && constant(graph, "axis2", ONNX_TYPES.INT64, [1])[0] !== 2n) fail("its axis2 is not [2]");
   if (flags.normalize && constant(graph, "tiny", ONNX_TYPES.FLOAT, [])[0] !== Math.fround(NORM_EPSILON)) {
     fail(`its norm epsilon tiny is not the contract's ${NORM_EPSILON}`);
   }

@@ -314,9 +314,10 @@ export class StaticOnnxModel {
     if (names.includes(ATTENTION_MASK)) {
       feeds[ATTENTION_MASK] = new this.ort.Tensor("int64", maskBuffer, [rows.length, width]);
     }
-    const results = await this.session.run(feeds, runOptions());
     const name = this.config.output ?? OUTPUT;
-    const tensor = results[name] ?? results[this.session.outputNames[0]];
+    // Only the vectors: a pipeline_output export's last_hidden_state is not copied out (docs/web.md).
+    const fetches = this.session.outputNames.includes(name) ? [name] : this.session.outputNames.slice(0, 1);
+    const tensor = (await this.session.run(feeds, fetches, runOptions()))[fetches[0]];
     checkFinite(tensor.data, this.info?.modelFile ?? FILES.model);
     return tensor.data;
   }

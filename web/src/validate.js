@@ -121,7 +121,7 @@ export async function validateExport({ config, tokenizerJson, session, ort, wher
   if (inputs.includes(ATTENTION_MASK)) feeds[ATTENTION_MASK] = new ort.Tensor("int64", BigInt64Array.from([1n, 1n]), [1, 2]);
   let output;
   try {
-    output = (await session.run(feeds, runOptions()))[OUTPUT];
+    output = (await session.run(feeds, [OUTPUT], runOptions()))[OUTPUT];
   } catch (err) {
     const why = (String(err?.message ?? err).split("\n")[0] || "unknown error").slice(0, 200);
     throw new Error(message("graph_fails", { where, last: vocab - 1, why }), { cause: err });

@@ -56,7 +56,7 @@ for (const c of CASES) {
 
 test("the kernel and onnxruntime-web give the same vectors on every int8 fixture; fp16 and model.ort run on ORT", async (t) => {
   const texts = trickyTexts();
-  for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8", "wordpiece-hf", "qwen-m2v-iso-int8"]) {
+  for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8", "wordpiece-hf", "wordpiece-pipeline-hf", "qwen-m2v-iso-int8"]) {
     if (name === "qwen-m2v-iso-int8" && !existsSync(join(FIXTURES, name))) continue; // needs ../shared
     const kernel = await StaticOnnxModel.load(join(FIXTURES, name));
     const ort = await StaticOnnxModel.load(join(FIXTURES, name), { engine: "onnxruntime" });

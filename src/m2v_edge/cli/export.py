@@ -30,6 +30,10 @@ def add_parser(sub: Any) -> None:
         help="auto (default): remove the mean + top-K directions where it gains on STS-B dev (anisotropic models); "
         "none: model2vec's vectors exactly",
     )  # fmt: skip
+    p.add_argument(
+        "--pipeline-output", action="store_true",
+        help="add last_hidden_state for transformers.js's feature-extraction pipeline; costs every run (docs/web.md)",
+    )  # fmt: skip
     p.add_argument("--isotropy-corpus", metavar="FILE", help="sentences to fit --isotropy on (default: STS-B train)")
 
 
@@ -47,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         source, args.output, dtype=args.dtype, force=args.force, show_progress_bar=not args.quiet,
         target=args.target, vocab_size=args.vocab_size, vocab_corpus=args.vocab_corpus, dims=args.dims,
         max_size=args.max_size, layout=args.layout, isotropy=args.isotropy, isotropy_corpus=args.isotropy_corpus,
+        pipeline_output=args.pipeline_output,
     )  # fmt: skip
     from m2v_edge.sizes import format_size
 

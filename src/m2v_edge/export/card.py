@@ -69,8 +69,7 @@ const {{ embeddings }} = await model(inputs);
 ```
 
 It logs `Unknown model class "m2v-edge-static-embedding"` once (harmless), and `{{ padding: true, truncation:
-true }}` is needed. `pipeline("feature-extraction", ...)` does not work on this folder yet: the graph outputs the
-pooled `embeddings`, not the per-token `last_hidden_state` the pipeline pools.
+true }}` is needed. {pipeline}
 
 Android (onnxruntime-android; iOS and React Native are alike): tokenize with `tokenizer.json`
 (no special tokens), then
@@ -155,6 +154,21 @@ def card_metadata(config: dict[str, Any], source_dir: Path | None) -> str:
     return "\n".join(lines)
 
 
+_PIPELINE = """This export has the `last_hidden_state` output, so transformers.js's pipeline works too:
+
+```js
+import { pipeline } from "@huggingface/transformers";
+const extractor = await pipeline("feature-extraction", "path/to/this/folder");
+const vectors = await extractor(["How do I train a neural network?"], { pooling: "mean", normalize: true });
+```
+
+A text with no known token (empty, blank, only unknown tokens) gives NaN with `normalize: true` (transformers.js
+divides by a zero norm): use `{ pooling: "mean" }` and normalize yourself, or `AutoModel` above."""
+_NO_PIPELINE = """`pipeline("feature-extraction", ...)` does not work on this folder: the graph outputs the pooled
+`embeddings`, not the per-token `last_hidden_state` the pipeline pools. Re-export with `m2v-edge export
+--pipeline-output` to add that output (it costs every runtime up to ~1.4× per batch; m2v-edge's docs/web.md)."""
+
+
 def write_card(
     path: Path,
     config: dict[str, Any],
@@ -186,6 +200,7 @@ def write_card(
         isotropy=isotropy_fact(config.get("isotropy")),
         parity="this export's vectors (model2vec's under the isotropy map below)" if applied else "model2vec's vectors",
         license_line=f"License: `{license_id}`, the source model's." if license_id else "The source's license applies.",
+        pipeline=_PIPELINE if config.get("pipeline_output") else _NO_PIPELINE,
     )
     if isotropy is not None:
         text += _isotropy_section(isotropy)

@@ -26,7 +26,7 @@ from m2v_edge.contract import (
 from m2v_edge.export.budget import parse_size, plan_pruning
 from m2v_edge.export.card import write_card
 from m2v_edge.export.graph import build_graph
-from m2v_edge.export.hf import layout_config, tokenizer_files
+from m2v_edge.export.hf import layout_config, tokenizer_files, unk_post_processor
 from m2v_edge.export.isotropy import IsotropyResult, check_request, prepare, reserve
 from m2v_edge.export.mobile import check_ort, parse_target, write_ort
 from m2v_edge.export.prune import PruningPlan, check_corpus, prune_source
@@ -84,7 +84,9 @@ def _fold_tables(source: SourceModel, stored: StoredTable) -> tuple[np.ndarray |
     return scale, row_map
 
 
-def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType, layout: str = "hf") -> dict[str, Any]:
+def make_config(
+    source: SourceModel, tokenizer: TextTokenizer, dtype: DType, layout: str = "hf", pipeline_output: bool = False
+) -> dict[str, Any]:
     """The exported ``config.json``: everything a runtime needs (see docs/format.md)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -101,6 +103,7 @@ def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType, lay
         "opset": OPSET,
         "inputs": [INPUT_IDS, ATTENTION_MASK],
         "output": OUTPUT,
+        "pipeline_output": pipeline_output,
         "source": {
             "name": source.name,
             "sha256": source.sha256,
@@ -113,16 +116,18 @@ def make_config(source: SourceModel, tokenizer: TextTokenizer, dtype: DType, lay
     }
 
 
-def clean_tokenizer_json(tokenizer_json: str) -> str:
+def clean_tokenizer_json(tokenizer_json: str, append_unk: int | None = None) -> str:
     """The source tokenizer with padding, truncation and the post-processor removed.
 
     Runtimes apply the config's rules; without the post-processor, a tokenizer's default call adds no
     special tokens, so any caller (transformers.js, fastembed, a mobile app) gets the ids model2vec uses.
+    ``append_unk`` (the unknown token's id, ``pipeline_output`` exports): a post-processor appending that token,
+    which the graph drops (:func:`m2v_edge.export.hf.unk_post_processor`).
     """
     data = json.loads(tokenizer_json)
     data["padding"] = None
     data["truncation"] = None
-    data["post_processor"] = None
+    data["post_processor"] = None if append_unk is None else unk_post_processor(data, append_unk)
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -174,6 +179,7 @@ def export_model(
     isotropy: str = "auto",
     isotropy_corpus: str | Path | None = None,
     layout: str = "hf",
+    pipeline_output: bool = False,
 ) -> ExportReport:
     """Export a Model2Vec folder to an ONNX folder, checked against the source before it is kept.
 
@@ -192,6 +198,11 @@ def export_model(
     :param max_size: a ``model.onnx`` budget (``"65MB"`` or bytes); picks the largest pruning that fits.
     :param layout: ``"hf"`` (default: ``onnx/model_quantized.onnx`` etc., what transformers.js and the Hub
         expect) or ``"flat"`` (``model.onnx`` at the top, the format-1 layout).
+    :param pipeline_output: also output ``last_hidden_state`` [batch, tokens, dim] (``embeddings`` × mask), so
+        transformers.js's ``pipeline("feature-extraction", …, {pooling: "mean"})`` gives our vectors; and, when
+        the tokenizer has an unknown token, append it in ``tokenizer.json``'s post-processor (the graph drops it)
+        so such a pipeline gives the zero vector for a text with no token. Off by default: onnxruntime computes
+        the output on every run, asked for or not (docs/web.md, "transformers.js pipeline").
     :param isotropy: ``"auto"`` (default), ``"none"`` or ``"abtt:K"``: remove the mean and top-K directions of
         pooled vectors (see :mod:`m2v_edge.export.isotropy`); the self-check applies the same map to the source.
         ``auto`` applies a map only where it gains on held-out STS-B dev pairs (never on potion-base-8M: its
@@ -216,7 +227,7 @@ def export_model(
     check_output(out, force)
     src = source if isinstance(source, SourceModel) else load_source(source)
     tokenizer = TextTokenizer.from_tokenizer_json(src.tokenizer_json, src.max_length)
-    config = make_config(src, tokenizer, kind, layout)
+    config = make_config(src, tokenizer, kind, layout, pipeline_output)
     reserve(config, iso_request, src, isotropy_corpus)
     plan = plan_pruning(
         src, tokenizer, kind, config, vocab_size=vocab_size, vocab_corpus=vocab_corpus, dims=dims,
@@ -236,7 +247,7 @@ def export_model(
         keep[unk] = 0.0  # the graph drops the unknown token (format 2)
     model = build_graph(
         stored, normalize=src.normalize, config=config, token_scale=token_scale, row_map=row_map, token_keep=keep,
-        unk_token_id=unk, bias=bias,
+        unk_token_id=unk, bias=bias, pipeline_output=pipeline_output,
     )  # fmt: skip
     onnx.checker.check_model(model, full_check=True)
 
@@ -251,7 +262,8 @@ def export_model(
         files.model.parent.mkdir(parents=True, exist_ok=True)
         onnx.save_model(model, str(files.model))
         del model
-        files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json), encoding="utf-8")
+        appended = unk if pipeline_output else None
+        files.tokenizer.write_text(clean_tokenizer_json(src.tokenizer_json, appended), encoding="utf-8")
         tok_config, special = tokenizer_files(src.path, src.tokenizer_json, config)
         write_config(files.tokenizer_config, tok_config)
         write_config(files.special_tokens_map, special)

@@ -10,6 +10,7 @@ import numpy as np
 from m2v_edge._version import __version__
 from m2v_edge.contract import (
     ATTENTION_MASK,
+    HIDDEN_OUTPUT,
     INPUT_IDS,
     IR_VERSION,
     METADATA_KEY,
@@ -33,6 +34,7 @@ def build_graph(
     token_keep: np.ndarray | None = None,
     unk_token_id: int | None = None,
     bias: np.ndarray | None = None,
+    pipeline_output: bool = False,
 ) -> Any:
     """Make the model: ``embeddings[b] = sum_t w[b,t] * table[row(ids[b,t])]``, then L2-normalized.
 
@@ -49,11 +51,15 @@ def build_graph(
         tokenizer's raw ids get model2vec's vectors. With ``token_keep``, its entry must already be 0.
     :param bias: float32 ``[dim]`` added to the mean of every row with a token, before normalizing
         (the isotropy map's shift when model2vec ``weights`` keep it out of the table).
+    :param pipeline_output: add the output ``last_hidden_state`` [batch, tokens, dim] = ``embeddings`` × mask,
+        which transformers.js's ``pipeline("feature-extraction", …, {pooling: "mean"})`` pools back to
+        ``embeddings`` (onnxruntime computes it on every run, asked for or not: docs/web.md has the cost).
     :return: an ``onnx.ModelProto``.
     """
     from onnx import TensorProto, helper, numpy_helper
 
     spec = pooling_spec(table, normalize, token_scale, row_map, token_keep, unk_token_id, bias)
+    spec["hidden"] = pipeline_output
     consts: list[tuple[str, np.ndarray | None]] = [
         ("table", table.values),
         ("axis1", np.array([1], dtype=np.int64)),
@@ -64,6 +70,7 @@ def build_graph(
         ("row_map", None if row_map is None else row_map.astype(np.int32)),
         ("isotropy_bias", None if bias is None else bias.astype(np.float32)),
         ("tiny", np.array(NORM_EPSILON, dtype=np.float32) if normalize else None),
+        ("axis2", np.array([2], dtype=np.int64) if pipeline_output else None),
     ]
     inits = [numpy_helper.from_array(value, name) for name, value in consts if value is not None]
     nodes = [
@@ -72,6 +79,9 @@ def build_graph(
     ]
 
     dim = int(table.values.shape[1])
+    outputs = [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", dim])]
+    if pipeline_output:
+        outputs.append(helper.make_tensor_value_info(HIDDEN_OUTPUT, TensorProto.FLOAT, ["batch", "sequence", dim]))
     graph = helper.make_graph(
         nodes,
         "m2v_edge_static_embedding",
@@ -79,7 +89,7 @@ def build_graph(
             helper.make_tensor_value_info(INPUT_IDS, TensorProto.INT64, ["batch", "sequence"]),
             helper.make_tensor_value_info(ATTENTION_MASK, TensorProto.INT64, ["batch", "sequence"]),
         ],
-        outputs=[helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", dim])],
+        outputs=outputs,
         initializer=inits,
     )
     model = helper.make_model(

@@ -17,6 +17,7 @@ from m2v_edge.contract import MODEL_FILE_KEY, TRANSFORMERS_JS_DTYPES, DType, mod
 
 # Keys of a source tokenizer_config.json that point at files or code we do not ship.
 _DROPPED_KEYS = ("auto_map", "tokenizer_file", "name_or_path", "chat_template")
+TRANSFORMERS_JS_ARCHITECTURE = "PreTrainedModel"
 _SPECIAL_KEYS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 
@@ -25,6 +26,9 @@ def layout_config(dtype: DType, layout: str) -> dict[str, Any]:
     keys: dict[str, Any] = {MODEL_FILE_KEY: model_file_name(dtype, layout)}
     if layout == "hf":
         keys["transformers.js_config"] = {"dtype": TRANSFORMERS_JS_DTYPES[dtype]}
+        # transformers.js's generic class: the single-graph loader it falls back to anyway, minus its warning
+        # "Architecture(s) not found". "Unknown model class" stays: only a known model_type silences it.
+        keys["architectures"] = [TRANSFORMERS_JS_ARCHITECTURE]
     return keys
 
 
@@ -82,3 +86,23 @@ def tokenizer_files(
         if key in tok_config and tok_config[key] is not None and key not in special:
             special[key] = tok_config[key]
     return tok_config, special
+
+
+def unk_post_processor(tokenizer_json: dict[str, Any], unk_token_id: int | None) -> dict[str, Any] | None:
+    """A post-processor that appends the unknown token to every text (``pipeline_output`` exports), or ``None``.
+
+    Callers that add special tokens (transformers.js's default) then always get one token, which the graph
+    drops, so ``pipeline("feature-extraction", …, {pooling: "mean"})`` of a text with no other token is the zero
+    vector, not 0/0. m2v-edge's runtimes (and model2vec) tokenize with ``add_special_tokens=False``: unchanged.
+    ``None`` when the tokenizer has no unknown token (byte-level BPE): nothing the graph drops can be appended.
+    """
+    unk = _token(tokenizer_json, unk_token_id)
+    if unk is None or unk_token_id is None:
+        return None
+    special = {"SpecialToken": {"id": unk, "type_id": 0}}
+    return {
+        "type": "TemplateProcessing",
+        "single": [{"Sequence": {"id": "A", "type_id": 0}}, special],
+        "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}, special],
+        "special_tokens": {unk: {"id": unk, "ids": [unk_token_id], "tokens": [unk]}},
+    }
