@@ -183,6 +183,22 @@ def test_package_root_is_small_and_ships_no_test_support() -> None:
     assert not [name for name in _modules() if "test" in name.split(".")[-1]], "test support belongs in tests/"
 
 
+# bench/ is the one home of the benchmarks (issue 27): the packaged `m2v-edge bench`, the clone-only studies/ and the
+# npm package's web bench in web/ (the wheel holds neither: tests/test_packaging.py).
+CLONE_ONLY = ("m2v_edge.bench.studies", "m2v_edge.bench.web")
+
+
+def test_benchmarks_have_one_home() -> None:
+    root = SRC.parent
+    second = [str(p.relative_to(root)) for p in (root / "benchmarks", root / "web" / "bench") if p.exists()]
+    assert not second, f"benchmarks belong in src/m2v_edge/bench/ (studies/, web/), not in {second}"
+    assert (SRC / PACKAGE / "bench" / "studies" / "schedule_ab.py").is_file()
+    assert (SRC / PACKAGE / "bench" / "web" / "bench.mjs").is_file()
+    shipped = sorted((m, t) for m, targets in _graph().items() for t in targets if not m.startswith(CLONE_ONLY))
+    into = [f"{m} -> {t}" for m, t in shipped if t.startswith(CLONE_ONLY)]
+    assert not into, "a shipped module imports a clone-only one (not in the wheel): " + "; ".join(into)
+
+
 def test_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
