@@ -5,13 +5,14 @@
  * file's folder, which has no node_modules here, so `importFromWeb` resolves it as a file of web/ would.
  */
 import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const WEB_PACKAGE = new URL("../../../../web/package.json", import.meta.url);
 const requireFromWeb = createRequire(WEB_PACKAGE);
 
-/** This folder (served at /bench/ by the bench server). */
-export const BENCH = fileURLToPath(new URL(".", import.meta.url));
+/** This folder (served at /bench/ by the bench server; no trailing separator, as its mounts expect). */
+export const BENCH = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Import a dependency of the npm package (web/package.json) by its bare name.
