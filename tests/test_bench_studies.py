@@ -21,6 +21,8 @@ def test_every_module_of_the_folder_is_a_study_with_main() -> None:
     assert studies.names() == files and "schedule_ab" in files
     assert repo_root() == ROOT
     assert shared_dir() == ROOT.parent / "shared"
+    listed = (ROOT / "docs" / "bench.md").read_text(encoding="utf-8")
+    assert "The studies: " + ", ".join(files) + "." in " ".join(listed.split())  # the docs list every study
 
 
 @pytest.mark.parametrize("name", studies.names())
