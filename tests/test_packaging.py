@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +24,9 @@ CLONE_ONLY = ("m2v_edge/bench/studies/", "m2v_edge/bench/web/")
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    """Without PYTHONPATH: a checkout on it would shadow the installed wheel."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,7 @@ def run_study(name: str, argv: list[str]) -> int:
     try:
         return int(importlib.import_module(f"{STUDIES}.{name}").main(argv) or 0)
     except ModuleNotFoundError as err:  # a study's peer or extra (model2vec, onnx, pyarrow, ray, ...)
-        raise CliError(f"--study {name} needs {err.name}: pip install 'm2v-edge[bench]' (and {err.name})") from None
+        raise CliError(f"--study {name} needs {err.name}: pip install 'm2v-edge[bench]' or {err.name}") from None
     except SystemExit as stop:  # argparse (--help, or a usage error it printed) or a study's SystemExit(message)
         if isinstance(stop.code, str):
             raise CliError(stop.code, exit_code=EXIT_RUNTIME) from None
