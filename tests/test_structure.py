@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("source", ("m2v_edge.source",)),
     ("runtime", ("m2v_edge.runtime",)),
     ("exporter", ("m2v_edge.export",)),
+    # bench holds every benchmark; its clone-only studies may import any application or lower (CLONE_ONLY below)
     ("applications", ("m2v_edge.corpus", "m2v_edge.integrations", "m2v_edge.eval", "m2v_edge.demo", "m2v_edge.bench")),
     ("cli", ("m2v_edge.cli",)),
     ("facade", ("m2v_edge", "m2v_edge.__main__")),
