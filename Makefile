@@ -37,8 +37,8 @@ test: setup
 	bash scripts/test-all.sh lint test-python test-web check-arm64
 
 lint: setup
-	$(BIN)/ruff check app.py src tests scripts benchmarks
-	$(BIN)/ruff format --check app.py src tests scripts benchmarks
+	$(BIN)/ruff check app.py src tests scripts
+	$(BIN)/ruff format --check app.py src tests scripts
 	$(BIN)/mypy
 
 test-python: setup

@@ -1,9 +1,10 @@
-"""The wheel: what it holds (the package and its data, no test support), and that ``pip install m2v-edge`` (in a
-fresh venv) runs exports without onnx while ``export`` names its extra."""
+"""The wheel: what it holds (the package and its data, no test support, no clone-only benchmarks), and that
+``pip install m2v-edge`` (in a fresh venv) runs exports without onnx while ``export`` names its extra."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,14 @@ from m2v_edge import StaticOnnxModel
 from tests.conftest import POTION, ROOT
 
 TEXTS = ["How do I train a neural network?", "naïve café 🚀", ""]
+# bench/ is the one home of the benchmarks; its studies and the web bench run from a clone only
+CLONE_ONLY = ("m2v_edge/bench/studies/", "m2v_edge/bench/web/")
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    """Without PYTHONPATH: a checkout on it would shadow the installed wheel."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +47,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_holds_the_package_and_its_data_and_no_test_support(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = {n for n in archive.namelist() if not n.startswith("m2v_edge-")}  # minus the .dist-info
-    modules = {str(p.relative_to(ROOT / "src")) for p in (ROOT / "src" / "m2v_edge").rglob("*.py")}
-    assert {n for n in names if n.endswith(".py")} == modules  # every module, nothing else
+    every = {str(p.relative_to(ROOT / "src")) for p in (ROOT / "src" / "m2v_edge").rglob("*.py")}
+    modules = {n for n in every if not n.startswith(CLONE_ONLY)}
+    assert len(every - modules) >= 2 and "m2v_edge/bench/runner.py" in modules
+    assert {n for n in names if n.endswith(".py")} == modules  # every module but the clone-only ones, nothing else
+    assert not [n for n in names if n.startswith(CLONE_ONLY)], "bench/studies/ or bench/web/ in the wheel"
     assert all(n.startswith("m2v_edge/") for n in names), sorted(n for n in names if not n.startswith("m2v_edge/"))
     shipped = {Path(n).name for n in names}
     assert not [n for n in shipped if n.startswith(("test", "conftest"))], "test support in the wheel"
@@ -84,3 +92,12 @@ def test_plain_install_runs_exports_without_the_exporter(tmp_path: Path, potion_
         "install m2v-edge[export] (pip install 'm2v-edge[export]')"
     ]
     assert not (tmp_path / "out").exists()
+
+    bench = _run([str(cli), "bench", "--help"], cwd=tmp_path)  # the packaged bench stays, its studies do not
+    assert bench.returncode == 0 and "--study" in bench.stdout, bench.stderr[-2000:]
+    study = _run([str(cli), "bench", "--study", "parity_table"], cwd=tmp_path)
+    assert study.returncode == 2
+    assert study.stderr.strip().splitlines() == [
+        "m2v-edge bench: error: --study parity_table: the benchmark studies are not installed "
+        "(a clone has them; see docs/bench.md)"
+    ]

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("source", ("m2v_edge.source",)),
     ("runtime", ("m2v_edge.runtime",)),
     ("exporter", ("m2v_edge.export",)),
+    # bench holds every benchmark; its clone-only studies may import any application or lower (CLONE_ONLY below)
     ("applications", ("m2v_edge.corpus", "m2v_edge.integrations", "m2v_edge.eval", "m2v_edge.demo", "m2v_edge.bench")),
     ("cli", ("m2v_edge.cli",)),
     ("facade", ("m2v_edge", "m2v_edge.__main__")),
@@ -181,6 +182,22 @@ def test_package_root_is_small_and_ships_no_test_support() -> None:
     root = sorted(name for name in _modules() if name.count(".") == 1 and not (SRC / name.replace(".", "/")).is_dir())
     assert len(set(root) - FACADE) <= MAX_ROOT_MODULES, root
     assert not [name for name in _modules() if "test" in name.split(".")[-1]], "test support belongs in tests/"
+
+
+# bench/ is the one home of the benchmarks (issue 27): the packaged `m2v-edge bench`, the clone-only studies/ and the
+# npm package's web bench in web/ (the wheel holds neither: tests/test_packaging.py).
+CLONE_ONLY = ("m2v_edge.bench.studies", "m2v_edge.bench.web")
+
+
+def test_benchmarks_have_one_home() -> None:
+    root = SRC.parent
+    second = [str(p.relative_to(root)) for p in (root / "benchmarks", root / "web" / "bench") if p.exists()]
+    assert not second, f"benchmarks belong in src/m2v_edge/bench/ (studies/, web/), not in {second}"
+    assert (SRC / PACKAGE / "bench" / "studies" / "schedule_ab.py").is_file()
+    assert (SRC / PACKAGE / "bench" / "web" / "bench.mjs").is_file()
+    shipped = sorted((m, t) for m, targets in _graph().items() for t in targets if not m.startswith(CLONE_ONLY))
+    into = [f"{m} -> {t}" for m, t in shipped if t.startswith(CLONE_ONLY)]
+    assert not into, "a shipped module imports a clone-only one (not in the wheel): " + "; ".join(into)
 
 
 def test_cycle_finder_finds_a_cycle() -> None:

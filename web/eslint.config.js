@@ -1,4 +1,5 @@
-// ESLint flat config: the recommended rules for every JavaScript file of the package (browser and Node code).
+// ESLint flat config: the recommended rules for every JavaScript file of the package (browser and Node code), and
+// for the web bench in src/m2v_edge/bench/web/ (outside this folder: `npm run lint` runs it from the repo root).
 import js from "@eslint/js";
 import globals from "globals";
 

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { freshSlices, trainSentences } from "../bench/stsb.mjs";
+import { freshSlices, trainSentences } from "../../src/m2v_edge/bench/web/stsb.mjs";
 
 test("fresh slices share no text and a short pool is refused", () => {
   const pool = trainSentences();

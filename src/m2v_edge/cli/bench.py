@@ -1,8 +1,14 @@
-"""``m2v-edge bench``: ours beside model2vec, laghu (+ laghu-rs) and fastembed, in one run, on unseen text."""
+"""``m2v-edge bench``: ours beside model2vec, laghu (+ laghu-rs) and fastembed, in one run, on unseen text.
+
+``m2v-edge bench --study NAME -- ARGS...`` runs one of the clone-only benchmark studies instead
+(``m2v_edge.bench.studies``, not in the wheel): an unknown NAME, or studies missing (an installed wheel), is one
+line and exit code 2; a study's own usage error exits 2 too, its failure 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import tempfile
 from dataclasses import fields
@@ -10,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from m2v_edge.bench.runner import BenchConfig  # stdlib-only at import time
+from m2v_edge.errors import EXIT_RUNTIME, CliError
+
+STUDIES = "m2v_edge.bench.studies"  # clone-only: imported by name, never statically (the wheel has none)
 
 
 def _int_list(value: str) -> tuple[int, ...]:
@@ -37,7 +46,18 @@ def add_parser(sub: Any) -> None:
         help="throughput on unseen text, latency, cold start and memory beside model2vec, laghu and fastembed "
         "(needs [bench])",
     )
-    p.add_argument("model", nargs="*", help="Model2Vec source folder(s) (default: the embedded potion-base-8M)")
+    p.add_argument(
+        "model",
+        nargs="*",
+        help="Model2Vec source folder(s) (default: the embedded potion-base-8M); with --study: its ARGS, after --",
+    )
+    p.add_argument(
+        "--study",
+        metavar="NAME",
+        default=None,
+        help="run a benchmark study of a clone instead (python -m m2v_edge.bench.studies.NAME; docs/bench.md): "
+        "m2v-edge bench --study NAME -- ARGS...",
+    )
     p.add_argument("-o", "--output", default="bench-results", help="folder for bench.md, bench.json, bench.png")
     p.add_argument(
         "--qwen-sized",
@@ -76,7 +96,26 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def run_study(name: str, argv: list[str]) -> int:
+    """The study ``name``'s ``main(argv)``; its exit code. Studies exist only in a clone (not in the wheel)."""
+    if importlib.util.find_spec(STUDIES) is None:
+        raise CliError(f"--study {name}: the benchmark studies are not installed (a clone has them; see docs/bench.md)")
+    names = importlib.import_module(STUDIES).names()
+    if name not in names:
+        raise CliError(f"--study {name!r}: no such study; choose from {', '.join(names)}")
+    try:
+        return int(importlib.import_module(f"{STUDIES}.{name}").main(argv) or 0)
+    except ModuleNotFoundError as err:  # a study's peer or extra (model2vec, onnx, pyarrow, ray, ...)
+        raise CliError(f"--study {name} needs {err.name}: pip install 'm2v-edge[bench]' or {err.name}") from None
+    except SystemExit as stop:  # argparse (--help, or a usage error it printed) or a study's SystemExit(message)
+        if isinstance(stop.code, str):
+            raise CliError(stop.code, exit_code=EXIT_RUNTIME) from None
+        return int(stop.code or 0)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.study is not None:
+        return run_study(args.study, args.model)
     from m2v_edge.bench.report import markdown, write
     from m2v_edge.bench.runner import run_bench
     from m2v_edge.source.embedded import embedded_model_dir

@@ -3,17 +3,17 @@
  * Node backends side by side in one run: onnxruntime-web (WASM, the default) vs onnxruntime-node (native), same
  * model, same thread count, each repeat on a fresh slice of unseen STS-B train sentences; median sentences/s, ratio.
  *
- *   node bench/backends.mjs [MODEL_DIR] [--repeats 5] [--threads 1]
+ *   (cd web && npm run bench:backends -- [MODEL_DIR] ...), or from the clone:
+ *   node src/m2v_edge/bench/web/backends.mjs [MODEL_DIR] [--repeats 5] [--threads 1]
  * MODEL_DIR defaults to web/.fixtures/potion-int8 (scripts/make_web_fixtures.py writes it).
  */
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import * as ortNode from "onnxruntime-node";
-
-import { WEB } from "../demo/server.mjs";
-import { StaticOnnxModel } from "../src/index.js";
+import { WEB } from "../../../../web/demo/server.mjs";
+import { StaticOnnxModel } from "../../../../web/src/index.js";
+import { importFromWeb } from "./deps.mjs";
 import { freshSlices, trainSentences } from "./stsb.mjs";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -39,6 +39,7 @@ async function main() {
   const [repeats, threads] = [Number(values.repeats), Number(values.threads)];
   const slices = freshSlices(trainSentences(), repeats + 1, 800);
   console.log(`model ${dir}; ${repeats} slices of 800 unseen STS-B train sentences (one per repeat); ${threads} thread(s); ${cpus().length} cores (${cpus()[0].model}); node ${process.version}`);
+  const ortNode = await importFromWeb("onnxruntime-node");
   const rows = [];
   for (const [label, ort] of [["onnxruntime-web (WASM)", undefined], ["onnxruntime-node (native)", ortNode]]) {
     const model = await StaticOnnxModel.load(dir, { ort, threads });

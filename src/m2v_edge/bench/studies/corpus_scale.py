@@ -1,8 +1,8 @@
 """Corpus scale: texts/s and peak RSS of `m2v-edge encode` streaming N generated texts from a file, the
 output checked row by row against in-memory encodes, a killed run resumed, and a local Ray cluster's overhead.
 
-    .venv/bin/python benchmarks/corpus_scale.py                 # 1M texts (a few minutes on 2 cores)
-    .venv/bin/python benchmarks/corpus_scale.py --texts 100000 --no-ray
+    python -m m2v_edge.bench.studies.corpus_scale                 # 1M texts (a few minutes on 2 cores)
+    python -m m2v_edge.bench.studies.corpus_scale --texts 100000 --no-ray
 
 Every measured process is a fresh child that reports its own peak RSS (VmHWM of /proc/self/status, which
 starts again at exec, so the benchmark's own memory does not count). "Growth" is the streaming run's peak
@@ -11,7 +11,6 @@ minus the peak of the same command on a one-line input (model loaded, nothing st
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -23,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from m2v_edge.bench.studies import repo_root, study_parser
+
+ROOT = repo_root()
 CLI = [
     sys.executable,
     "-c",
@@ -86,8 +87,8 @@ print(json.dumps({{"startup_s": t1 - t0, "pipeline_s": t2 - t1}}))
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("--texts", type=int, default=1_000_000)
     parser.add_argument("--model", default=None, help="exported folder (default: export potion-base-8M int8)")
     parser.add_argument("--workdir", default=None, help="keep files here (default: a temporary folder)")
@@ -96,7 +97,7 @@ def main() -> None:
     parser.add_argument("--ray-texts", type=int, default=200_000, help="texts in the Ray vs single-process file")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--stream-only", action="store_true", help="only texts/s and peak RSS")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from m2v_edge.corpus.stream import work_paths
     from m2v_edge.export.exporter import export_model
@@ -125,7 +126,7 @@ def main() -> None:
     results["rss_growth_mb"] = peak_mb - base_mb
     if args.stream_only:
         print(json.dumps(results, indent=1))
-        return
+        return 0
 
     streamed = np.load(out, mmap_mode="r")
     model = StaticOnnxModel.from_pretrained(model_dir)
@@ -183,7 +184,8 @@ def main() -> None:
     print(json.dumps(results, indent=1))
     (work / "corpus_scale.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"files in {work}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

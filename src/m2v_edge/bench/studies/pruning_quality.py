@@ -5,20 +5,20 @@ Each row is a real int8 export (``export_model(..., vocab_size=..., dims=...)``)
 score. ``--corpus`` adds rows whose kept tokens are chosen by frequency in STS-B *train* sentences.
 A second table shows what ``--max-size`` picks (``m2v_edge.export.budget``'s policy) and what it scores.
 
-    .venv/bin/python benchmarks/pruning_quality.py [--corpus ../shared/data/stsb/sts-train.csv]
+    python -m m2v_edge.bench.studies.pruning_quality [--corpus ../shared/data/stsb/sts-train.csv]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
+from m2v_edge.bench.studies import repo_root, study_parser
 from m2v_edge.eval.metrics import sts_benchmark
 from m2v_edge.source.datasets import STSB_TEST, Pair, load_stsb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = repo_root()
 POTION = ROOT / "models" / "potion-base-8M"
 VOCAB_SHARES = (1.0, 0.75, 0.5, 0.25)
 DIMS = (256, 128, 64)
@@ -35,15 +35,16 @@ def spearman(encoder, pairs: list[Pair]) -> float:
     return sts_benchmark(encoder.encode, pairs)["spearman"]
 
 
-def main() -> int:
-    from m2v_edge import StaticOnnxModel, export_model
+def main(argv: list[str] | None = None) -> int:
+    from m2v_edge.export.exporter import export_model
+    from m2v_edge.runtime.model import StaticOnnxModel
     from m2v_edge.runtime.reference import ReferenceModel
     from m2v_edge.source.folder import load_source
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("--model", type=Path, default=POTION, help="Model2Vec source folder")
     parser.add_argument("--corpus", type=Path, help="STS-B train csv: rank tokens by their frequency in it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     pairs = read_stsb(STSB_TEST)
     source = load_source(args.model)
     vocab, dim = int(source.embeddings.shape[0]), source.dim
@@ -56,7 +57,7 @@ def main() -> int:
             train = read_stsb(args.corpus)
             corpus = Path(tmp) / "stsb-train-sentences.txt"
             corpus.write_text("".join(f"{p.text1}\n{p.text2}\n" for p in train), encoding="utf-8")
-        rows = [(share, dim, None) for share in VOCAB_SHARES]
+        rows: list[tuple[float, int, Path | None]] = [(share, dim, None) for share in VOCAB_SHARES]
         if corpus is not None:
             rows += [(share, dim, corpus) for share in VOCAB_SHARES[1:]]
         rows += [(1.0, d, None) for d in DIMS[1:]]

@@ -10,18 +10,20 @@ runtime and the npm package's ORT backend request): on unseen STS-B sentences an
 fresh random ids at fixed widths. The two graphs alternate which runs first. The variant is written to a
 temporary folder; the export is not touched.
 
-    .venv/bin/python benchmarks/hidden_output_cost.py out/potion-int8 [--rows 128] [--repeats 20]
+    python -m m2v_edge.bench.studies.hidden_output_cost out/potion-int8 [--rows 128] [--repeats 20]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from m2v_edge.bench.studies import study_parser
 
 
 def with_hidden_output(graph_path: Path, out_path: Path) -> None:
@@ -83,13 +85,13 @@ def ran_nodes(graph_path: Path) -> list[str]:
     return sorted({e["name"].removesuffix("_kernel_time") for e in events if e.get("cat") == "Node"})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("export", type=Path, help="an exported folder (int8, as `m2v-edge export` writes)")
     parser.add_argument("--rows", type=int, default=128, help="rows per batch (the runtime's MAX_GRAPH_ROWS)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64, 512])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import onnxruntime as ort
 
@@ -136,7 +138,8 @@ def main() -> None:
                 f"{label:34s}: as exported {plain:8.2f}, + last_hidden_state {hidden:8.2f}, "
                 f"ratio {hidden / plain:.2f}, same embeddings: {same}"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

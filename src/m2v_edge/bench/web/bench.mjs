@@ -11,17 +11,19 @@
  * Shared machines drift by tens of percent within a minute, so the set-ups run in a shuffled order every round and
  * each ratio is taken within a round: the table gives the median over rounds and its range.
  *
- *   node bench/bench.mjs [MODEL_DIR] [--repeats 5] [--rounds 3] [--size 800] [--python PATH] [--fast] [--all-setups]
+ *   (cd web && npm run bench -- [MODEL_DIR] ...), or from the clone:
+ *   node src/m2v_edge/bench/web/bench.mjs [MODEL_DIR] [--repeats 5] [--rounds 3] [--size 800] [--python PATH] [--fast] [--all-setups]
  * MODEL_DIR: a Hugging Face-layout export (default web/.fixtures/potion-hf; scripts/make_web_fixtures.py writes it).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import { WEB, startServer } from "../demo/server.mjs";
-import { launchChromium } from "../test/chromium.js";
+import { WEB, startServer } from "../../../../web/demo/server.mjs";
+import { launchChromium } from "../../../../web/test/chromium.js";
+import { BENCH } from "./deps.mjs";
 import { freshSlices, trainSentences } from "./stsb.mjs";
 
 const ROOT = resolve(WEB, "..");
@@ -45,9 +47,10 @@ const MORE = [
 ];
 
 function python(pythonPath, model, slicesFile, threads, fast) {
-  const script = join(WEB, "bench", "python_bench.py");
-  const env = { ...process.env, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  const args = [script, model, slicesFile, "--threads", String(threads), ...(fast ? ["--fast"] : [])];
+  // m2v_edge.bench.web_pair of this clone (its src/ first on the path), whatever the venv has installed
+  const sysPath = [join(ROOT, "src"), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+  const env = { ...process.env, PYTHONPATH: sysPath, RAYON_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const args = ["-m", "m2v_edge.bench.web_pair", model, slicesFile, "--threads", String(threads), ...(fast ? ["--fast"] : [])];
   const done = spawnSync(pythonPath, args, { env, encoding: "utf-8" });
   if (done.status !== 0) throw new Error(`python bench failed: ${done.stderr.trim().split("\n").pop()}`);
   const out = JSON.parse(done.stdout.trim().split("\n").pop());
@@ -56,7 +59,7 @@ function python(pythonPath, model, slicesFile, threads, fast) {
 }
 
 async function browser(context, model, dataDir, [, page, isolated, engine, threads, workers]) {
-  const mounts = { ...MOUNTS, "/bench/": join(WEB, "bench"), "/bench-data/": dataDir };
+  const mounts = { ...MOUNTS, "/bench/": BENCH, "/bench-data/": dataDir };
   const server = await startServer({ modelDir: model, isolated, mounts });
   try {
     const tab = await context.newPage();

@@ -10,18 +10,19 @@ Stages (each on its own instance, so no stage warms another's caches; all on the
 - ``encode, pipeline``: the default scheduling (tokenize ahead on a helper thread).
 Threads: tokenizers' pool has ``RAYON_NUM_THREADS`` (set it to 1 for a one-core profile).
 
-Usage: python benchmarks/profile_stages.py EXPORT [--source MODEL2VEC_FOLDER] [--texts sentences] [--repeats 5]
+Usage: python -m m2v_edge.bench.studies.profile_stages EXPORT [--source MODEL2VEC_FOLDER] [--texts sentences]
+       [--repeats 5]
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from m2v_edge.bench.data import FreshSlices, unseen_pools
+from m2v_edge.bench.studies import study_parser
 from m2v_edge.contract import ExportFiles
 from m2v_edge.runtime.model import StaticOnnxModel
 
@@ -52,13 +53,13 @@ def stages(export: str, source: str | None) -> dict[str, Callable[[list[str]], o
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("export")
     parser.add_argument("--source", help="the Model2Vec folder (for laghu-rs's WordPiece)")
     parser.add_argument("--texts", choices=["sentences", "passages"], default="sentences")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     pool = unseen_pools()[args.texts]
     size = len(pool) // (args.repeats + 1)
     fresh = FreshSlices(pool)

@@ -1,6 +1,6 @@
-"""Python side of web/bench/bench.mjs: sentences/s of ``StaticOnnxModel`` on the slices the browser encodes.
+"""Python side of the web bench (bench/web/bench.mjs): sentences/s of ``StaticOnnxModel`` on the browser's slices.
 
-Usage: ``python web/bench/python_bench.py MODEL_DIR SLICES.json --threads 2`` prints one JSON line. SLICES.json
+Usage: ``python -m m2v_edge.bench.web_pair MODEL_DIR SLICES.json --threads 2`` prints one JSON line. SLICES.json
 holds ``{"slices": [[text, ...], ...]}``: slice 0 warms up, each later slice is one timed repeat of texts this
 process has not seen (cold word caches); ``warm_sentences_per_s`` re-encodes slice 0 (seen), reported apart.
 Run it with ``RAYON_NUM_THREADS`` equal to ``--threads`` so the tokenizer uses no more cores than that.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     """Encode each fresh slice once after a warm-up slice; print the median sentences/s as JSON."""
-    from m2v_edge import StaticOnnxModel
+    from m2v_edge.runtime.model import StaticOnnxModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)

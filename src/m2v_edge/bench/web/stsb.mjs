@@ -6,10 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-import { WEB } from "../demo/server.mjs";
-
-const DATA = join(WEB, "..", "src", "m2v_edge", "source", "data", "stsb");
+const DATA = fileURLToPath(new URL("../../source/data/stsb/", import.meta.url)); // packaged with m2v_edge
 export const STSB = join(DATA, "sts-test.csv");
 export const TRAIN_SENTENCES = join(DATA, "sts-train-sentences.txt");
 

@@ -1,6 +1,6 @@
 """Print the README's size/parity table: each export of a model vs model2vec 0.10, measured here.
 
-Usage: python benchmarks/parity_table.py [SOURCE] (default: models/potion-base-8M)
+Usage: python -m m2v_edge.bench.studies.parity_table [SOURCE] (default: models/potion-base-8M)
 """
 
 from __future__ import annotations
@@ -10,19 +10,26 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from model2vec import StaticModel
 
-from m2v_edge import StaticOnnxModel, export_model
+from m2v_edge.bench.studies import repo_root, study_parser
 from m2v_edge.contract import ExportFiles
 from m2v_edge.eval.metrics import sts_benchmark
 from m2v_edge.runtime.similarity import row_cosine
 from m2v_edge.source.datasets import load_stsb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = repo_root()
 
 
-def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models" / "potion-base-8M"
+def main(argv: list[str] | None = None) -> int:
+    parser = study_parser(__file__, __doc__)
+    default = ROOT / "models" / "potion-base-8M"
+    parser.add_argument("source", type=Path, nargs="?", default=default, help="Model2Vec source folder")
+    source = parser.parse_args(argv).source
+    from model2vec import StaticModel
+
+    from m2v_edge.export.exporter import export_model
+    from m2v_edge.runtime.model import StaticOnnxModel
+
     pairs = load_stsb()
     texts = [p.text1 for p in pairs] + [p.text2 for p in pairs]
 
@@ -47,7 +54,8 @@ def main() -> None:
                 f"| {dtype} | {size / 1e6:.2f} MB | {size / src_bytes:.1%} | {np.abs(got - expected).max():.1e} "
                 f"| {cos.min():.5f} | {cos.mean():.6f} | {score:.2f} ({score - ref_score:+.2f}) |"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,15 +8,16 @@
  *
  * `--functions N` also lists the N functions with the most self time in the encodes (file:function:line).
  *
- *   node bench/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--size 800] [--functions 0]
+ *   node src/m2v_edge/bench/web/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--size 800] [--functions 0]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-import { WEB, startServer } from "../demo/server.mjs";
-import { launchChromium } from "../test/chromium.js";
+import { WEB, startServer } from "../../../../web/demo/server.mjs";
+import { launchChromium } from "../../../../web/test/chromium.js";
+import { BENCH } from "./deps.mjs";
 import { freshSlices, trainSentences } from "./stsb.mjs";
 
 /** @param {{url: string, functionName: string}} frame */
@@ -63,7 +64,7 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), "m2v-edge-profile-"));
   const slices = freshSlices(trainSentences(), Number(values.repeats) + 1, Number(values.size));
   writeFileSync(join(dataDir, "texts.json"), JSON.stringify({ slices }));
-  const server = await startServer({ modelDir: model, isolated: values.isolated, mounts: { "/bench/": join(WEB, "bench"), "/bench-data/": dataDir } });
+  const server = await startServer({ modelDir: model, isolated: values.isolated, mounts: { "/bench/": BENCH, "/bench-data/": dataDir } });
   const { context, close } = await launchChromium();
   try {
     const page = await context.newPage();

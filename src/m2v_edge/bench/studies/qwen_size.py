@@ -6,18 +6,20 @@ policy's choice, and with all 1024 dims kept) and, with ``--mobile``, also as ``
 each export in a fresh Python process and reports its load time, the time to its first vector and the
 process's peak RSS.
 
-    .venv/bin/python benchmarks/qwen_size.py [--max-size 65MB] [--mobile]
+    python -m m2v_edge.bench.studies.qwen_size [--max-size 65MB] [--mobile]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from m2v_edge.bench.studies import repo_root, study_parser
+
+ROOT = repo_root()
 QWEN_TOKENIZER = ROOT / "tests" / "data" / "qwen" / "tokenizer.json"
 
 
@@ -28,21 +30,21 @@ def measure(folder: Path, fmt: str) -> dict[str, float]:
     return probe("ours-ort" if fmt == "ort" else "ours", folder)
 
 
-def main() -> int:
-    from m2v_edge import export_model
+def main(argv: list[str] | None = None) -> int:
     from m2v_edge.bench.qwen_sized import make_qwen_sized_model
+    from m2v_edge.export.exporter import export_model
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("--max-size", default="65MB", help="budget for the second export")
     parser.add_argument("--mobile", action="store_true", help="also write and measure model.ort")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     target = "mobile" if args.mobile else "default"
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         source = make_qwen_sized_model(Path(tmp) / "qwen-sized", QWEN_TOKENIZER)
         print(f"built the Qwen-sized source in {time.perf_counter() - started:.1f} s", flush=True)
         rows = []
-        exports = (
+        exports: tuple[tuple[str, dict[str, Any]], ...] = (
             ("int8", {}),
             (f"int8 --max-size {args.max_size}", {"max_size": args.max_size}),
             (f"int8 --max-size {args.max_size} --dims 1024", {"max_size": args.max_size, "dims": 1024}),

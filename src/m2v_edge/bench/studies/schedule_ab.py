@@ -12,13 +12,12 @@ tokenizer or page cache has seen them. ``--busy-core`` repeats everything with a
 Rows marked [CPU] divide by the process's CPU seconds (all its threads) instead of wall time: the work done,
 which the VM's host contention (rates drifting 3x within a run here) does not move.
 
-Usage: python benchmarks/schedule_ab.py EXPORT [EXPORT ...] [--before ../before/src] [--rounds 16]
+Usage: python -m m2v_edge.bench.studies.schedule_ab EXPORT [EXPORT ...] [--before ../before/src] [--rounds 16]
        [--busy-core] [--no-probe]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -27,17 +26,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-STSB = ROOT.parent / "shared" / "data" / "stsb"
 # (kind, batch size, texts per timed repeat): sized so every repeat of every workload gets texts of its own.
 WORKLOADS = (("sentences", 1024, 256), ("sentences", 32, 256), ("passages", 1024, 32), ("passages", 32, 32))
 
 
-def train_texts() -> dict[str, list[str]]:
+def train_texts(stsb: Path) -> dict[str, list[str]]:
     sentences: list[str] = []
     for split in ("train", "dev", "test"):  # all of STS-B: as many unseen slices as it has
-        for line in (STSB / f"sts-{split}.csv").read_text(encoding="utf-8").splitlines():
+        for line in (stsb / f"sts-{split}.csv").read_text(encoding="utf-8").splitlines():
             fields = line.split("\t")
             sentences += [s.strip() for s in fields[5:7] if s.strip()]
     passages, current = [], ""
@@ -49,15 +47,19 @@ def train_texts() -> dict[str, list[str]]:
     return {"sentences": sentences, "passages": passages}
 
 
-def worker(variant: str, model_path: str, fast: bool) -> None:
-    """Answer 'kind batch start stop' lines with the seconds one encode of those texts took."""
+def worker(variant: str, model_path: str, stsb: Path, fast: bool) -> None:
+    """Answer 'kind batch start stop' lines with the seconds one encode of those texts took.
+
+    Runs as ``python THIS_FILE --worker ...`` on the variant's src (``--before``: another tree, without studies/),
+    so this module imports only the standard library at module level.
+    """
     from m2v_edge.runtime.model import StaticOnnxModel
 
-    kwargs = {} if variant == "before" else {"pipeline": variant != "serial"}
+    kwargs: dict[str, Any] = {} if variant == "before" else {"pipeline": variant != "serial"}
     model = StaticOnnxModel.from_pretrained(model_path, threads=1, fast_tokenizer=None if fast else False, **kwargs)
     if variant == "probe":
         model.scheduler.__class__ = _probed(type(model.scheduler))
-    texts = train_texts()
+    texts = train_texts(stsb)
     print("ready", flush=True)
     for line in sys.stdin:
         kind, batch, start, stop = line.split()
@@ -86,8 +88,11 @@ def _probed(base: type) -> type:
     return type("Probed", (base,), {"pipeline": property(pipeline, lambda self, value: None)})
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    from m2v_edge.bench.studies import repo_root, shared_dir, study_parser
+
+    root, stsb = repo_root(), shared_dir() / "data" / "stsb"
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("models", nargs="*")
     parser.add_argument("--before", help="src folder of the code to compare with")
     parser.add_argument("--rounds", type=int, default=16)
@@ -96,15 +101,11 @@ def main() -> int:
     )
     parser.add_argument("--no-probe", action="store_true", help="leave out the load-probe variant")
     parser.add_argument("--busy-core", action="store_true")
-    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        worker(*args.worker, fast=args.fast_tokenizer)
-        return 0
-    texts = train_texts()
-    variants = {"pipeline": str(ROOT / "src"), "serial": str(ROOT / "src")}
+    args = parser.parse_args(argv)
+    texts = train_texts(stsb)
+    variants = {"pipeline": str(root / "src"), "serial": str(root / "src")}
     if not args.no_probe:
-        variants["probe"] = str(ROOT / "src")
+        variants["probe"] = str(root / "src")
     if args.before:
         variants = {"before": str(Path(args.before).resolve()), **variants}
     results: dict[str, dict[str, list[float]]] = {}
@@ -115,13 +116,12 @@ def main() -> int:
                 procs = {}
                 for name, src in variants.items():
                     env = {**os.environ, "PYTHONPATH": src}
-                    cmd = [sys.executable, __file__, "--worker", name, model] + [
+                    cmd = [sys.executable, __file__, "--worker", name, model, str(stsb)] + [
                         "--fast-tokenizer"
                     ] * args.fast_tokenizer
-                    procs[name] = subprocess.Popen(
-                        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-                    )
-                    assert procs[name].stdout is not None and procs[name].stdout.readline().strip() == "ready"
+                    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+                    procs[name] = proc
                 offsets = {kind: 0 for kind in texts}
                 for round_ in range(args.rounds + 1):  # round 0 warms up and is not counted
                     for kind, batch, size in WORKLOADS:
@@ -177,4 +177,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:  # a variant's process (see worker)
+        variant, model_path, stsb_dir = sys.argv[2:5]
+        worker(variant, model_path, Path(stsb_dir), fast="--fast-tokenizer" in sys.argv[5:])
+        sys.exit(0)
     sys.exit(main())

@@ -14,7 +14,7 @@ limit (thread stacks, malloc arenas and mapped files count whole): measured, Pyt
 640 MB of address space for the Qwen-sized export, and Node (V8's code-range and WebAssembly reservations) does
 not start under 512 MB at all.
 
-Usage: python benchmarks/memory_rss.py --ours EXPORT [--source SOURCE] [--node] [--fast] [--external]
+Usage: python -m m2v_edge.bench.studies.memory_rss --ours EXPORT [--source SOURCE] [--node] [--fast] [--external]
        [--limit-mb 512 [--enforce-as]] [--texts 10000]
 """
 
@@ -28,8 +28,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from m2v_edge.bench.studies import repo_root, study_parser
+
+ROOT = repo_root()
 
 
 def texts(n: int) -> list[str]:
@@ -50,6 +53,7 @@ def status(key: str) -> int:
 
 def probe(kind: str, path: str, n: int) -> None:
     batch = texts(n)
+    model: Any
     if kind == "model2vec":
         from model2vec import StaticModel
 
@@ -59,7 +63,7 @@ def probe(kind: str, path: str, n: int) -> None:
 
         model = laghu.load(path, fallback=False)
     else:
-        from m2v_edge import StaticOnnxModel
+        from m2v_edge.runtime.model import StaticOnnxModel
 
         model = StaticOnnxModel.from_pretrained(path, fast_tokenizer=kind == "ours-fast")
     loaded = status("VmRSS:")
@@ -137,8 +141,8 @@ def external_copy(export: str, folder: Path) -> str:
     return str(folder)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = study_parser(__file__, __doc__)
     parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--ours", help="an exported folder")
     parser.add_argument("--source", help="the Model2Vec source folder (model2vec, laghu)")
@@ -148,7 +152,7 @@ def main() -> int:
     parser.add_argument("--texts", type=int, default=10_000)
     parser.add_argument("--limit-mb", type=int, default=None, help="fail unless every peak RSS is at most this")
     parser.add_argument("--enforce-as", action="store_true", help="also set RLIMIT_AS to --limit-mb (prlimit --as)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.probe:
         probe(args.probe[0], args.probe[1], args.texts)
         return 0
