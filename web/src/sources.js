@@ -67,32 +67,45 @@ function asJson(value, name) {
   }
 }
 
-/** Read a response body, calling `progress` as chunks arrive (total from Content-Length, else null). */
+/**
+ * Read a response body, calling `progress` as chunks arrive (total from Content-Length, else null). The chunks go
+ * into one buffer of the announced size as they arrive: the chunks and their joined copy (what `arrayBuffer()`
+ * does too) would hold the file twice (Qwen-sized graph in Node over HTTP: peak RSS 689 MB, measured). A body
+ * longer than announced (a compressed transfer) or of unknown size is gathered in chunks and joined.
+ */
 async function readBody(response, file, progress) {
   const header = Number(response.headers.get("content-length"));
   const total = Number.isFinite(header) && header > 0 ? header : null;
-  if (!progress || !response.body) {
+  if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     progress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
     return bytes;
   }
   const reader = response.body.getReader();
+  let whole = total === null ? null : new Uint8Array(total);
   const chunks = [];
   let loaded = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
+    if (whole !== null && loaded + value.byteLength <= whole.byteLength) whole.set(value, loaded);
+    else {
+      if (whole !== null) chunks.push(whole.subarray(0, loaded));
+      whole = null;
+      chunks.push(value);
+    }
     loaded += value.byteLength;
-    progress({ file, loaded, total });
+    progress?.({ file, loaded, total });
   }
+  if (total !== loaded) progress?.({ file, loaded, total: loaded });
+  if (whole !== null && loaded === whole.byteLength) return whole;
+  if (whole !== null) chunks.push(whole.subarray(0, loaded));
   const bytes = new Uint8Array(loaded);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  if (total !== loaded) progress({ file, loaded, total: loaded });
   return bytes;
 }
 

@@ -2,12 +2,13 @@
 // model (151,669 x 1024 int8, a 156 MB model.onnx) loads and encodes under 512 MB of peak RSS in Node.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
 
+import { StaticOnnxModel } from "../src/index.js";
 import { releaseBytes } from "../src/sources.js";
 import { FIXTURES, WEB, fixture, trickyTexts } from "./helpers.js";
 
@@ -57,4 +58,37 @@ test("the Qwen-sized export loads and encodes in a process that peaks under 512 
   assert.ok(got.peak < 512 * 2 ** 20, `peak RSS ${mb(got.peak)} MB, over 512 MB`);
   // After load the file's bytes are gone: the kernel's table, the tokenizer and Node itself, not a second table.
   assert.ok(got.loaded < 2 * got.modelBytes + 100 * 2 ** 20, `RSS after load ${mb(got.loaded)} MB: the graph's ${mb(got.modelBytes)} MB still held?`);
+});
+
+/** A fetch serving `folder` from disk in 64 kB chunks, announcing `length(size)` as Content-Length (null: none). */
+function chunkedFetch(folder, length) {
+  return async (url) => {
+    const bytes = readFileSync(join(folder, new URL(url).pathname.split("/").at(-1)));
+    let at = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(new Uint8Array(bytes.subarray(at, at + 65536)));
+        at += 65536;
+      },
+    });
+    const announced = length(bytes.length);
+    return new Response(body, { headers: announced === null ? {} : { "content-length": String(announced) } });
+  };
+}
+
+test("a graph fetched in chunks loads whole, whatever Content-Length announces (exact, smaller, none)", async () => {
+  const folder = fixture("potion-int8");
+  const expected = await (await StaticOnnxModel.load(folder)).encode(trickyTexts().slice(0, 8));
+  const size = statSync(join(folder, "model.onnx")).size;
+  for (const [what, length] of [["exact", (n) => n], ["smaller (a compressed transfer)", (n) => n >> 1], ["none", () => null]]) {
+    for (const withProgress of [false, true]) {
+      const events = [];
+      const options = { fetch: chunkedFetch(folder, length), ...(withProgress ? { progress: (e) => events.push(e) } : {}) };
+      const model = await StaticOnnxModel.load("http://m2v-edge.test/model/", options);
+      assert.equal(model.info.modelBytes, size, what);
+      assert.deepEqual(await model.encode(trickyTexts().slice(0, 8)), expected, what);
+      if (withProgress) assert.deepEqual(events.at(-1), { file: "model.onnx", loaded: size, total: size }, what);
+    }
+  }
 });
