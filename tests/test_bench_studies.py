@@ -69,3 +69,23 @@ def test_a_study_runs_through_the_cli_and_with_python_m(potion_int8: Path, capsy
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "same embeddings: True" in done.stdout
+
+
+def test_memory_study_reads_peak_rss_of_python_and_node(potion_int8: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """memory_rss: ours in Python (embedded and mapped table) and, with web/ installed, the Node library and CLI;
+    every probe's readings parsed and judged against --limit-mb (the check fails when over it)."""
+    import shutil
+
+    from m2v_edge.bench.data import TRAIN_SENTENCES
+    from m2v_edge.bench.studies import memory_rss
+
+    if not TRAIN_SENTENCES.is_file():
+        pytest.skip(f"{TRAIN_SENTENCES} absent (../shared)")
+    node = shutil.which("node") and Path("/usr/bin/time").is_file() and (ROOT / "web" / "node_modules").is_dir()
+    args = ["--ours", str(potion_int8), "--external", "--texts", "300", "--limit-mb", "512"]
+    assert memory_rss.main([*args, "--node"] if node else args) == EXIT_OK
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith("| ours")]
+    assert len(rows) == (4 if node else 2)
+    assert all(row[-2].strip() == "ok" and 20 < float(row[2]) <= 512 for row in rows), rows
+    assert memory_rss.main(["--ours", str(potion_int8), "--texts", "50", "--limit-mb", "20"]) == EXIT_RUNTIME
+    assert "**over 20 MB**" in capsys.readouterr().out

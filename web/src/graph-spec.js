@@ -122,9 +122,13 @@ function constant(graph, name, dataType, dims) {
     fail(`its ${name} has shape [${tensor.dims}], not [${dims.map((d) => d ?? "n")}]`);
   }
   if (!tensor.raw || tensor.hasOtherData) fail(`initializer ${name} is not stored as raw data`);
-  const bytes = tensor.raw.slice(); // a copy: raw bytes need not be aligned
   const ArrayType = ARRAYS[dataType];
-  return new ArrayType(bytes.buffer, 0, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
+  // Wider types are copied (raw bytes need not be aligned); bytes (the int8 table) are read in place: a copy of
+  // the table would be the biggest allocation of a load (149 MB for a Qwen-sized model), and the kernel copies
+  // the rows into its memory anyway.
+  // (Uint8Array's slice, a copy: a Node Buffer's own `slice` is a view.)
+  const bytes = ArrayType.BYTES_PER_ELEMENT === 1 ? tensor.raw : Uint8Array.prototype.slice.call(tensor.raw);
+  return new ArrayType(bytes.buffer, bytes.byteOffset, bytes.byteLength / ArrayType.BYTES_PER_ELEMENT);
 }
 
 /** A per-token factor from its parts (mask × keep × scale, in the graph's order), or null for none. */

@@ -10,7 +10,7 @@ import { ATTENTION_MASK, FILES, INPUT_IDS, MAX_GRAPH_ROWS, OUTPUT, PAD_MIN_STEP,
 import { KernelSession, KernelTensor } from "./kernel.js";
 import { CorruptOnnx } from "./onnx-proto.js";
 import { rank } from "./similarity.js";
-import { checkModelFile, isOrtFormat, readSource } from "./sources.js";
+import { checkModelFile, isOrtFormat, readSource, releaseBytes } from "./sources.js";
 import { TextTokenizer, checkTexts } from "./tokenize.js";
 import { POOL_MIN_TEXTS, TokenizerPool, checkTokenizerWorkers } from "./tokenizer-pool.js";
 import { checkFinite, checkMaxLength, checkTopK, validateExport } from "./validate.js";
@@ -97,6 +97,23 @@ function checkEngine(engine = "auto") {
   return /** @type {string} */ (engine);
 }
 
+/**
+ * The pooling kernel for a graph's bytes: `{session, reason}` as `KernelSession.create`, or `{error}` for a corrupt
+ * file (thrown by `load` once the tokenizer was checked, so a broken tokenizer is still reported first).
+ *
+ * @param {Uint8Array} bytes
+ * @param {string} where the graph's path or URL.
+ * @returns {Promise<{session?: KernelSession | null, reason?: string | null, error?: Error}>}
+ */
+async function tryKernel(bytes, where) {
+  if (isOrtFormat(bytes)) return { session: null, reason: "the graph is in ORT format" };
+  try {
+    return await KernelSession.create(bytes);
+  } catch (err) {
+    return { error: err instanceof CorruptOnnx ? new Error(`${where}: ${err.message}; the file is corrupt or truncated, re-export the model`) : err };
+  }
+}
+
 /** An exported folder, ready to encode texts: same tokens and vectors as Python's `StaticOnnxModel`. */
 export class StaticOnnxModel {
   /**
@@ -143,6 +160,14 @@ export class StaticOnnxModel {
       { name: graphName, where: files.where.model, bytes: files.model },
       { name: FILES.tokenizer, where: files.where.tokenizer, bytes: files.tokenizerText ?? null },
     ]);
+    const modelBytes = files.model.byteLength;
+    // The pooling kernel is made before the tokenizer: it copies the table into its own memory, so the graph's
+    // bytes are freed here, before the tokenizer is built (file, table copy and tokenizer together were the peak).
+    const kernel = backend === null ? await tryKernel(files.model, files.where.model) : null;
+    if (kernel?.session) {
+      if (files.ownsModel) await releaseBytes(files.model);
+      files.model = null;
+    }
     let tokenizer;
     try {
       tokenizer = new TextTokenizer(files.tokenizer, config);
@@ -151,16 +176,12 @@ export class StaticOnnxModel {
         cause: err,
       });
     }
+    if (kernel?.error) throw kernel.error; // after the tokenizer's error, as when the kernel was made after it
     const pooled = workers ? TokenizerPool.create(workers, files.tokenizer, config) : null;
     let kernelSkipped = null;
     let session = null;
-    if (backend === null) {
-      ({ session, reason: kernelSkipped } = isOrtFormat(files.model)
-        ? { session: null, reason: "the graph is in ORT format" }
-        : await KernelSession.create(files.model).catch((err) => {
-            pooled?.then((pool) => pool.terminate());
-            throw err instanceof CorruptOnnx ? new Error(`${files.where.model}: ${err.message}; the file is corrupt or truncated, re-export the model`) : err;
-          }));
+    if (kernel !== null) {
+      ({ session, reason: kernelSkipped } = kernel);
       if (session === null && engine === "kernel") {
         pooled?.then((pool) => pool.terminate());
         throw new Error(`${files.where.model}: the pooling kernel cannot run it: ${kernelSkipped}; use engine "onnxruntime"`);
@@ -185,7 +206,7 @@ export class StaticOnnxModel {
       kernelSkipped,
       threads: backend.threads,
       modelFile: files.modelFile,
-      modelBytes: files.model.byteLength,
+      modelBytes,
       fromCache: files.fromCache,
       loadMs,
     };

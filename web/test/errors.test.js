@@ -75,8 +75,12 @@ test("files given as buffers load too; a missing one is named", async () => {
     tokenizer: readFileSync(join(POTION, "tokenizer.json")),
     config: readFileSync(join(POTION, "config.json"), "utf-8"),
   };
+  const size = files.model.byteLength;
   const model = await StaticOnnxModel.load(files);
   assert.equal((await model.encode("hello")).length, 256);
+  // Node Buffers run on the kernel too (a Buffer's `slice` is a view: its constants were once misread, so ORT ran)
+  assert.equal(model.info.backend, "m2v-edge-kernel");
+  assert.equal(files.model.byteLength, size, "the caller's bytes are never released");
   await assert.rejects(StaticOnnxModel.load({ ...files, model: undefined }), /source\.model is missing/);
   await assert.rejects(StaticOnnxModel.load(12), /source must be a folder URL or path/);
 });

@@ -4,15 +4,18 @@ Each measurement is a fresh process (``--probe``): import, load, encode ``--text
 (train, then dev and test) in batches of 1024, then report VmHWM (peak resident set) and VmPeak (peak address
 space) from /proc/self/status. Contenders: ``ours`` (an export, tokenizers), ``ours-fast`` (the same with the
 onnxruntime-extensions tokenizer), ``laghu`` (with laghu-rs when it applies), ``model2vec`` (a source folder),
-``node`` (web/bin/m2v-edge.mjs on an export: Node's peak RSS from /usr/bin/time -v).
+``node`` (the npm package on an export: the library, ``encodeMatrix`` with the vectors dropped, reading its own
+/proc/self/status like the Python probe; and web/bin/m2v-edge.mjs writing JSON, its peak from /usr/bin/time -v).
 
-``--limit-mb 512`` is the check: every contender must finish with peak RSS (VmHWM; Node: /usr/bin/time's maximum
-resident set) at or under 512 MB, else exit 1. ``--enforce-as`` also runs every probe under that address-space
-limit (RLIMIT_AS, what ``prlimit --as`` sets). A cgroup memory limit, the faithful model of a 512 MB board, is not
-used: this machine's cgroups belong to the session machinery. An address-space limit is much stricter than a RAM
-limit (thread stacks, malloc arenas and mapped files count whole): measured, Python needs MALLOC_ARENA_MAX=2 and
-640 MB of address space for the Qwen-sized export, and Node (V8's code-range and WebAssembly reservations) does
-not start under 512 MB at all.
+``--limit-mb 512`` is the check: each of ours (Python and Node) must finish with peak RSS (VmHWM; the Node CLI:
+/usr/bin/time's maximum resident set, the same counter) at or under 512 MB, else exit 1; peers are shown, not
+judged. ``--enforce-as`` also runs every probe under that address-space limit (RLIMIT_AS, what ``prlimit --as``
+sets). A cgroup memory limit, the faithful model of a 512 MB board, is not used: this machine's memory cgroup
+belongs to the session machinery (cgroup v1, PID 1 is not systemd, so ``systemd-run --user -p MemoryMax=`` has
+no manager to ask); the peak resident set is what such a limit bounds. An address-space limit is much stricter
+than a RAM limit (thread stacks, malloc arenas and mapped files count whole): measured, Python needs
+MALLOC_ARENA_MAX=2 and 640 MB of address space for the Qwen-sized export, and Node (V8's code-range and
+WebAssembly reservations) does not start under 512 MB at all.
 
 Usage: python -m m2v_edge.bench.studies.memory_rss --ours EXPORT [--source SOURCE] [--node] [--fast] [--external]
        [--limit-mb 512 [--enforce-as]] [--texts 10000]
@@ -87,13 +90,18 @@ def run_probe(kind: str, path: str, n: int, limit_mb: int | None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# The library alone (no output written): load, then encodeMatrix in batches of 1024, vectors dropped.
+# The library alone (no output written): load, then encodeMatrix in batches of 1024, vectors dropped; then the
+# same readings as the Python probe, from /proc/self/status.
 NODE_LIBRARY = """
 import { readFileSync } from "node:fs";
 import { StaticOnnxModel } from "%s";
+const proc = () => readFileSync("/proc/self/status", "utf-8");
+const status = (key) => Number(proc().match(new RegExp(key + ":\\\\s+(\\\\d+)"))[1]) * 1024;
 const model = await StaticOnnxModel.load(process.argv[1]);
+const loaded = status("VmRSS");
 const texts = readFileSync(process.argv[2], "utf-8").split("\\n").filter(Boolean);
 for (let i = 0; i < texts.length; i += 1024) await model.encodeMatrix(texts.slice(i, i + 1024), { batchSize: 1024 });
+console.log(JSON.stringify({ rss_after_load: loaded, peak_rss: status("VmHWM"), peak_vm: status("VmPeak") }));
 """
 
 
@@ -116,7 +124,7 @@ def run_node(export: str, n: int, limit_mb: int | None, cli: bool) -> dict:
         last = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("\t")]
         failed = f"exit {done.returncode}: {(last or ['no output'])[-1][:200]}"
         return {"failed": failed, "peak_rss": peak[0] if peak else 0}
-    return {"peak_rss": peak[0]}
+    return {"peak_rss": peak[0]} if cli else json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def external_copy(export: str, folder: Path) -> str:
@@ -130,14 +138,19 @@ def external_copy(export: str, folder: Path) -> str:
 
     import onnx
 
-    from m2v_edge.contract import ExportFiles
+    from m2v_edge.contract import CHECKSUMS_KEY, ExportFiles, read_config
+    from m2v_edge.export.exporter import record_checksums
 
     shutil.copytree(export, folder)
-    graph = ExportFiles(folder).model
+    files = ExportFiles(folder)
+    graph = files.model
     model = onnx.load(str(graph))
     onnx.save_model(
         model, str(graph), save_as_external_data=True, location=graph.name + "_data", size_threshold=1 << 20
     )
+    config = read_config(files.config)  # the rewritten graph's checksum, and the side file's
+    config.get(CHECKSUMS_KEY, {}).pop(graph.relative_to(folder).as_posix(), None)
+    record_checksums(files, config)
     return str(folder)
 
 
