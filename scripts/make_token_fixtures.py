@@ -64,6 +64,7 @@ def write_model(out: Path, tokenizer: Any, sentences: list[str], texts: list[str
     table = np.random.default_rng(29).standard_normal((tokenizer.get_vocab_size(), 32)).astype(np.float32)
     model = quantize_model(StaticModel(vectors=table, tokenizer=tokenizer, normalize=True), vocabulary_quantization=64)
     folder = out / "unigram-model"
+    (folder / "vectors.json").unlink(missing_ok=True)  # ours (an earlier run): the export refuses files not its own
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
         write_config(out, "unigram-m2v-saved", Tokenizer.from_file(str(Path(tmp) / "tokenizer.json")), texts)

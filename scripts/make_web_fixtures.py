@@ -21,7 +21,7 @@ Creates, under ``web/.fixtures/`` (gitignored):
 - ``stsb/``: 2,000 distinct STS-B test sentences written by the streaming encode (``docs.m2vec``, int8 + scale, with
   potion-int8), Python's sqlite-vec store of it (``docs.db``, ids ``doc-<row>``; needs ``m2v-edge[sqlite]``) and
   ``texts.json`` (those documents and 100 distinct STS-B dev queries not among them), for the
-  sqlite-vec WebAssembly store's recall test (``web/test/sqlite-vec.test.js``); skipped when ../shared is absent;
+  sqlite-vec WebAssembly store's recall test (``web/test/sqlite-vec.test.js``);
 - ``golden/<name>.json``: for every text of ``tests/data/tricky_texts.json``, the token ids of
   ``TextTokenizer.encode_ids`` (the rules of docs/format.md) and the vectors of ``StaticOnnxModel``.
 
@@ -58,7 +58,7 @@ STAMP = "m2v_edge_fixture.json"
 V1_EXPORT = ROOT / "tests" / "data" / "v1-wordpiece" / "export"
 V1_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"
 QWEN_M2V = ROOT.parent / "shared" / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
-STSB = ROOT.parent / "shared" / "data" / "stsb"
+STSB = ROOT / "src" / "m2v_edge" / "source" / "data" / "stsb"  # in the tree (the same files as ../shared's)
 STSB_DOCS, STSB_QUERIES = 2000, 100
 
 
@@ -194,15 +194,13 @@ def make_unigram(out: Path, force: bool) -> Path:
     return folder
 
 
-def make_stsb(out: Path, potion: Path) -> Path | None:
+def make_stsb(out: Path, potion: Path) -> Path:
     """STS-B documents through the streaming encode into ``stsb/docs.m2vec``, and the texts in ``texts.json``."""
     from m2v_edge import StaticOnnxModel
     from m2v_edge.corpus.readers import InputSpec
     from m2v_edge.corpus.stream import encode_corpus
     from m2v_edge.source.datasets import load_stsb
 
-    if not STSB.is_dir():
-        return None
     docs = list(dict.fromkeys(t for p in load_stsb(STSB / "sts-test.csv") for t in (p.text1, p.text2)))[:STSB_DOCS]
     seen = set(docs)
     queries = [t for t in dict.fromkeys(p.text1 for p in load_stsb(STSB / "sts-dev.csv")) if t not in seen]
@@ -260,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     texts = json.loads(TRICKY.read_text(encoding="utf-8"))
     potion = make_potion(out, args.force)
-    if make_stsb(out, potion) is not None:
-        print(f"stsb: {STSB_DOCS} documents encoded into {out / 'stsb' / 'docs.m2vec'}")
+    make_stsb(out, potion)
+    print(f"stsb: {STSB_DOCS} documents encoded into {out / 'stsb' / 'docs.m2vec'}")
     folders = [potion, make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))

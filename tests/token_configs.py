@@ -18,7 +18,6 @@ from typing import Any
 from m2v_edge.source.datasets import STSB_TEST, load_stsb
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_STSB = ROOT.parent / "shared" / "data" / "stsb"
 POTION_TOKENIZER = ROOT / "models" / "potion-base-8M" / "tokenizer.json"
 QWEN_TOKENIZERS = [
     ROOT.parent / "shared" / "tokenizers" / "qwen" / "tokenizer.json",
@@ -46,8 +45,8 @@ SEPARATORS = [" ", " ", " ", "", "  ", "\n", "\t", " \n ", "\r\n", "   "]
 
 
 def stsb_texts() -> list[str]:
-    """STS-B sentences, both sides, unique, in order: the test split (shipped) and, when ../shared is there, dev."""
-    files = [STSB_TEST] + ([SHARED_STSB / "sts-dev.csv"] if (SHARED_STSB / "sts-dev.csv").is_file() else [])
+    """STS-B sentences, both sides, unique, in order: the test and dev splits (both in the tree)."""
+    files = [STSB_TEST, STSB_TEST.with_name("sts-dev.csv")]
     texts = [text for file in files for pair in load_stsb(file) for text in (pair.text1, pair.text2)]
     return list(dict.fromkeys(texts))
 

@@ -4,25 +4,18 @@
  * headless Chromium. Texts the corpus has not repeated: STS-B train sentences and ~500-character passages.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { startServer } from "../demo/server.mjs";
+import { trainSentences } from "../../src/m2v_edge/bench/web/stsb.mjs";
 import { StaticOnnxModel } from "../src/index.js";
 import { launchChromium, openPage } from "./chromium.js";
-import { FIXTURES, ROOT, WEB, fixture, trickyTexts } from "./helpers.js";
+import { FIXTURES, WEB, fixture, trickyTexts } from "./helpers.js";
 
-const TRAIN = join(ROOT, "..", "shared", "data", "stsb", "sts-train.csv");
-const TEST = join(ROOT, "src", "m2v_edge", "eval", "data", "stsb", "sts-test.csv");
-
-/** 400 STS-B sentences (train split when ../shared is there), 30 passages of ~500 characters, the tricky corpus. */
+/** 400 STS-B train sentences (in the tree), 30 passages of ~500 characters, the tricky corpus. */
 function corpus() {
-  const sentences = [];
-  for (const line of readFileSync(existsSync(TRAIN) ? TRAIN : TEST, "utf-8").split("\n")) {
-    const fields = line.split("\t");
-    if (fields.length > 6) sentences.push(...fields.slice(5, 7).map((s) => s.trim()).filter(Boolean));
-  }
+  const sentences = trainSentences();
   const passages = [];
   for (let i = 1000; passages.length < 30; i += 9) passages.push(sentences.slice(i, i + 9).join(" ").slice(0, 500));
   return [...sentences.slice(0, 400), ...passages, ...trickyTexts()];

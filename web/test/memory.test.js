@@ -2,7 +2,7 @@
 // model (151,669 x 1024 int8, a 156 MB model.onnx) loads and encodes under 512 MB of peak RSS in Node.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -38,8 +38,8 @@ console.log(JSON.stringify({ backend: model.info.backend, modelBytes: model.info
 test("the Qwen-sized export loads and encodes in a process that peaks under 512 MB (VmHWM)", { skip: process.platform !== "linux" && "needs /proc" }, () => {
   const folder = fixture("qwen-1024-int8");
   const stsb = join(FIXTURES, "stsb", "texts.json");
-  // 2,100 STS-B sentences when ../shared was there for the fixtures, else the tricky corpus (the peak is the load's)
-  const { docs, queries } = existsSync(stsb) ? JSON.parse(readFileSync(stsb, "utf-8")) : { docs: trickyTexts(), queries: [] };
+  // 2,100 STS-B sentences (scripts/make_web_fixtures.py writes them)
+  const { docs, queries } = JSON.parse(readFileSync(stsb, "utf-8"));
   const texts = [...docs, ...queries];
   const dir = mkdtempSync(join(tmpdir(), "m2v-memory-"));
   const input = join(dir, "texts.json");

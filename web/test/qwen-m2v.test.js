@@ -64,6 +64,6 @@ test(`Chromium vectors and ids match Python for ${NAME}`, { skip }, async (t) =>
   await page.close();
   t.diagnostic(`${NAME}: ${result.n} texts, max abs diff ${result.maxDiff.toExponential(2)}`);
   assert.deepEqual(result.idMismatches, [], "texts whose ids differ from Python's");
-  assert.ok(result.maxDiff <= 1e-5, `max abs diff ${result.maxDiff}`);
+  assert.ok(result.overBound <= 1, `max abs diff ${result.maxDiff}: ${result.overBound.toFixed(2)}x the float32 summation bound`);
   assert.deepEqual(page.problems, []);
 });

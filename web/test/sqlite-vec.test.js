@@ -37,7 +37,7 @@ before(async () => {
   fixture("potion-int8");
   for (const name of ["texts.json", "docs.m2vec", "docs.db"]) {
     if (!existsSync(join(STSB, name))) {
-      throw new Error(`${join(STSB, name)}: fixture missing; run scripts/make_web_fixtures.py (needs ../shared and m2v-edge[sqlite])`);
+      throw new Error(`${join(STSB, name)}: fixture missing; run scripts/make_web_fixtures.py (needs m2v-edge[sqlite] for docs.db)`);
     }
   }
   const texts = JSON.parse(readFileSync(join(STSB, "texts.json"), "utf8"));

@@ -1,5 +1,6 @@
 /** Functions the Chromium tests call with page.evaluate: parity with Python's golden files, error cases. */
 import { StaticOnnxModel } from "/src/browser.js";
+import { parityTolerance } from "../tolerance.js";
 
 async function getJson(url) {
   const response = await fetch(url);
@@ -22,17 +23,14 @@ window.parity = async (name, options = {}) => {
   const started = performance.now();
   const vectors = await model.encode(texts);
   const encodeMs = performance.now() - started;
-  const diffs = vectors.map((v, i) => {
-    let worst = v.length === gold.vectors[i].length ? 0 : Infinity;
-    for (let k = 0; k < v.length; k++) worst = Math.max(worst, Math.abs(v[k] - gold.vectors[i][k]));
-    const scale = Math.max(1, ...gold.vectors[i].map(Math.abs));
-    return worst / scale;
-  });
+  const diffs = vectors.map((v, i) => maxDiff(v, gold.vectors[i]));
+  // each text's difference over its float32 summation bound (tolerance.js): at most 1 when within it
+  const overBound = Math.max(...diffs.map((d, i) => d / parityTolerance(gold.vectors[i], gold.ids[i].length)));
   const info = { ...model.info, normalize: model.normalize, dim: model.dim };
   await model.dispose();
   const memory = performance.memory ? performance.memory.usedJSHeapSize : null;
   const cores = navigator.hardwareConcurrency;
-  return { n: texts.length, idMismatches, maxDiff: Math.max(...diffs), encodeMs, info, memory, cores, isolated: crossOriginIsolated };
+  return { n: texts.length, idMismatches, maxDiff: Math.max(...diffs), overBound, encodeMs, info, memory, cores, isolated: crossOriginIsolated };
 };
 
 function maxDiff(a, b) {
