@@ -58,7 +58,6 @@ STAMP = "m2v_edge_fixture.json"
 V1_EXPORT = ROOT / "tests" / "data" / "v1-wordpiece" / "export"
 V1_SOURCE = ROOT / "tests" / "data" / "v1-wordpiece" / "source"
 QWEN_M2V = ROOT.parent / "shared" / "models" / "qwen25-coder-0.5b-instruct-m2v-256d"
-STSB = ROOT / "src" / "m2v_edge" / "source" / "data" / "stsb"  # in the tree (the same files as ../shared's)
 STSB_DOCS, STSB_QUERIES = 2000, 100
 
 
@@ -199,11 +198,12 @@ def make_stsb(out: Path, potion: Path) -> Path:
     from m2v_edge import StaticOnnxModel
     from m2v_edge.corpus.readers import InputSpec
     from m2v_edge.corpus.stream import encode_corpus
-    from m2v_edge.source.datasets import load_stsb
+    from m2v_edge.source.datasets import STSB_TEST, load_stsb
 
-    docs = list(dict.fromkeys(t for p in load_stsb(STSB / "sts-test.csv") for t in (p.text1, p.text2)))[:STSB_DOCS]
+    docs = list(dict.fromkeys(t for p in load_stsb(STSB_TEST) for t in (p.text1, p.text2)))[:STSB_DOCS]
     seen = set(docs)
-    queries = [t for t in dict.fromkeys(p.text1 for p in load_stsb(STSB / "sts-dev.csv")) if t not in seen]
+    dev = STSB_TEST.with_name("sts-dev.csv")
+    queries = [t for t in dict.fromkeys(p.text1 for p in load_stsb(dev)) if t not in seen]
     folder = out / "stsb"
     folder.mkdir(exist_ok=True)
     source = folder / "docs.jsonl"
