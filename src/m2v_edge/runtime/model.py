@@ -278,7 +278,7 @@ class StaticOnnxModel(compat.StaticModelMembers):
             items,
             rows,
             lambda part: self.tokenizer.tokenize(part, limit),
-            lambda flat, counts: self.tokenizer.cut(flat, counts, rows),
+            lambda flat, counts: self.tokenizer.cut(flat, counts, rows, width),
             self._graph,
             split_min_chars=None if fast is None else fast.split_min_chars,
             dim=width,

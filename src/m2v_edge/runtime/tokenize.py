@@ -245,9 +245,9 @@ class TextTokenizer:
             for rows, ids, mask in self.cut(flat, counts, batch_size):
                 yield rows + start, ids, mask
 
-    def cut(self, flat: np.ndarray, counts: np.ndarray, batch_size: int) -> Iterator[Batch]:
+    def cut(self, flat: np.ndarray, counts: np.ndarray, batch_size: int, dim: int = 1) -> Iterator[Batch]:
         """:func:`m2v_edge.runtime.batching.cut` with this tokenizer's pad and unknown ids."""
-        return batching.cut(flat, counts, batch_size, self.pad_token_id, self.unk_token_id)
+        return batching.cut(flat, counts, batch_size, self.pad_token_id, self.unk_token_id, dim=dim)
 
     def one(self, text: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
         """``(input_ids, attention_mask)`` ``[1, width]`` for one text, straight from its id list."""
