@@ -11,7 +11,7 @@ const KINDS = { "potion-int8": "WordPiece", "qwen-1024-int8": "byte-level BPE", 
 /** The stages word-cache.js must find and speed up (a library update that hides them would cost speed silently). */
 const SPEEDUPS = {
   "potion-int8": ["model", "pre-tokenize", "bert-normalizer", "added-tokens"],
-  "qwen-1024-int8": ["model", "byte-level", "pre-tokenize", "added-tokens"],
+  "qwen-1024-int8": ["model", "bpe-merges", "byte-level", "pre-tokenize", "added-tokens"],
   "unigram-int8": ["model", "pre-tokenize", "added-tokens"],
 };
 

@@ -1,0 +1,93 @@
+/**
+ * fast-bpe.js gives the library's BPE tokens word for word on the real Qwen tokenizer (151,387 merges): STS-B
+ * words, the tricky corpus's words and random byte strings; it declines what it does not answer exactly.
+ * (Python's ids: tokens.test.js and token-diff.test.js, through the tokenizer that uses it.)
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { Tokenizer } from "@huggingface/tokenizers";
+
+import { BUILD_AFTER, MAX_WORD, deferredFastBpe, fastBpe } from "../src/fast-bpe.js";
+import { TextTokenizer } from "../src/index.js";
+import { ROOT, trickyTexts } from "./helpers.js";
+
+const QWEN = JSON.parse(readFileSync(join(ROOT, "tests", "data", "qwen", "tokenizer.json"), "utf-8"));
+const STSB = readFileSync(join(ROOT, "src", "m2v_edge", "source", "data", "stsb", "sts-train-sentences.txt"), "utf-8").split("\n");
+
+/** A seeded generator of numbers in [0, 1). */
+function random(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** The words the model sees: the texts pre-tokenized by the tokenizer itself (byte-level characters). */
+function words(tokenizer, texts) {
+  return texts.flatMap((text) => tokenizer.pre_tokenizer.pre_tokenize(tokenizer.normalizer ? tokenizer.normalizer.normalize(text) : text));
+}
+
+test("fast BPE equals the library's BPE on the real Qwen tokenizer", () => {
+  const tokenizer = new Tokenizer(QWEN, {});
+  const model = tokenizer.model;
+  const merge = fastBpe(model);
+  assert.ok(merge, "the Qwen tokenizer must take the fast path");
+  const next = random(7);
+  const byteChars = [...model.tokens_to_ids.keys()].filter((token) => token.length === 1 && token.charCodeAt(0) < 0x200);
+  assert.equal(byteChars.length, 256, "the 256 byte-level characters");
+  const randomWords = Array.from({ length: 20_000 }, () =>
+    Array.from({ length: 1 + Math.floor(next() * 24) }, () => byteChars[Math.floor(next() * 256)]).join(""),
+  );
+  const cases = [...new Set([...words(tokenizer, [...STSB, ...trickyTexts()]), ...randomWords, "ĠĠĠĠĠĠĠĠ", "aaaaaaaaaaaaaaaaaaaaaaaaa"])];
+  assert.ok(cases.length > 30_000, `${cases.length} words`);
+  const bad = [];
+  let answered = 0;
+  for (const word of cases) {
+    const got = merge(word);
+    if (got === null) continue;
+    answered += 1;
+    const want = model.encode([word]);
+    if (got.join("\u0000") !== want.join("\u0000")) bad.push(`${JSON.stringify(word)}: fast ${JSON.stringify(got)} library ${JSON.stringify(want)}`);
+  }
+  assert.deepEqual(bad.slice(0, 10), []);
+  assert.ok(answered > 0.99 * cases.filter((word) => word.length <= MAX_WORD).length, `answered ${answered} of ${cases.length}`);
+  assert.equal(merge("x".repeat(MAX_WORD + 1)), null, "long words go to the library");
+  assert.deepEqual(merge(""), []);
+});
+
+test("fast BPE declines models it does not answer exactly", () => {
+  const variants = {
+    "a subword prefix": { continuing_subword_prefix: "##" },
+    "dropout": { dropout: 0.1 },
+    "an end-of-word suffix": { end_of_word_suffix: "</w>" },
+    "a merge whose token is not in the vocabulary": { merges: [["a", "b"]], vocab: { a: 0, b: 1 } },
+  };
+  for (const [what, change] of Object.entries(variants)) {
+    const json = { ...QWEN, model: { ...QWEN.model, merges: QWEN.model.merges.slice(0, 50), ...change } };
+    if (change.vocab) json.added_tokens = [];
+    assert.equal(fastBpe(new Tokenizer(json, {}).model), null, what);
+  }
+  const wordPiece = JSON.parse(readFileSync(join(ROOT, "models", "potion-base-8M", "tokenizer.json"), "utf-8"));
+  assert.equal(fastBpe(new Tokenizer(wordPiece, {}).model), null, "not a BPE model");
+  // A character outside the vocabulary: the library decides (unknown token, byte fallback)
+  const merge = fastBpe(new Tokenizer(QWEN, {}).model);
+  assert.equal(merge("a\u4e00b"), null);
+});
+
+test("the table is built after BUILD_AFTER words, and a tokenizer using it gives the library's ids", () => {
+  const model = new Tokenizer(QWEN, {}).model;
+  const deferred = deferredFastBpe(model);
+  for (let i = 0; i < BUILD_AFTER; i++) assert.equal(deferred(`Ġword${i}`), null, "the library answers until then");
+  assert.deepEqual(deferred("Ġhello"), model.encode(["Ġhello"]));
+  assert.equal(deferredFastBpe(new Tokenizer(JSON.parse(readFileSync(join(ROOT, "models", "potion-base-8M", "tokenizer.json"), "utf-8")), {}).model), null);
+  const config = { max_length: 512, median_token_length: 6, unk_token_id: null, pad_token_id: 0 };
+  const fast = new TextTokenizer(QWEN, config);
+  const plain = new TextTokenizer(QWEN, config, { wordCache: false });
+  assert.ok(fast.speedups.includes("bpe-merges"));
+  const bad = STSB.filter((text) => fast.encodeIds(text).join() !== plain.encodeIds(text).join());
+  assert.deepEqual(bad, []);
+});
