@@ -8,6 +8,7 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 
+import { leanByteLevel } from "./fast-bpe.js";
 import { checkUnicode } from "./validate.js";
 import { makeExact, speedUp } from "./word-cache.js";
 
@@ -67,7 +68,11 @@ export class TextTokenizer {
    * @param {{wordCache?: boolean}} [options] `wordCache: false` leaves out the speed-ups (tests compare both).
    */
   constructor(tokenizerJson, config, { wordCache = true } = {}) {
-    this.tokenizer = new Tokenizer(tokenizerJson, {});
+    // Byte-level BPE: the vocabulary maps and merges built here, not by the library (fast-bpe.js); not for the
+    // plain tokenizer that tests compare with.
+    const lean = wordCache ? leanByteLevel(tokenizerJson) : null;
+    this.tokenizer = new Tokenizer(lean === null ? tokenizerJson : lean.json, {});
+    lean?.install(this.tokenizer);
     /** The stages replaced by Python `tokenizers`' behaviour (see word-cache.js `makeExact`). */
     this.exact = makeExact(this.tokenizer);
     /** The tokenizer stages sped up (see word-cache.js). */

@@ -33,7 +33,7 @@ import {
   WhitespaceSplitPreTokenizer,
 } from "@huggingface/tokenizers";
 
-import { deferredFastBpe } from "./fast-bpe.js";
+import { deferredFastBpe, isLean } from "./fast-bpe.js";
 import {
   BERT_PRE_PATTERN,
   BYTE_LEVEL_PATTERN,
@@ -358,7 +358,7 @@ export function speedUp(tokenizer) {
       return out;
     };
     stages.push("model");
-    if (merge !== null) stages.push("bpe-merges");
+    if (merge !== null || isLean(model)) stages.push("bpe-merges");
   }
   const pres = preTokenizers(tokenizer.pre_tokenizer);
   for (const pre of pres.filter(isPieceByteLevel)) {

@@ -10,7 +10,7 @@ import { test } from "node:test";
 
 import { Tokenizer } from "@huggingface/tokenizers";
 
-import { BUILD_AFTER, MAX_WORD, deferredFastBpe, fastBpe } from "../src/fast-bpe.js";
+import { BUILD_AFTER, MAX_SCAN, deferredFastBpe, fastBpe, isLean, leanByteLevel } from "../src/fast-bpe.js";
 import { TextTokenizer } from "../src/index.js";
 import { ROOT, trickyTexts } from "./helpers.js";
 
@@ -39,9 +39,10 @@ test("fast BPE equals the library's BPE on the real Qwen tokenizer", () => {
   const next = random(7);
   const byteChars = [...model.tokens_to_ids.keys()].filter((token) => token.length === 1 && token.charCodeAt(0) < 0x200);
   assert.equal(byteChars.length, 256, "the 256 byte-level characters");
-  const randomWords = Array.from({ length: 20_000 }, () =>
-    Array.from({ length: 1 + Math.floor(next() * 24) }, () => byteChars[Math.floor(next() * 256)]).join(""),
-  );
+  const randomWord = (longest) => Array.from({ length: 1 + Math.floor(next() * longest) }, () => byteChars[Math.floor(next() * 256)]).join("");
+  // short words (scanned) and long ones (the heap), and long runs of one letter (many equal ranks)
+  const randomWords = [...Array.from({ length: 20_000 }, () => randomWord(24)), ...Array.from({ length: 300 }, () => randomWord(2000))];
+  randomWords.push(..."aĠ0e".split("").map((c) => c.repeat(MAX_SCAN + 77)), "ab".repeat(700));
   const cases = [...new Set([...words(tokenizer, [...STSB, ...trickyTexts()]), ...randomWords, "ĠĠĠĠĠĠĠĠ", "aaaaaaaaaaaaaaaaaaaaaaaaa"])];
   assert.ok(cases.length > 30_000, `${cases.length} words`);
   const bad = [];
@@ -54,8 +55,8 @@ test("fast BPE equals the library's BPE on the real Qwen tokenizer", () => {
     if (got.join("\u0000") !== want.join("\u0000")) bad.push(`${JSON.stringify(word)}: fast ${JSON.stringify(got)} library ${JSON.stringify(want)}`);
   }
   assert.deepEqual(bad.slice(0, 10), []);
-  assert.ok(answered > 0.99 * cases.filter((word) => word.length <= MAX_WORD).length, `answered ${answered} of ${cases.length}`);
-  assert.equal(merge("x".repeat(MAX_WORD + 1)), null, "long words go to the library");
+  assert.equal(answered, cases.length, "every byte-level word is answered");
+  assert.ok(cases.filter((word) => word.length > MAX_SCAN).length >= 250, "long words (the heap) are tested");
   assert.deepEqual(merge(""), []);
 });
 
@@ -90,4 +91,26 @@ test("the table is built after BUILD_AFTER words, and a tokenizer using it gives
   assert.ok(fast.speedups.includes("bpe-merges"));
   const bad = STSB.filter((text) => fast.encodeIds(text).join() !== plain.encodeIds(text).join());
   assert.deepEqual(bad, []);
+});
+
+test("the lean byte-level build: the library gets no vocabulary or merges, the tokenizer the same ids", () => {
+  const lean = leanByteLevel(QWEN);
+  assert.ok(lean, "Qwen's tokenizer.json is byte-level BPE");
+  assert.deepEqual([Object.keys(lean.json.model.vocab).length, lean.json.model.merges.length], [0, 0]);
+  assert.equal(Object.keys(QWEN.model.vocab).length, 151_643, "the caller's JSON is untouched");
+  const config = { max_length: 512, median_token_length: 6, unk_token_id: null, pad_token_id: 0 };
+  const fast = new TextTokenizer(QWEN, config);
+  const plain = new TextTokenizer(QWEN, config, { wordCache: false });
+  assert.ok(isLean(fast.tokenizer.model) && !isLean(plain.tokenizer.model));
+  assert.equal(fast.tokenizer.model.tokens_to_ids.size, plain.tokenizer.model.tokens_to_ids.size);
+  assert.equal(fast.tokenizer.model.unk_token_id, plain.tokenizer.model.unk_token_id);
+  const texts = [...STSB.slice(0, 2000), ...trickyTexts(), "<|endoftext|> and <|im_start|>", "x".repeat(3000), "🚀".repeat(500)];
+  const bad = texts.filter((text) => fast.encodeIds(text, null).join() !== plain.encodeIds(text, null).join());
+  assert.deepEqual(bad.map((text) => text.slice(0, 60)), []);
+  // not byte-level, or anything unexpected: the library builds it as usual
+  const wordPiece = JSON.parse(readFileSync(join(ROOT, "models", "potion-base-8M", "tokenizer.json"), "utf-8"));
+  assert.equal(leanByteLevel(wordPiece), null);
+  assert.equal(leanByteLevel({ ...QWEN, pre_tokenizer: null }), null);
+  assert.equal(leanByteLevel({ ...QWEN, model: { ...QWEN.model, vocab: { ...QWEN.model.vocab, "Ġthe": -1 } } }), null);
+  assert.equal(leanByteLevel({ ...QWEN, model: { ...QWEN.model, merges: [["Ġ", "zz-not-a-token"]] } }), null);
 });
