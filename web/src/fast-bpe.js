@@ -18,7 +18,7 @@
  * load (Node, Qwen: ~300 ms of the library's constructor). `web/test/fast-bpe.test.js` compares with the library.
  */
 
-import { BPE } from "@huggingface/tokenizers";
+import { BPE, ByteLevelPreTokenizer } from "@huggingface/tokenizers";
 
 /** Longer words are merged with a heap (O(n log n)); shorter ones by scanning (faster below this). */
 export const MAX_SCAN = 128;
@@ -27,16 +27,6 @@ export const BUILD_AFTER = 1000;
 const EMPTY = -1;
 const LEAN = Symbol("m2v-edge lean byte-level BPE");
 const POSITION = 2 ** 22; // heap keys: rank * POSITION + position (words are cut far below 4M characters)
-
-/** The 256 characters byte-level BPE maps bytes to (GPT-2's bytes_to_unicode). */
-function byteLevelChars() {
-  const out = [];
-  for (let byte = 0, extra = 0; byte < 256; byte++) {
-    const printable = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
-    out.push(String.fromCharCode(printable ? byte : 256 + extra++));
-  }
-  return out;
-}
 
 /**
  * A merge function over `ids` (token -> id), `vocab` (id -> token) and `merges` ([left, right] or "left right").
@@ -228,7 +218,7 @@ function hasByteLevel(pre) {
  * anything in the file is unexpected (the library then builds it as usual and validation reports what is wrong).
  *
  * @param {any} json the parsed tokenizer.json.
- * @returns {{json: any, install: (tokenizer: any) => void} | null}
+ * @returns {{json: any, vocabIds: number, install: (tokenizer: any) => void} | null}
  */
 export function leanByteLevel(json) {
   const config = json?.model;
@@ -244,12 +234,15 @@ export function leanByteLevel(json) {
     ids.set(token, id);
     vocab[id] = token;
   }
-  if (!byteLevelChars().every((c) => ids.has(c))) return null;
+  // the library's own byte -> character table: the characters its ByteLevel pre-tokenizer hands the model
+  const bytes = new ByteLevelPreTokenizer({}).byte_encoder;
+  if (!Array.from({ length: 256 }, (_, byte) => bytes[byte]).every((c) => ids.has(c))) return null;
   const ignoreMerges = Boolean(config.ignore_merges);
   const merge = mergeTable(ids, vocab, config.merges, ignoreMerges);
   if (merge === null) return null;
   return {
     json: { ...json, model: { ...config, vocab: {}, merges: [] } },
+    vocabIds: vocab.length, // one more than the vocabulary's largest id, every id checked (validate.js reuses it)
     install(tokenizer) {
       const model = tokenizer.model;
       for (const token of tokenizer.added_tokens) {

@@ -199,7 +199,7 @@ export class StaticOnnxModel {
     const [made, pool] = await Promise.all([session ?? createSession(backend, files.model, files.where.model), pooled]);
     session = made;
     checkGraphConfig(config, session.metadata, files.where.model);
-    await validateExport({ config, tokenizerJson: files.tokenizer, session, ort: backend.ort, where: files.where.model });
+    await validateExport({ config, tokenizerJson: files.tokenizer, vocabIds: tokenizer.vocabIds, session, ort: backend.ort, where: files.where.model });
     const loadMs = (globalThis.performance?.now() ?? Date.now()) - started;
     const info = {
       backend: backend.name,

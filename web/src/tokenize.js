@@ -73,6 +73,8 @@ export class TextTokenizer {
     const lean = wordCache ? leanByteLevel(tokenizerJson) : null;
     this.tokenizer = new Tokenizer(lean === null ? tokenizerJson : lean.json, {});
     lean?.install(this.tokenizer);
+    /** One more than the vocabulary's largest id when the lean build has read them all (validate.js), else null. */
+    this.vocabIds = lean?.vocabIds ?? null;
     /** The stages replaced by Python `tokenizers`' behaviour (see word-cache.js `makeExact`). */
     this.exact = makeExact(this.tokenizer);
     /** The tokenizer stages sped up (see word-cache.js). */

@@ -12,6 +12,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 
 import { BUILD_AFTER, MAX_SCAN, deferredFastBpe, fastBpe, isLean, leanByteLevel } from "../src/fast-bpe.js";
 import { TextTokenizer } from "../src/index.js";
+import { tokenizerIdCount } from "../src/validate.js";
 import { ROOT, trickyTexts } from "./helpers.js";
 
 const QWEN = JSON.parse(readFileSync(join(ROOT, "tests", "data", "qwen", "tokenizer.json"), "utf-8"));
@@ -107,6 +108,12 @@ test("the lean byte-level build: the library gets no vocabulary or merges, the t
   const texts = [...STSB.slice(0, 2000), ...trickyTexts(), "<|endoftext|> and <|im_start|>", "x".repeat(3000), "🚀".repeat(500)];
   const bad = texts.filter((text) => fast.encodeIds(text, null).join() !== plain.encodeIds(text, null).join());
   assert.deepEqual(bad.map((text) => text.slice(0, 60)), []);
+  // validation reads only the added tokens after the lean build, with the same answer and errors
+  assert.equal(fast.vocabIds, 151_643);
+  assert.equal(plain.vocabIds, null);
+  assert.equal(tokenizerIdCount(QWEN, fast.vocabIds), tokenizerIdCount(QWEN));
+  const badAdded = { ...QWEN, added_tokens: [...QWEN.added_tokens, { ...QWEN.added_tokens[0], id: -1 }] };
+  assert.throws(() => tokenizerIdCount(badAdded, fast.vocabIds), /the id -1, not a non-negative integer/);
   // not byte-level, or anything unexpected: the library builds it as usual
   const wordPiece = JSON.parse(readFileSync(join(ROOT, "models", "potion-base-8M", "tokenizer.json"), "utf-8"));
   assert.equal(leanByteLevel(wordPiece), null);

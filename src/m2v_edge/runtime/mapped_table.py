@@ -28,7 +28,8 @@ _EXTERNAL = 1  # onnx.TensorProto.EXTERNAL
 # ModelProto.graph, GraphProto.initializer, TensorProto.{dims, data_type, name, raw_data, external_data, data_location}
 _GRAPH, _INITIALIZER = 7, 5
 _DIMS, _DATA_TYPE, _NAME, _RAW, _EXTERNAL_DATA, _LOCATION = 1, 2, 8, 9, 13, 14
-# onnxruntime resolves external data of a graph given as bytes against this folder (onnxruntime >= 1.19).
+# onnxruntime resolves external data of a graph given as bytes against this folder (an onnxruntime without this
+# key refuses the mapped graph, and the file is loaded as before).
 FOLDER_KEY = "session.model_external_initializers_file_folder_path"
 
 
