@@ -172,7 +172,12 @@ async function encode(argv) {
       backend: { type: "string", default: "auto" },
     },
   });
-  if (positionals.length !== 1 || !values.input || !values.output) throw new UsageError(USAGE);
+  // one line naming what is wrong (the whole usage is `m2v-edge --help`)
+  if (positionals.length > 1) {
+    throw new UsageError(`encode takes one MODEL_DIR, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(" ")}; see m2v-edge --help`);
+  }
+  const missing = [positionals.length === 0 && "MODEL_DIR", !values.input && "--input FILE", !values.output && "--output FILE"].filter(Boolean);
+  if (missing.length > 0) throw new UsageError(`encode needs ${missing.join(", ")}; see m2v-edge --help`);
   const output = values.output === "-" ? null : await checkOutput(resolve(values.output), values.input);
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 256;
   const threads = positiveInt(values.threads, "--threads");

@@ -61,6 +61,9 @@ test("user errors print one line and exit with code 2", async () => {
   writeFileSync(join(dir, "in.txt"), "hello\n");
   const cases = [
     [["encode", fixture("potion-int8"), "--input", join(dir, "missing.txt"), "--output", join(dir, "o.json")], /missing\.txt: no such input file/],
+    [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt")], /^m2v-edge: error: encode needs --output FILE; see m2v-edge --help\n$/],
+    [["encode", "--output", join(dir, "o.json")], /^m2v-edge: error: encode needs MODEL_DIR, --input FILE; see m2v-edge --help\n$/],
+    [["encode", "a", "b", "--input", join(dir, "in.txt"), "--output", join(dir, "o.json")], /^m2v-edge: error: encode takes one MODEL_DIR, got 2: "a" "b"; see m2v-edge --help\n$/],
     [["encode", join(dir, "nope"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json")], /nope\/config\.json: no such file/],
     [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "no", "o.json")], /no: output folder does not exist/],
     [["encode", fixture("potion-int8"), "--input", join(dir, "in.txt"), "--output", join(dir, "o.json"), "--threads", "0"], /--threads must be a positive integer/],
