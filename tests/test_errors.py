@@ -187,3 +187,22 @@ def test_usage_errors_are_one_line(capsys):
     _cli_error(capsys, ["export", "src", "-o", "out", "--dtype", "int4"], "invalid choice: 'int4'", "--help")
     _cli_error(capsys, [], "required: COMMAND")
     _cli_error(capsys, ["encode", "model"], "--input", "--output")
+
+
+def test_closed_pipe_is_quiet(tmp_path, potion_int8):
+    """``m2v-edge encode ... --output - | head -c 100``: the reader goes away; no error line, exit 141 as a shell
+    reports for a tool a closed pipe stopped (was: "error: [Errno 32] Broken pipe", exit 2)."""
+    import subprocess
+    import sys
+
+    inp = tmp_path / "in.txt"
+    inp.write_text("\n".join(f"sentence number {i}" for i in range(2000)), encoding="utf-8")  # 2 MB of vectors
+    argv = [sys.executable, "-m", "m2v_edge", "encode", str(potion_int8), "--input", str(inp), "--output", "-"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert len(proc.stdout.read(100)) == 100
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert code == 141, err
+    assert err == ""

@@ -11,6 +11,8 @@ Exit codes of the ``m2v-edge`` command:
 - ``70`` (:data:`EXIT_INTERNAL`, sysexits' ``EX_SOFTWARE``): any other exception, i.e. a bug or a file no check
   foresaw. Printed as one line naming the file being processed (no traceback; ``M2V_EDGE_DEBUG=1`` shows it).
 - ``130`` (:data:`EXIT_INTERRUPTED`): Ctrl+C.
+- ``141`` (:data:`EXIT_PIPE`, 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe): the
+  reader of stdout went away (``m2v-edge encode ... --output - | head -c 100``). Nothing is printed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
 
 MAX_REASON_CHARS = 200
 

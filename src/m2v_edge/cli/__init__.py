@@ -14,7 +14,7 @@ from types import ModuleType
 from m2v_edge._version import __version__
 from m2v_edge.cli import bench, demo, encode, evaluate, export, info, similarity
 from m2v_edge.cli.common import internal_error
-from m2v_edge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
+from m2v_edge.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, EXIT_RUNTIME, EXIT_USAGE, CliError, one_line
 
 COMMANDS: dict[str, ModuleType] = {
     "export": export,
@@ -44,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at the null device, so the interpreter's last flush cannot fail.
+
+    Python's documented way: https://docs.python.org/3/library/signal.html#note-on-sigpipe.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (stdout replaced, e.g. under a test runner)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (see :mod:`m2v_edge.errors`); every error is one line on stderr."""
     parser = build_parser()
@@ -55,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     error: Exception
     try:
         result: int = COMMANDS[args.command].run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return result
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE
     except CliError as err:
         code, error = err.exit_code, err
     except (OSError, ValueError) as err:
