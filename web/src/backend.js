@@ -24,14 +24,14 @@ let wasmSetup = null;
  * Set by the entry points (`index.js` for Node, `browser.js`): how to get the default ORT module, how to read
  * a folder path.
  *
- * @param {{defaultOrt?: (() => Promise<object>) | null, readPath?: ((path: string, kind: string) => Promise<any>) | null, noDefaultOrt?: string}} options
+ * @param {{defaultOrt?: (() => Promise<object>) | null, readPath?: ((folder: string | URL, name: string, kind: string, into?: (size: number) => Uint8Array | null) => Promise<any>) | null, noDefaultOrt?: string}} options
  *   `noDefaultOrt`: what the "no ONNX Runtime backend" error says when `defaultOrt` is null.
  */
 export function setPlatform(options) {
   Object.assign(platform, options);
 }
 
-/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((path: string, kind: string) => Promise<any>) | null, sha256: ((bytes: Uint8Array) => Promise<string>) | null, noDefaultOrt: string}} */
+/** @returns {{defaultOrt: (() => Promise<object>) | null, readPath: ((folder: string | URL, name: string, kind: string, into?: (size: number) => Uint8Array | null) => Promise<any>) | null, sha256: ((bytes: Uint8Array) => Promise<string>) | null, noDefaultOrt: string}} */
 export function getPlatform() {
   return platform;
 }

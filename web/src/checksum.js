@@ -62,19 +62,30 @@ export function listedChecksums(config, where) {
  * @param {object} config the parsed config.json.
  * @param {string} where config.json's path or URL.
  * @param {Array<{name: string, where: string, bytes: Uint8Array | string | null}>} files `name` relative to the
- *   folder; `bytes` the file's bytes or text (null: given already parsed, which cannot be hashed).
+ *   folder; `bytes` the file's bytes or text (null: given already parsed, which cannot be hashed). Read when this is
+ *   called, not later: the returned promise may be awaited after the bytes were used (model.js builds the kernel
+ *   and the tokenizer meanwhile).
  */
 export async function verifyFiles(config, where, files) {
   const listed = listedChecksums(config, where);
   if (listed === null) return;
   for (const file of files) {
     if (!Object.hasOwn(listed, file.name)) throw new Error(fill(INTEGRITY_MESSAGES.unlisted, { file: file.where }));
-    if (file.bytes === null) {
+  }
+  // Every hash starts before this function first waits: WebCrypto copies the bytes when asked (and node:crypto has
+  // hashed them by then), so the caller may go on with the bytes, even let them be detached, while it hashes.
+  const hashes = files.map(({ bytes }) => {
+    if (bytes === null) return null;
+    const hashed = sha256Hex(typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+    hashed.catch(() => {}); // awaited below, in order
+    return hashed;
+  });
+  for (const [i, file] of files.entries()) {
+    if (hashes[i] === null) {
       warnOnce("parsed", `${file.where} was given already parsed, so its checksum cannot be checked; give its text or bytes`);
       continue;
     }
-    const bytes = typeof file.bytes === "string" ? new TextEncoder().encode(file.bytes) : file.bytes;
-    const got = await sha256Hex(bytes);
+    const got = await hashes[i];
     if (got === null) {
       warnOnce("no_hash", "no sha256 here (crypto.subtle needs HTTPS or localhost), so checksums are not checked");
       return;

@@ -46,14 +46,57 @@ function decode(base64) {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
+/**
+ * A kernel instance whose memory a load reads the graph's file into (`alloc`), so that the kernel pools straight
+ * from the table inside it: no second copy of the table beside the file's bytes (the biggest allocation of a load:
+ * 149 MB for a Qwen-sized model), and none of the time to copy it.
+ */
+export class KernelMemory {
+  /** @returns {Promise<KernelMemory | null>} null where the kernel cannot run (no WebAssembly SIMD). */
+  static async create() {
+    if (!kernelAvailable()) return null;
+    return new KernelMemory((await WebAssembly.instantiate(decode(POOL_WASM))).instance.exports);
+  }
+
+  /** @param {any} exports the instance's `memory` and `pool`. */
+  constructor(exports) {
+    this.exports = exports;
+  }
+
+  /**
+   * The region a file of `size` bytes is read into: one per memory (a second call replaces the first, whose views
+   * the memory's growth detaches).
+   *
+   * @param {number} size
+   * @returns {Uint8Array}
+   */
+  alloc(size) {
+    const memory = this.exports.memory;
+    const need = ALIGN + size;
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    return new Uint8Array(memory.buffer, ALIGN, size);
+  }
+
+  /**
+   * Whether `bytes` lie in this memory (read by `alloc`).
+   *
+   * @param {Uint8Array} bytes
+   */
+  holds(bytes) {
+    return bytes.buffer === this.exports.memory.buffer;
+  }
+}
+
 export class KernelSession {
   /**
    * Build a session for a model.onnx, or say why the kernel cannot run it.
    *
-   * @param {Uint8Array} bytes model.onnx
+   * @param {Uint8Array} bytes model.onnx: anywhere (the kernel copies the table into its own memory), or read into
+   *   `memory` by its `alloc` (the kernel reads the table where it lies; the memory's growth then detaches `bytes`).
+   * @param {KernelMemory | null} [memory]
    * @returns {Promise<{session: KernelSession | null, reason: string | null}>}
    */
-  static async create(bytes) {
+  static async create(bytes, memory = null) {
     if (!kernelAvailable()) return { session: null, reason: "this JavaScript engine has no WebAssembly SIMD" };
     let graph;
     try {
@@ -64,9 +107,12 @@ export class KernelSession {
     }
     const { spec, reason } = poolSpec(graph);
     if (spec === null) return { session: null, reason };
-    const { instance } = await WebAssembly.instantiate(decode(POOL_WASM));
+    // In place only for rows of whole 16-column blocks (dim a multiple of 16, as every common width): the kernel
+    // reads a row's columns in blocks of 16, and narrower rows are padded in a copy.
+    const inPlace = memory?.holds(bytes) === true && align(spec.dim) === spec.dim;
+    const exports = inPlace ? memory.exports : (await WebAssembly.instantiate(decode(POOL_WASM))).instance.exports;
     try {
-      const session = new KernelSession(instance.exports, spec);
+      const session = new KernelSession(exports, spec, inPlace ? bytes.byteOffset + bytes.byteLength : null);
       session.metadata = graph.metadata; // the exporter's config, checked against config.json (checksum.js)
       return { session, reason: null };
     } catch (err) {
@@ -79,8 +125,10 @@ export class KernelSession {
   /**
    * @param {any} exports the instance's `memory` and `pool`.
    * @param {import("./graph-spec.js").PoolSpec} spec
+   * @param {number | null} [fileEnd] the end of the graph's file in the instance's memory, when `spec.table` lies in
+   *   it (read in place); null: the table is copied in.
    */
-  constructor(exports, spec) {
+  constructor(exports, spec, fileEnd = null) {
     this.inputNames = [INPUT_IDS, ATTENTION_MASK];
     this.outputNames = [OUTPUT];
     this.inputMetadata = this.inputNames.map((name) => ({ name, isTensor: true, type: "int64" }));
@@ -92,17 +140,23 @@ export class KernelSession {
     this.stride = align(spec.dim);
     const ones = () => new Float32Array(spec.vocab).fill(1);
     const layout = {};
-    let at = ALIGN; // 0 means "none" to the kernel
+    const inPlace = fileEnd !== null;
+    /** Whether the kernel pools from the table inside the graph's file, read into its memory (else a copy). */
+    this.tableInPlace = inPlace;
+    // the table's address before the memory grows (growth detaches the view, and a detached view's offset is 0)
+    const tableAt = inPlace ? spec.table.byteOffset : 0;
+    let at = inPlace ? align(fileEnd) : ALIGN; // 0 means "none" to the kernel
     for (const [name, size] of [
       ["weight", 4 * spec.vocab],
       ["count", 4 * spec.vocab],
       ["rowMap", spec.rowMap ? 4 * spec.vocab : 0],
       ["bias", spec.bias ? 4 * this.stride : 0],
-      ["table", spec.rows * this.stride],
+      ["table", inPlace ? 0 : spec.rows * this.stride],
     ]) {
       layout[name] = size ? at : 0;
       at = align(at + size);
     }
+    if (inPlace) layout.table = tableAt;
     this.layout = layout;
     this.dynamic = at;
     this.#reserve(0);
@@ -111,6 +165,7 @@ export class KernelSession {
     new Float32Array(memory, layout.count, spec.vocab).set(spec.count ?? ones());
     if (spec.rowMap) new Int32Array(memory, layout.rowMap, spec.vocab).set(spec.rowMap.subarray(0, spec.vocab));
     if (spec.bias) new Float32Array(memory, layout.bias, spec.dim).set(spec.bias);
+    if (inPlace) return;
     const table = new Uint8Array(memory, layout.table, spec.rows * this.stride);
     if (this.stride === spec.dim) table.set(spec.table);
     else for (let r = 0; r < spec.rows; r++) table.set(spec.table.subarray(r * spec.dim, (r + 1) * spec.dim), r * this.stride);

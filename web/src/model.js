@@ -7,7 +7,7 @@ import { checkThreads, createSession, reason, resolveBackend, runOptions } from 
 import { checkGraphConfig, verifyFiles } from "./checksum.js";
 import { modelFilePath, parseConfig } from "./config.js";
 import { ATTENTION_MASK, FILES, INPUT_IDS, MAX_GRAPH_ROWS, OUTPUT, PAD_MIN_STEP, PAD_STEP_BITS } from "./contract.js";
-import { KernelSession, KernelTensor } from "./kernel.js";
+import { KernelMemory, KernelSession, KernelTensor } from "./kernel.js";
 import { CorruptOnnx } from "./onnx-proto.js";
 import { rank } from "./similarity.js";
 import { checkModelFile, isOrtFormat, readSource, releaseBytes } from "./sources.js";
@@ -103,12 +103,13 @@ function checkEngine(engine = "auto") {
  *
  * @param {Uint8Array} bytes
  * @param {string} where the graph's path or URL.
+ * @param {KernelMemory | null} memory the memory `bytes` were read into, if they were.
  * @returns {Promise<{session?: KernelSession | null, reason?: string | null, error?: Error}>}
  */
-async function tryKernel(bytes, where) {
+async function tryKernel(bytes, where, memory) {
   if (isOrtFormat(bytes)) return { session: null, reason: "the graph is in ORT format" };
   try {
-    return await KernelSession.create(bytes);
+    return await KernelSession.create(bytes, memory);
   } catch (err) {
     return { error: err instanceof CorruptOnnx ? new Error(`${where}: ${err.message}; the file is corrupt or truncated, re-export the model`) : err };
   }
@@ -153,29 +154,48 @@ export class StaticOnnxModel {
     // loaded only if the kernel cannot run the graph.
     const wantsOrt = engine === "onnxruntime" || (engine === "auto" && (options.ort != null || options.sessionOptions != null));
     let backend = wantsOrt ? await resolveBackend(options) : null;
-    const files = await readSource(source, options);
+    // Unless ORT was asked for, a graph read from a path or URL goes straight into the pooling kernel's memory,
+    // which pools from the table where it lies: the file is the only copy of the table (rows of whole 16-column
+    // blocks, kernel.js).
+    const memory = backend === null && engine !== "onnxruntime" ? await KernelMemory.create() : null;
+    const into = memory && ((size, config) => (Number(config.dim) % 16 === 0 ? memory.alloc(size) : null));
+    /** The tokenizer or its error (reported once the files' checksums are checked). */
+    const build = (json, config) => {
+      try {
+        return { tokenizer: new TextTokenizer(json, config) };
+      } catch (err) {
+        return { error: err };
+      }
+    };
+    // The tokenizer is built as soon as tokenizer.json is read, while the graph may still be arriving.
+    const files = await readSource(source, options, { into: into ?? undefined, tokenizer: build });
     const config = parseConfig(files.config, files.where.config);
     const graphName = typeof source === "object" && !(source instanceof URL) ? modelFilePath(config, files.modelFile) : files.modelFile;
-    await verifyFiles(config, files.where.config, [
+    // The hashes start here, on the bytes as read (the kernel's memory may grow and detach them below): node:crypto
+    // and Chromium hash on the spot, other engines may go on while WebCrypto hashes. They are awaited before any
+    // other error is reported: a changed file is named as such, whatever else is wrong with it.
+    const verified = verifyFiles(config, files.where.config, [
       { name: graphName, where: files.where.model, bytes: files.model },
       { name: FILES.tokenizer, where: files.where.tokenizer, bytes: files.tokenizerText ?? null },
     ]);
+    verified.catch(() => {}); // awaited below
     const modelBytes = files.model.byteLength;
-    // The pooling kernel is made before the tokenizer: it copies the table into its own memory, so the graph's
-    // bytes are freed here, before the tokenizer is built (file, table copy and tokenizer together were the peak).
-    const kernel = backend === null ? await tryKernel(files.model, files.where.model) : null;
+    // A table the kernel copies into its own memory (bytes not read into it: given as bytes, or odd widths) is the
+    // peak with the graph's bytes, freed here, before a tokenizer not built yet is built.
+    const inKernel = memory?.holds(files.model) === true; // asked before the kernel grows (and detaches) them
+    const kernel = backend === null ? await tryKernel(files.model, files.where.model, memory) : null;
     if (kernel?.session) {
-      if (files.ownsModel) await releaseBytes(files.model);
+      if (files.ownsModel && !inKernel) await releaseBytes(files.model);
       files.model = null;
     }
-    let tokenizer;
-    try {
-      tokenizer = new TextTokenizer(files.tokenizer, config);
-    } catch (err) {
-      throw new Error(`${files.where.tokenizer}: unreadable tokenizer (${reason(err)}); re-export the model`, {
-        cause: err,
+    const built = files.built ?? build(files.tokenizer, config);
+    await verified;
+    if (built.error) {
+      throw new Error(`${files.where.tokenizer}: unreadable tokenizer (${reason(built.error)}); re-export the model`, {
+        cause: built.error,
       });
     }
+    const { tokenizer } = built;
     if (kernel?.error) throw kernel.error; // after the tokenizer's error, as when the kernel was made after it
     const pooled = workers ? TokenizerPool.create(workers, files.tokenizer, config) : null;
     let kernelSkipped = null;

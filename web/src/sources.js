@@ -73,16 +73,20 @@ function asJson(value, name) {
  * does too) would hold the file twice (Qwen-sized graph in Node over HTTP: peak RSS 689 MB, measured). A body
  * longer than announced (a compressed transfer) or of unknown size is gathered in chunks and joined.
  */
-async function readBody(response, file, progress) {
+async function readBody(response, file, progress, into) {
   const header = Number(response.headers.get("content-length"));
   const total = Number.isFinite(header) && header > 0 ? header : null;
+  const buffer = (size) => into?.(size) ?? new Uint8Array(size);
   if (!response.body) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    progress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength });
+    const body = new Uint8Array(await response.arrayBuffer());
+    progress?.({ file, loaded: body.byteLength, total: body.byteLength });
+    if (!into) return body;
+    const bytes = buffer(body.byteLength);
+    bytes.set(body);
     return bytes;
   }
   const reader = response.body.getReader();
-  let whole = total === null ? null : new Uint8Array(total);
+  let whole = total === null ? null : buffer(total);
   const chunks = [];
   let loaded = 0;
   for (;;) {
@@ -90,7 +94,8 @@ async function readBody(response, file, progress) {
     if (done) break;
     if (whole !== null && loaded + value.byteLength <= whole.byteLength) whole.set(value, loaded);
     else {
-      if (whole !== null) chunks.push(whole.subarray(0, loaded));
+      // a copy: `into` gives one region, which the buffer for the whole body below replaces
+      if (whole !== null) chunks.push(whole.slice(0, loaded));
       whole = null;
       chunks.push(value);
     }
@@ -99,8 +104,8 @@ async function readBody(response, file, progress) {
   }
   if (total !== loaded) progress?.({ file, loaded, total: loaded });
   if (whole !== null && loaded === whole.byteLength) return whole;
-  if (whole !== null) chunks.push(whole.subarray(0, loaded));
-  const bytes = new Uint8Array(loaded);
+  if (whole !== null) chunks.push(whole.slice(0, loaded));
+  const bytes = buffer(loaded);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);
@@ -112,7 +117,7 @@ async function readBody(response, file, progress) {
 function fetchReader(base, options) {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const getResponse = cachedFetcher(options.cache, fetchImpl);
-  const read = async (name, kind, progress) => {
+  const read = async (name, kind, progress, into) => {
     const url = new URL(name, base).href;
     if (!url.startsWith(base.href)) throw new Error(`${url}: outside the model folder ${base.href}; re-export the model`);
     let response;
@@ -128,7 +133,8 @@ function fetchReader(base, options) {
       throw new Error(`${url}: HTTP ${response.status}; serve the exported folder's ${name}${hint} there`);
     }
     const cached = getResponse.hits.includes(url);
-    if (kind === "bytes") return { where: url, cached, value: await readBody(response, name, progress) };
+    if (kind === "bytes") return { where: url, cached, value: await readBody(response, name, progress, into) };
+    if (kind === "json") return { where: url, cached, value: await readBody(response, name) };
     return { where: url, cached, value: await response.text() };
   };
   return Object.assign(read, { flush: getResponse.flush });
@@ -146,6 +152,7 @@ function loadFileReader(folder, loadFile) {
         cause: err,
       });
     }
+    if (kind === "json") return { where: path, value: typeof value === "string" ? value : asBytes(value, path) };
     if (kind !== "bytes") return { where: path, value: asText(value, path) };
     value = asBytes(value, path);
     progress?.({ file: name, loaded: value.byteLength, total: value.byteLength });
@@ -157,7 +164,11 @@ function isHttpLike(text) {
   return /^(https?|blob|data):/i.test(text);
 }
 
-/** How to read one file of the folder `source`: (name, kind, progress) => Promise<{where, value}>. */
+/**
+ * How to read one file of the folder `source`: (name, kind, progress, into) => Promise<{where, value}>. `kind`:
+ * "bytes" (a Uint8Array), "json" (its bytes, or the text `loadFile` gave) or text ("config": the Cache API reads it
+ * afresh); `into` (bytes read from a URL or path, not from `loadFile`): where to read them, as `readSource`'s.
+ */
 function readerFor(source, options) {
   const text = String(source);
   if (options.loadFile !== undefined) {
@@ -167,8 +178,8 @@ function readerFor(source, options) {
   const { readPath } = getPlatform();
   const isFileUrl = source instanceof URL ? source.protocol === "file:" : /^file:/i.test(text);
   if (readPath !== null && (isFileUrl || !isHttpLike(text))) {
-    return async (name, kind, progress) => {
-      const read = await readPath(source, name, kind);
+    return async (name, kind, progress, into) => {
+      const read = await readPath(source, name, kind === "json" ? "bytes" : kind, into);
       if (kind === "bytes") progress?.({ file: name, loaded: read.value.byteLength, total: read.value.byteLength });
       return read;
     };
@@ -184,12 +195,17 @@ function readerFor(source, options) {
  * @param {string | URL | {model: ArrayBuffer|Uint8Array, tokenizer: any, config: any}} source
  * @param {{fetch?: typeof fetch, modelFile?: string, loadFile?: Function, cache?: boolean | string,
  *   progress?: Function}} [options]
+ * @param {{into?: (size: number, config: object) => Uint8Array | null, tokenizer?: (json: object, config: object) => any}} [hooks]
+ *   for a folder read from a path or URL: `into`, the buffer to read a graph of `size` bytes into, given the parsed
+ *   config.json (null: a new one; model.js gives the pooling kernel's memory); `tokenizer`, called with the parsed
+ *   tokenizer.json as soon as it is read, while the graph may still be arriving (model.js builds the tokenizer):
+ *   its result is `built`.
  * @returns {Promise<{model: Uint8Array, modelFile: string, fromCache: boolean, tokenizer: object,
- *   tokenizerText: string | Uint8Array | null, config: object|string, where: object, ownsModel: boolean}>}
+ *   tokenizerText: string | Uint8Array | null, config: object|string, where: object, ownsModel: boolean, built?: any}>}
  *   `tokenizerText`: as read (null when given parsed), for its checksum; `ownsModel`: the graph's bytes were read
  *   here (a path or URL), not given by the caller (the files, `loadFile`), so `releaseBytes` may free them.
  */
-export async function readSource(source, options = {}) {
+export async function readSource(source, options = {}, hooks = {}) {
   checkModelFile(options.modelFile);
   if (options.progress !== undefined && typeof options.progress !== "function") {
     throw new TypeError("progress must be a function ({file, loaded, total}) => void");
@@ -220,9 +236,16 @@ export async function readSource(source, options = {}) {
   const read = readerFor(source, options);
   const config = await read(FILES.config, "config");
   // A broken config.json is reported as such (parseConfig), not as a missing graph.
-  const names = folderFiles(parseConfig(config.value, config.where), options, config.where);
+  const parsed = parseConfig(config.value, config.where);
+  const names = folderFiles(parsed, options, config.where);
+  const { into } = hooks;
+  const graphInto = into && ((/** @type {number} */ size) => into(size, parsed));
+  const tokenizerRead = read(names.tokenizer, "json").then((got) => {
+    const json = asJson(got.value, got.where);
+    return { ...got, json, built: hooks.tokenizer?.(json, parsed) };
+  });
   // In parallel; a failure is reported for the tokenizer first, whatever finished first.
-  const settled = await Promise.allSettled([read(names.tokenizer, "text"), read(names.model, "bytes", options.progress)]);
+  const settled = await Promise.allSettled([tokenizerRead, read(names.model, "bytes", options.progress, graphInto)]);
   const failed = settled.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
   const [tokenizer, model] = settled.map((result) => result.value);
@@ -231,8 +254,9 @@ export async function readSource(source, options = {}) {
     model: model.value,
     modelFile: names.model,
     fromCache: model.cached === true,
-    tokenizer: asJson(tokenizer.value, tokenizer.where),
+    tokenizer: tokenizer.json,
     tokenizerText: tokenizer.value,
+    built: tokenizer.built,
     config: config.value,
     where: { model: model.where, tokenizer: tokenizer.where, config: config.where },
     ownsModel: options.loadFile === undefined,

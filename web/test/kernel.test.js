@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 
 import * as ortWeb from "onnxruntime-web";
 
-import { KernelSession, KernelTensor } from "../src/kernel.js";
+import { KernelMemory, KernelSession, KernelTensor } from "../src/kernel.js";
 import { StaticOnnxModel } from "../src/index.js";
 import { FIXTURES, WEB, fixture, maxAbsDiff, trickyTexts } from "./helpers.js";
 
@@ -40,9 +40,18 @@ for (const c of CASES) {
       return;
     }
     assert.equal(reason, null);
+    assert.equal(session.tableInPlace, false, "bytes outside the kernel's memory: the table is copied in");
+    // The file read into the kernel's memory: the table is read where it lies (rows of whole 16-column blocks)
+    // or copied (narrower rows are padded); either way the same bits.
+    const memory = await KernelMemory.create();
+    const inMemory = memory.alloc(bytes.byteLength);
+    inMemory.set(bytes);
+    const mapped = (await KernelSession.create(inMemory, memory)).session;
+    assert.equal(mapped.tableInPlace, c.dim % 16 === 0, `dim ${c.dim}`);
     let worst = 0;
     for (const run of c.runs) {
       const out = (await session.run(feeds(run, KernelTensor))).embeddings;
+      assert.deepEqual((await mapped.run(feeds(run, KernelTensor))).embeddings.data, out.data, "in place = copied, bit for bit");
       assert.deepEqual(out.dims, [run.ids.length, c.dim]);
       worst = Math.max(worst, maxAbsDiff(out.data, run.vectors.flat()));
       run.mask.forEach((row, r) => {
@@ -62,6 +71,7 @@ test("the kernel and onnxruntime-web give the same vectors on every int8 fixture
     const ort = await StaticOnnxModel.load(join(FIXTURES, name), { engine: "onnxruntime" });
     assert.equal(kernel.info.backend, "m2v-edge-kernel");
     assert.equal(kernel.info.kernelSkipped, null);
+    assert.equal(kernel.session.tableInPlace, true, `${name}: a folder's graph is read into the kernel's memory`);
     assert.equal(ort.info.backend, "onnxruntime-web");
     const diff = maxAbsDiff((await kernel.encodeMatrix(texts)).data, (await ort.encodeMatrix(texts)).data);
     t.diagnostic(`${name}: ${texts.length} texts, kernel vs onnxruntime-web max abs diff ${diff.toExponential(2)}`);
