@@ -6,7 +6,7 @@
  * `pause` the page skips its warm re-encodes, so the profile is of unseen text only). Main thread only, self time grouped by where the code lives: the JS tokenizer (@huggingface/tokenizers), ORT's WASM, ORT's JS glue,
  * m2v-edge's own modules, garbage collection, idle (waiting, e.g. on ORT's worker threads) and the rest.
  *
- * `--functions N` also lists the N functions with the most self time in the encodes (file:function:line).
+ * `--functions N` also lists the N functions with the most self time in each phase (file:function:line).
  *
  *   node src/m2v_edge/bench/web/profile.mjs [MODEL_DIR] [--threads 1] [--isolated] [--tokenizer-workers 0] [--repeats 3] [--size 800] [--functions 0]
  */
@@ -88,10 +88,10 @@ async function main() {
       for (const [name, ms] of times.slice(0, 8)) console.log(`| ${name} | ${ms.toFixed(0)} | ${((100 * ms) / total).toFixed(1)} % |`);
     }
     const top = Number(values.functions);
-    if (top > 0) {
-      const times = selfTimes(encode, functionName);
+    for (const [phase, profile] of top > 0 ? [["navigation → first vector", load], ["encodes", encode]] : []) {
+      const times = selfTimes(profile, functionName);
       const total = times.reduce((sum, [, ms]) => sum + ms, 0);
-      console.log(`\n| function (encodes) | self ms | share |\n|---|---|---|`);
+      console.log(`\n| function (${phase}) | self ms | share |\n|---|---|---|`);
       for (const [name, ms] of times.slice(0, top)) console.log(`| ${name} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)} % |`);
     }
   } finally {
