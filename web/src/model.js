@@ -158,7 +158,8 @@ export class StaticOnnxModel {
     // which pools from the table where it lies: the file is the only copy of the table (rows of whole 16-column
     // blocks, kernel.js).
     const memory = backend === null && engine !== "onnxruntime" ? await KernelMemory.create() : null;
-    const into = memory && ((size, config) => (Number(config.dim) % 16 === 0 ? memory.alloc(size) : null));
+    const kernelGraph = (config) => Number(config.dim) % 16 === 0 && options.modelFile !== FILES.ortModel;
+    const into = memory && ((size, config) => (kernelGraph(config) ? memory.alloc(size) : null));
     /** The tokenizer or its error (reported once the files' checksums are checked). */
     const build = (json, config) => {
       try {

@@ -77,6 +77,9 @@ async function readBody(response, file, progress, into) {
   const header = Number(response.headers.get("content-length"));
   const total = Number.isFinite(header) && header > 0 ? header : null;
   const buffer = (size) => into?.(size) ?? new Uint8Array(size);
+  // what arrived so far, when the body turns out longer than announced: a copy if `into` gave the buffer (it gives
+  // one region, which the buffer for the whole body replaces)
+  const part = (whole, length) => (into ? whole.slice(0, length) : whole.subarray(0, length));
   if (!response.body) {
     const body = new Uint8Array(await response.arrayBuffer());
     progress?.({ file, loaded: body.byteLength, total: body.byteLength });
@@ -94,8 +97,7 @@ async function readBody(response, file, progress, into) {
     if (done) break;
     if (whole !== null && loaded + value.byteLength <= whole.byteLength) whole.set(value, loaded);
     else {
-      // a copy: `into` gives one region, which the buffer for the whole body below replaces
-      if (whole !== null) chunks.push(whole.slice(0, loaded));
+      if (whole !== null) chunks.push(part(whole, loaded));
       whole = null;
       chunks.push(value);
     }
@@ -104,7 +106,7 @@ async function readBody(response, file, progress, into) {
   }
   if (total !== loaded) progress?.({ file, loaded, total: loaded });
   if (whole !== null && loaded === whole.byteLength) return whole;
-  if (whole !== null) chunks.push(whole.slice(0, loaded));
+  if (whole !== null) chunks.push(part(whole, loaded));
   const bytes = buffer(loaded);
   let offset = 0;
   for (const chunk of chunks) {
