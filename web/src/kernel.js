@@ -68,12 +68,18 @@ export class KernelMemory {
    * the memory's growth detaches).
    *
    * @param {number} size
-   * @returns {Uint8Array}
+   * @returns {Uint8Array | null} null when the memory cannot grow that far (the file is then read into a buffer of
+   *   its own, and the kernel's copy of the table fails the same way: ONNX Runtime runs the graph, as before).
    */
   alloc(size) {
     const memory = this.exports.memory;
     const need = ALIGN + size;
-    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    try {
+      if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    } catch (err) {
+      if (err instanceof RangeError) return null;
+      throw err;
+    }
     return new Uint8Array(memory.buffer, ALIGN, size);
   }
 

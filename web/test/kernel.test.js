@@ -44,6 +44,7 @@ for (const c of CASES) {
     // The file read into the kernel's memory: the table is read where it lies (rows of whole 16-column blocks)
     // or copied (narrower rows are padded); either way the same bits.
     const memory = await KernelMemory.create();
+    assert.equal(memory.alloc(2 ** 33), null, "more than WebAssembly memory can hold: no region (a buffer of its own)");
     const inMemory = memory.alloc(bytes.byteLength);
     inMemory.set(bytes);
     const mapped = (await KernelSession.create(inMemory, memory)).session;
