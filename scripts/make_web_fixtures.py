@@ -6,7 +6,8 @@ Creates, under ``web/.fixtures/`` (gitignored):
   ``model.ort`` (ORT format) sits next to ``model.onnx``;
 - ``qwen-1024-int8/``: the Qwen-sized model of ``m2v_edge.bench.qwen_sized`` (the real Qwen tokenizer, byte-level
   BPE, 151,669 tokens, with a seeded random 1024-d table), exported to int8 (about 156 MB);
-- ``unigram-int8/``: the tiny Unigram model of ``tests/tiny_models.py``, exported to int8;
+- ``unigram-int8/``: the tiny Unigram model of ``tests/tiny_models.py``, exported to int8 (and
+  ``unigram-dim20-int8/``, the same at 20 dims: rows the pooling kernel pads in a copy of the table);
   these three in the ``flat`` layout (``model.onnx`` at the top);
 - ``potion-hf/`` and ``wordpiece-hf/``: potion-base-8M and the frozen tiny WordPiece model of
   ``tests/data/v1-wordpiece/source`` exported to int8 in the default Hugging Face layout
@@ -179,16 +180,16 @@ def make_qwen_m2v(out: Path, force: bool, name: str, **options: str) -> Path | N
     return folder
 
 
-def make_unigram(out: Path, force: bool) -> Path:
-    """The tiny Unigram test model (NFKC + Metaspace), exported to int8."""
+def make_unigram(out: Path, force: bool, dim: int = 16) -> Path:
+    """The tiny Unigram test model (NFKC + Metaspace), exported to int8 (``unigram-dim<dim>-int8`` if not 16)."""
     from tests.tiny_models import make_tiny_model
 
-    folder = out / "unigram-int8"
-    stamp = {"source": "tiny-unigram", "dim": 16, "seed": 0, "format_version": FORMAT_VERSION}
+    folder = out / ("unigram-int8" if dim == 16 else f"unigram-dim{dim}-int8")
+    stamp = {"source": "tiny-unigram", "dim": dim, "seed": 0, "format_version": FORMAT_VERSION}
     if not force and _stamp_ok(folder, stamp):
         return folder
     with tempfile.TemporaryDirectory(prefix="unigram-source-", dir=out) as tmp:
-        source = make_tiny_model("unigram", Path(tmp) / "tiny-unigram", dim=16, seed=0)
+        source = make_tiny_model("unigram", Path(tmp) / "tiny-unigram", dim=dim, seed=0)
         _export(source, folder, stamp)
     return folder
 
@@ -260,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     potion = make_potion(out, args.force)
     make_stsb(out, potion)
     print(f"stsb: {STSB_DOCS} documents encoded into {out / 'stsb' / 'docs.m2vec'}")
-    folders = [potion, make_unigram(out, args.force), *make_hf(out, args.force), V1_EXPORT]
+    unigrams = [make_unigram(out, args.force), make_unigram(out, args.force, dim=20)]
+    folders = [potion, *unigrams, *make_hf(out, args.force), V1_EXPORT]
     if not args.skip_qwen:
         folders.append(make_qwen(out, args.force))
     for name, options in (("qwen-m2v-iso-int8", {"isotropy": "auto", "layout": "flat"}), ("qwen-m2v-default", {})):

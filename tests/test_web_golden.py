@@ -21,8 +21,8 @@ from tests.conftest import POTION, ROOT
 FIXTURES = Path(os.environ.get("M2V_WEB_FIXTURES", ROOT / "web" / ".fixtures"))
 TRICKY = ROOT / "tests" / "data" / "tricky_texts.json"
 MODELS = (
-    "potion-int8", "qwen-1024-int8", "unigram-int8", "potion-hf", "wordpiece-hf", "wordpiece-fp16-hf",
-    "qwen-m2v-iso-int8",  # needs ../shared
+    "potion-int8", "qwen-1024-int8", "unigram-int8", "unigram-dim20-int8", "potion-hf", "wordpiece-hf",
+    "wordpiece-fp16-hf", "qwen-m2v-iso-int8",  # the last needs ../shared
 )  # fmt: skip
 
 

@@ -42,12 +42,14 @@ after(async () => {
   for (const folder of [broken, tampered]) if (folder) rmSync(folder, { recursive: true, force: true });
 });
 
-// Each fixture on the default engine (the pooling kernel); the Qwen-sized and potion ones also on onnxruntime-web
+// Each fixture on the default engine (the pooling kernel; unigram-dim20: a padded copy of the table); the Qwen-sized
+// and potion ones also on onnxruntime-web
 // (2 WASM threads: the threaded build; the default: half the cores).
 const PARITY = [
   ["potion-int8", {}],
   ["qwen-1024-int8", {}],
   ["unigram-int8", {}],
+  ["unigram-dim20-int8", {}],
   ["qwen-1024-int8", { engine: "onnxruntime", threads: 2 }],
   ["potion-int8", { engine: "onnxruntime" }],
 ];
@@ -69,6 +71,8 @@ for (const [name, options] of PARITY) {
     assert.equal(result.info.backend, ort ? "onnxruntime-web" : "m2v-edge-kernel");
     const expected = ort ? (options.threads ?? Math.max(1, Math.min(Math.ceil(result.cores / 2), 4))) : 1;
     assert.equal(result.info.threads, expected);
+    // fetched into the kernel's memory and pooled from there, but for rows the kernel pads in a copy (20 columns)
+    if (!ort) assert.equal(result.info.tableInPlace, result.info.dim % 16 === 0, "table in place");
     assert.deepEqual(page.problems, []);
   });
 }

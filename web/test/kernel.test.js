@@ -66,13 +66,15 @@ for (const c of CASES) {
 
 test("the kernel and onnxruntime-web give the same vectors on every int8 fixture; fp16 and model.ort run on ORT", async (t) => {
   const texts = trickyTexts();
-  for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8", "wordpiece-hf", "wordpiece-pipeline-hf", "qwen-m2v-iso-int8"]) {
+  for (const name of ["potion-int8", "qwen-1024-int8", "unigram-int8", "unigram-dim20-int8", "wordpiece-hf", "wordpiece-pipeline-hf", "qwen-m2v-iso-int8"]) {
     if (name === "qwen-m2v-iso-int8" && !existsSync(join(FIXTURES, name))) continue; // needs ../shared
     const kernel = await StaticOnnxModel.load(join(FIXTURES, name));
     const ort = await StaticOnnxModel.load(join(FIXTURES, name), { engine: "onnxruntime" });
     assert.equal(kernel.info.backend, "m2v-edge-kernel");
     assert.equal(kernel.info.kernelSkipped, null);
-    assert.equal(kernel.session.tableInPlace, true, `${name}: a folder's graph is read into the kernel's memory`);
+    // a folder's graph is read into the kernel's memory, and pooled from there when its rows are whole 16-column
+    // blocks; 20 columns are padded in a copy (the file is then read into a buffer of its own)
+    assert.equal(kernel.session.tableInPlace, kernel.dim % 16 === 0, `${name}: table in place`);
     assert.equal(ort.info.backend, "onnxruntime-web");
     const diff = maxAbsDiff((await kernel.encodeMatrix(texts)).data, (await ort.encodeMatrix(texts)).data);
     t.diagnostic(`${name}: ${texts.length} texts, kernel vs onnxruntime-web max abs diff ${diff.toExponential(2)}`);

@@ -26,7 +26,7 @@ window.parity = async (name, options = {}) => {
   const diffs = vectors.map((v, i) => maxDiff(v, gold.vectors[i]));
   // each text's difference over its float32 summation bound (tolerance.js): at most 1 when within it
   const overBound = Math.max(...diffs.map((d, i) => d / parityTolerance(gold.vectors[i], gold.ids[i].length)));
-  const info = { ...model.info, normalize: model.normalize, dim: model.dim };
+  const info = { ...model.info, normalize: model.normalize, dim: model.dim, tableInPlace: model.session.tableInPlace ?? null };
   await model.dispose();
   const memory = performance.memory ? performance.memory.usedJSHeapSize : null;
   const cores = navigator.hardwareConcurrency;
