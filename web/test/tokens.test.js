@@ -97,3 +97,22 @@ for (const name of MODELS) {
     }
   });
 }
+
+test("byte-level pieces of printable ASCII skip the bytes (word-cache.js): the library's characters, piece by piece", () => {
+  const { json, config } = readFixture("qwen-1024-int8");
+  const every = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+  const pieces = ["", " ", "  the", " cat", "Hello", "a\tb", "x\ny", "\u007f", "é", " ünï", "🚀", ...every, ...asciiTexts(2000, 3)];
+  for (const prefix of [false, true]) {
+    // Qwen's ByteLevel step has add_prefix_space false; the other setting on a copy of the file
+    const steps = structuredClone(json.pre_tokenizer.pretokenizers);
+    const step = steps.find((p) => p.type === "ByteLevel");
+    assert.ok(step && step.use_regex === false, "Qwen's pre-tokenizer holds a ByteLevel step that gets one piece at a time");
+    step.add_prefix_space = prefix;
+    const file = { ...json, pre_tokenizer: { ...json.pre_tokenizer, pretokenizers: steps } };
+    const [ours, plain] = [{}, { wordCache: false }].map((options) => {
+      const pre = new TextTokenizer(file, config, options).tokenizer.pre_tokenizer;
+      return pre.tokenizers.find((p) => p.byte_encoder);
+    });
+    for (const piece of pieces) assert.deepEqual(ours.pre_tokenize_text(piece), plain.pre_tokenize_text(piece), `${prefix}: ${JSON.stringify(piece)}`);
+  }
+});
