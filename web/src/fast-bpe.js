@@ -30,11 +30,14 @@ const POSITION = 2 ** 22; // heap keys: rank * POSITION + position (words are cu
 
 /**
  * A merge function over `ids` (token -> id), `vocab` (id -> token) and `merges` ([left, right] or "left right").
+ * `indexIsId`: `vocab` was built from `ids` alone, so `ids.get(vocab[i]) === i` (the lean build); a library's
+ * maps may disagree (an added token that reuses a vocabulary token's text under another id), and every id then
+ * comes from `ids`, the map the merges' own pairs are looked up in.
  *
  * @returns {((word: string) => string[] | null) | null} the word's tokens (null: a character that is not a token);
  *   null when a merge is malformed or makes a token outside the vocabulary.
  */
-function mergeTable(ids, vocab, merges, ignoreMerges) {
+function mergeTable(ids, vocab, merges, ignoreMerges, indexIsId) {
   let size = 1024;
   while (size < merges.length / 0.6) size *= 2;
   const mask = size - 1;
@@ -57,11 +60,11 @@ function mergeTable(ids, vocab, merges, ignoreMerges) {
     const left = ids.get(pair[0]);
     const right = ids.get(pair[1]);
     // A BPE vocabulary usually lists each merge's token at 256 + rank: compared in place, no concatenation, and
-    // its id is that index (`vocab` and `ids` were built together)
+    // its id is that index where `vocab` was built from `ids` (no lookup: a third of the lean build's merge loop)
     const guess = vocab[256 + rank];
     const [a, b] = pair;
     const placed = guess !== undefined && guess.length === a.length + b.length && guess.startsWith(a) && guess.endsWith(b);
-    const into = placed ? 256 + rank : ids.get(a + b);
+    const into = placed ? (indexIsId ? 256 + rank : ids.get(guess)) : ids.get(a + b);
     if (left === undefined || right === undefined || into === undefined) return null;
     const found = find(left, right);
     const h = found >= 0 ? found : -1 - found;
@@ -184,7 +187,7 @@ function plainBpe(config) {
 export function fastBpe(model) {
   if (!(model instanceof BPE) || model[LEAN] || !(model.tokens_to_ids instanceof Map) || !Array.isArray(model.merges)) return null;
   if (!plainBpe({ ...model.config, end_of_word_suffix: model.end_of_word_suffix, continuing_subword_suffix: model.continuing_subword_suffix })) return null;
-  return mergeTable(model.tokens_to_ids, model.vocab, model.merges, Boolean(model.ignore_merges));
+  return mergeTable(model.tokens_to_ids, model.vocab, model.merges, Boolean(model.ignore_merges), false);
 }
 
 /**
@@ -240,7 +243,7 @@ export function leanByteLevel(json) {
   const bytes = new ByteLevelPreTokenizer({}).byte_encoder;
   if (!Array.from({ length: 256 }, (_, byte) => bytes[byte]).every((c) => ids.has(c))) return null;
   const ignoreMerges = Boolean(config.ignore_merges);
-  const merge = mergeTable(ids, vocab, config.merges, ignoreMerges);
+  const merge = mergeTable(ids, vocab, config.merges, ignoreMerges, true);
   if (merge === null) return null;
   return {
     json: { ...json, model: { ...config, vocab: {}, merges: [] } },

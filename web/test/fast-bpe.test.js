@@ -80,6 +80,16 @@ test("fast BPE declines models it does not answer exactly", () => {
   assert.equal(merge("a\u4e00b"), null);
 });
 
+test("fast BPE on a library's maps where an added token reuses a merge token's text under another id", () => {
+  const reused = QWEN.model.merges[0].join(""); // "ĠĠ", the vocabulary's token 256
+  assert.equal(QWEN.model.vocab[reused], 256);
+  const added = { id: 151_700, content: reused, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+  const model = new Tokenizer({ ...QWEN, added_tokens: [...QWEN.added_tokens, added] }, {}).model;
+  assert.equal(model.tokens_to_ids.get(reused), 151_700, "the library's map gives the added token's id");
+  const merge = fastBpe(model);
+  for (const word of ["ĠĠĠĠ", "ĠĠĠĠĠĠĠĠ", "ĠĠa", "ĠĠĠ"]) assert.deepEqual(merge(word), model.encode([word]), word);
+});
+
 test("the table is built after BUILD_AFTER words, and a tokenizer using it gives the library's ids", () => {
   const model = new Tokenizer(QWEN, {}).model;
   const deferred = deferredFastBpe(model);
