@@ -198,7 +198,8 @@ export class StaticOnnxModel {
     }
     const { tokenizer } = built;
     if (kernel?.error) throw kernel.error; // after the tokenizer's error, as when the kernel was made after it
-    const pooled = workers ? TokenizerPool.create(workers, files.tokenizer, config) : null;
+    // the file as read, not the parsed object serialized again (Qwen: 6 MB of JSON.stringify on the page)
+    const pooled = workers ? TokenizerPool.create(workers, files.tokenizerText ?? files.tokenizer, config) : null;
     let kernelSkipped = null;
     let session = null;
     if (kernel !== null) {

@@ -11,7 +11,8 @@ let tokenizer = null;
 self.onmessage = ({ data }) => {
   try {
     if (data.type === "init") {
-      tokenizer = new TextTokenizer(JSON.parse(data.tokenizer), data.config);
+      const text = typeof data.tokenizer === "string" ? data.tokenizer : new TextDecoder("utf-8").decode(data.tokenizer);
+      tokenizer = new TextTokenizer(JSON.parse(text), data.config);
       self.postMessage({ id: data.id });
       return;
     }

@@ -60,7 +60,8 @@ export class TokenizerPool {
    * Start `count` workers, each building the tokenizer.
    *
    * @param {number} count
-   * @param {object} tokenizerJson the parsed tokenizer.json.
+   * @param {object | string | ArrayBuffer | ArrayBufferView} tokenizerJson tokenizer.json: its text or bytes as read
+   *   (sent as they are; a view on part of a buffer as a copy of that part), or parsed (sent as JSON text).
    * @param {object} config the exported config.json.
    * @returns {Promise<TokenizerPool>}
    */
@@ -73,7 +74,14 @@ export class TokenizerPool {
       workers.push(new Worker(new URL("./tokenize-worker.js", import.meta.url), { type: "module", name: `m2v-edge-tokenizer-${i}` }));
     }
     const pool = new TokenizerPool(workers);
-    const tokenizer = JSON.stringify(tokenizerJson);
+    let tokenizer = tokenizerJson;
+    if (ArrayBuffer.isView(tokenizerJson)) {
+      const { buffer, byteOffset, byteLength } = tokenizerJson;
+      tokenizer = new Uint8Array(buffer, byteOffset, byteLength);
+      if (byteOffset !== 0 || byteLength !== buffer.byteLength) tokenizer = tokenizer.slice(); // else the whole buffer is cloned
+    } else if (typeof tokenizerJson !== "string" && !(tokenizerJson instanceof ArrayBuffer)) {
+      tokenizer = JSON.stringify(tokenizerJson);
+    }
     try {
       await Promise.all(workers.map((worker) => pool.#call(worker, { type: "init", tokenizer, config })));
     } catch (err) {
